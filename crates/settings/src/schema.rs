@@ -1,0 +1,225 @@
+//! The names of every setting: sections, their keys, and which values must never be echoed.
+
+use std::fmt;
+
+pub(crate) const REST_FRAMEWORK: &str = "REST_FRAMEWORK";
+pub(crate) const SIMPLE_JWT: &str = "SIMPLE_JWT";
+pub(crate) const DATABASES: &str = "DATABASES";
+pub(crate) const SERVER: &str = "SERVER";
+pub(crate) const PASSWORDS: &str = "PASSWORDS";
+
+/// Keys outside any section.
+pub(crate) const TOP_LEVEL: &[&str] = &["SECRET_KEY", "DEBUG"];
+
+/// Each section and its keys, in the order the docs list them.
+pub(crate) const SECTIONS: &[(&str, &[&str])] = &[
+    (
+        REST_FRAMEWORK,
+        &[
+            "DEFAULT_AUTHENTICATION_CLASSES",
+            "DEFAULT_PERMISSION_CLASSES",
+        ],
+    ),
+    (
+        SIMPLE_JWT,
+        &[
+            "ACCESS_TOKEN_LIFETIME",
+            "REFRESH_TOKEN_LIFETIME",
+            "ROTATE_REFRESH_TOKENS",
+            "BLACKLIST_AFTER_ROTATION",
+            "UPDATE_LAST_LOGIN",
+            "ALGORITHM",
+            "SIGNING_KEY",
+            "VERIFYING_KEY",
+            "AUDIENCE",
+            "ISSUER",
+            "LEEWAY",
+            "AUTH_HEADER_TYPES",
+            "AUTH_HEADER_NAME",
+            "USER_ID_FIELD",
+            "USER_ID_CLAIM",
+            "TOKEN_TYPE_CLAIM",
+            "JTI_CLAIM",
+            "CHECK_USER_IS_ACTIVE",
+        ],
+    ),
+    (DATABASES, &["URL", "POOL_SIZE", "CONNECT_TIMEOUT"]),
+    (SERVER, &["BIND", "WORKERS", "MAX_BODY_SIZE"]),
+    (PASSWORDS, &["BCRYPT_ROUNDS"]),
+];
+
+/// simplejwt settings that exist in Django but not here: named specifically so a ported
+/// configuration gets "not supported" rather than a bare "unknown".
+const UNSUPPORTED_SIMPLE_JWT: &[&str] = &[
+    "SLIDING_TOKEN_LIFETIME",
+    "SLIDING_TOKEN_REFRESH_LIFETIME",
+    "SLIDING_TOKEN_REFRESH_EXP_CLAIM",
+    "AUTH_TOKEN_CLASSES",
+    "JWK_URL",
+    "JSON_ENCODER",
+    "USER_AUTHENTICATION_RULE",
+    "TOKEN_USER_CLASS",
+    "TOKEN_OBTAIN_SERIALIZER",
+    "TOKEN_REFRESH_SERIALIZER",
+    "TOKEN_VERIFY_SERIALIZER",
+    "TOKEN_BLACKLIST_SERIALIZER",
+    "SLIDING_TOKEN_OBTAIN_SERIALIZER",
+    "SLIDING_TOKEN_REFRESH_SERIALIZER",
+    "REVOKE_TOKEN_CLAIM",
+    "CHECK_REVOKE_TOKEN",
+];
+
+/// A setting's address: `SECRET_KEY` or `SIMPLE_JWT.LEEWAY`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Key {
+    pub section: Option<&'static str>,
+    pub name: &'static str,
+}
+
+impl Key {
+    pub(crate) const fn top(name: &'static str) -> Self {
+        Key {
+            section: None,
+            name,
+        }
+    }
+
+    pub(crate) const fn in_section(section: &'static str, name: &'static str) -> Self {
+        Key {
+            section: Some(section),
+            name,
+        }
+    }
+
+    /// Values of these keys are never echoed in messages (a database URL carries a password).
+    pub(crate) fn is_sensitive(&self) -> bool {
+        matches!(
+            (self.section, self.name),
+            (None, "SECRET_KEY")
+                | (Some(SIMPLE_JWT), "SIGNING_KEY" | "VERIFYING_KEY")
+                | (Some(DATABASES), "URL")
+        )
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.section {
+            Some(section) => write!(f, "{section}.{}", self.name),
+            None => f.write_str(self.name),
+        }
+    }
+}
+
+/// The known section named exactly `name`, with its static name and keys.
+pub(crate) fn section(name: &str) -> Option<(&'static str, &'static [&'static str])> {
+    SECTIONS.iter().copied().find(|(s, _)| *s == name)
+}
+
+/// The static spelling of a top-level key.
+pub(crate) fn top_level(name: &str) -> Option<&'static str> {
+    TOP_LEVEL.iter().copied().find(|k| *k == name)
+}
+
+/// The static spelling of `name` inside `keys`.
+pub(crate) fn key_in(keys: &'static [&'static str], name: &str) -> Option<&'static str> {
+    keys.iter().copied().find(|k| *k == name)
+}
+
+/// What may appear at the top level of the file: the top-level keys, then the sections.
+pub(crate) const TOP_LEVEL_LISTING: &[&str] = &[
+    "SECRET_KEY",
+    "DEBUG",
+    "[REST_FRAMEWORK]",
+    "[SIMPLE_JWT]",
+    "[DATABASES]",
+    "[SERVER]",
+    "[PASSWORDS]",
+];
+
+/// A hint for an unknown `name` among `valid`: unsupported simplejwt settings, wrong case, typos.
+pub(crate) fn hint(section: Option<&str>, name: &str, valid: &[&str]) -> String {
+    if section == Some(SIMPLE_JWT) && UNSUPPORTED_SIMPLE_JWT.contains(&name) {
+        return " (a djangorestframework-simplejwt setting this server does not support: remove it)"
+            .to_owned();
+    }
+    if section.is_none() {
+        // Environment-only shortcuts written into the file.
+        let moved = match name {
+            "DATABASE_URL" => Some("URL in [DATABASES]"),
+            "PORT" => Some("BIND in [SERVER]"),
+            "WEB_CONCURRENCY" => Some("WORKERS in [SERVER]"),
+            _ => None,
+        };
+        if let Some(moved) = moved {
+            return format!(" ({name} is an environment variable; in the file, set {moved})");
+        }
+    }
+    let upper = name.to_ascii_uppercase();
+    if upper != name && valid.contains(&upper.as_str()) {
+        return format!(" (setting names are UPPERCASE: did you mean {upper}?)");
+    }
+    valid
+        .iter()
+        .map(|v| (edit_distance(&upper, v), v))
+        .filter(|&(d, v)| d <= 2.max(v.len() / 5))
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, v)| format!(" (did you mean {v}?)"))
+        .unwrap_or_default()
+}
+
+/// Levenshtein distance, for "did you mean" suggestions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = substitute.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints() {
+        let (_, jwt) = section(SIMPLE_JWT).unwrap();
+        assert_eq!(
+            hint(Some(SIMPLE_JWT), "ACCESS_TOKEN_LIFETIMEX", jwt),
+            " (did you mean ACCESS_TOKEN_LIFETIME?)"
+        );
+        assert_eq!(
+            hint(Some(SIMPLE_JWT), "leeway", jwt),
+            " (setting names are UPPERCASE: did you mean LEEWAY?)"
+        );
+        assert!(hint(Some(SIMPLE_JWT), "SLIDING_TOKEN_LIFETIME", jwt).contains("not support"));
+        assert_eq!(hint(Some(SIMPLE_JWT), "COMPLETELY_DIFFERENT", jwt), "");
+    }
+
+    #[test]
+    fn top_level_listing_matches_the_schema() {
+        let expected: Vec<String> = TOP_LEVEL
+            .iter()
+            .map(|k| k.to_string())
+            .chain(SECTIONS.iter().map(|(s, _)| format!("[{s}]")))
+            .collect();
+        assert_eq!(TOP_LEVEL_LISTING, expected);
+    }
+
+    #[test]
+    fn keys_display_dotted() {
+        assert_eq!(Key::top("DEBUG").to_string(), "DEBUG");
+        assert_eq!(
+            Key::in_section(SIMPLE_JWT, "LEEWAY").to_string(),
+            "SIMPLE_JWT.LEEWAY"
+        );
+        assert!(Key::in_section(DATABASES, "URL").is_sensitive());
+        assert!(!Key::in_section(DATABASES, "POOL_SIZE").is_sensitive());
+    }
+}

@@ -1,0 +1,279 @@
+//! The rules a usable configuration obeys: value ranges, and the signing-key policy.
+
+use crate::error::{Origin, SettingsError};
+use crate::{Algorithm, Secret, Settings};
+
+/// A reason to show after the key, when a value breaks its setting's rule.
+pub(crate) type Rule = Result<(), String>;
+
+pub(crate) fn at_least_one<T: PartialOrd + From<u8> + std::fmt::Display>(n: T) -> Rule {
+    if n >= T::from(1) {
+        Ok(())
+    } else {
+        Err(format!("must be at least 1, got {n}"))
+    }
+}
+
+/// bcrypt's own limits on the cost factor.
+pub(crate) fn bcrypt_rounds(rounds: u32) -> Rule {
+    if (4..=31).contains(&rounds) {
+        Ok(())
+    } else {
+        Err(format!("must be from 4 to 31, got {rounds}"))
+    }
+}
+
+/// `host:port` addresses, at least one.
+pub(crate) fn bind(addresses: &[String]) -> Rule {
+    if addresses.is_empty() {
+        return Err("must list at least one address, e.g. [\"127.0.0.1:8000\"]".to_owned());
+    }
+    for address in addresses {
+        let port_ok = address
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        if !port_ok {
+            return Err(format!(
+                "{address:?} is not a host:port address, e.g. \"127.0.0.1:8000\" or \"[::]:8000\""
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The words accepted before the token in the header, e.g. `Bearer`.
+pub(crate) fn auth_header_types(types: &[String]) -> Rule {
+    if types.is_empty() {
+        return Err("must list at least one header type, e.g. [\"Bearer\"]".to_owned());
+    }
+    match types
+        .iter()
+        .find(|t| t.is_empty() || t.contains(char::is_whitespace))
+    {
+        Some(bad) => Err(format!("{bad:?} is not a single word, e.g. \"Bearer\"")),
+        None => Ok(()),
+    }
+}
+
+/// Django `META` spelling of a header: `HTTP_AUTHORIZATION`, `HTTP_X_AUTH`.
+pub(crate) fn auth_header_name(name: &str, header: &str) -> Rule {
+    if !header.is_empty()
+        && header
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} is not a header name in Django's META spelling, e.g. \"HTTP_AUTHORIZATION\""
+        ))
+    }
+}
+
+pub(crate) fn not_empty(text: &str) -> Rule {
+    if text.trim().is_empty() {
+        Err("must not be empty".to_owned())
+    } else {
+        Ok(())
+    }
+}
+
+/// Where the keys that the signing policy talks about came from.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyOrigins {
+    pub secret_key: Origin,
+    /// `None` when SIGNING_KEY was not set and defaults to SECRET_KEY.
+    pub signing_key: Option<Origin>,
+    pub verifying_key: Option<Origin>,
+    pub algorithm: Origin,
+}
+
+/// HMAC: the signing key must be long enough and not a placeholder (DEBUG downgrades this to a
+/// warning). Other algorithms: an explicit PEM private key and a PEM public key.
+pub(crate) fn signing_keys(settings: &Settings, origins: &KeyOrigins) -> Result<(), SettingsError> {
+    let jwt = &settings.simple_jwt;
+    if jwt.algorithm.is_hmac() {
+        if jwt.verifying_key.is_some() {
+            log::warn!(
+                "SIMPLE_JWT.VERIFYING_KEY is ignored: {} verifies with the signing key",
+                jwt.algorithm
+            );
+        }
+        return match hmac_key_problem(&jwt.signing_key, jwt.algorithm, origins) {
+            Some(problem) if settings.debug => {
+                log::warn!("{problem} (continuing because DEBUG is true)");
+                Ok(())
+            }
+            Some(problem) => Err(problem),
+            None => Ok(()),
+        };
+    }
+    asymmetric_keys(settings, origins)
+}
+
+fn hmac_key_problem(
+    key: &Secret,
+    algorithm: Algorithm,
+    origins: &KeyOrigins,
+) -> Option<SettingsError> {
+    let (name, origin) = match &origins.signing_key {
+        Some(origin) => ("SIMPLE_JWT.SIGNING_KEY".to_owned(), origin.clone()),
+        None => (
+            "SECRET_KEY (the signing key, as SIMPLE_JWT.SIGNING_KEY is not set)".to_owned(),
+            origins.secret_key.clone(),
+        ),
+    };
+    if is_placeholder(key.expose()) {
+        return Some(SettingsError::InsecureSecret { key: name, origin });
+    }
+    let min_len = algorithm.min_hmac_key_len();
+    (key.expose().len() < min_len).then_some(SettingsError::WeakSecret {
+        key: name,
+        origin,
+        algorithm,
+        min_len,
+    })
+}
+
+/// Values that are not secret however long they are: Django's generated development keys,
+/// dictionary words and template placeholders, and Django's "fewer than 5 distinct characters".
+fn is_placeholder(secret: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "secret",
+        "secretkey",
+        "secret-key",
+        "secret_key",
+        "mysecret",
+        "supersecret",
+        "password",
+        "test",
+        "testing",
+        "dev",
+        "development",
+        "default",
+        "example",
+        "jwt-secret",
+        "jwt_secret",
+    ];
+    const MARKERS: &[&str] = &[
+        "change-me",
+        "change_me",
+        "changeme",
+        "replace-me",
+        "replace_me",
+        "replaceme",
+        "your-secret",
+        "your_secret",
+        "insecure",
+    ];
+    let lower = secret.trim().to_ascii_lowercase();
+    let distinct = lower
+        .chars()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    lower.starts_with("django-insecure-")
+        || WORDS.contains(&lower.as_str())
+        || MARKERS.iter().any(|m| lower.contains(m))
+        || distinct < 5
+}
+
+fn asymmetric_keys(settings: &Settings, origins: &KeyOrigins) -> Result<(), SettingsError> {
+    let jwt = &settings.simple_jwt;
+    let required = |key, fix| SettingsError::KeyRequired {
+        key,
+        algorithm: jwt.algorithm,
+        origin: origins.algorithm.clone(),
+        fix,
+    };
+    let Some(signing_origin) = &origins.signing_key else {
+        return Err(required(
+            "SIGNING_KEY",
+            "set it to a PEM private key (SECRET_KEY can only sign HS256/HS384/HS512 tokens)",
+        ));
+    };
+    if !is_pem(jwt.signing_key.expose(), true) {
+        return Err(SettingsError::invalid(
+            "SIMPLE_JWT.SIGNING_KEY",
+            signing_origin,
+            format!(
+                "must be a PEM private key (\"-----BEGIN ... PRIVATE KEY-----\") for {}",
+                jwt.algorithm
+            ),
+        ));
+    }
+    let (Some(verifying_key), Some(verifying_origin)) =
+        (&jwt.verifying_key, &origins.verifying_key)
+    else {
+        return Err(required(
+            "VERIFYING_KEY",
+            "set it to the PEM public key matching SIGNING_KEY",
+        ));
+    };
+    if !is_pem(verifying_key, false) {
+        return Err(SettingsError::invalid(
+            "SIMPLE_JWT.VERIFYING_KEY",
+            verifying_origin,
+            "must be a PEM public key (\"-----BEGIN PUBLIC KEY-----\"), never the private key",
+        ));
+    }
+    Ok(())
+}
+
+/// A PEM block of the right kind: a public key given as the private one, or the reverse, is a
+/// configuration mistake (and a private key in VERIFYING_KEY risks being published).
+fn is_pem(text: &str, private: bool) -> bool {
+    let text = text.trim();
+    text.starts_with("-----BEGIN ") && text.contains("PRIVATE KEY-----") == private
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders() {
+        for bad in [
+            "django-insecure-0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdef",
+            "secret",
+            "ChangeMe",
+            "please-change-me-before-deploying-this-to-production",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "abababababababababababababababababababababababab",
+        ] {
+            assert!(is_placeholder(bad), "{bad}");
+        }
+        assert!(!is_placeholder(
+            "x7#k2!pQ9@vL4$mN8&wR1*zT6^yU3(bH5)cJ0-eF_gA+dS=qW"
+        ));
+    }
+
+    #[test]
+    fn ranges() {
+        assert!(at_least_one(0u32).is_err());
+        assert!(at_least_one(1usize).is_ok());
+        assert!(bcrypt_rounds(3).is_err());
+        assert!(bcrypt_rounds(4).is_ok());
+        assert!(bcrypt_rounds(31).is_ok());
+        assert!(bcrypt_rounds(32).is_err());
+    }
+
+    #[test]
+    fn bind_addresses() {
+        assert!(bind(&["127.0.0.1:8000".into()]).is_ok());
+        assert!(bind(&["[::]:8000".into(), "localhost:80".into()]).is_ok());
+        assert!(bind(&[]).is_err());
+        assert!(bind(&["8000".into()]).is_err());
+        assert!(bind(&[":8000".into()]).is_err());
+        assert!(bind(&["host:http".into()]).is_err());
+    }
+
+    #[test]
+    fn header_types_and_names() {
+        assert!(auth_header_types(&["Bearer".into(), "JWT".into()]).is_ok());
+        assert!(auth_header_types(&[]).is_err());
+        assert!(auth_header_types(&["Bearer token".into()]).is_err());
+        assert!(auth_header_name("HTTP_X_AUTH", "x-auth").is_ok());
+        assert!(auth_header_name("HTTP_", "").is_err());
+        assert!(auth_header_name("HTTP_X AUTH", "x auth").is_err());
+    }
+}
