@@ -1,0 +1,12 @@
+//! Users and their database: connections (SQLite or PostgreSQL), migrations, models, queries, passwords.
+
+pub mod db;
+pub mod migrations;
+pub mod models;
+pub mod password;
+pub mod queries;
+pub mod schema;
+
+pub use db::{DbConnection, DbError, Pool};
+pub use models::{NewUser, User};
+pub use password::PasswordHasher;

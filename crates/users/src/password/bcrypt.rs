@@ -1,0 +1,178 @@
+//! Django's bcrypt family: `bcrypt_sha256` (bcrypt over the hex SHA-256 of the password) and plain `bcrypt`.
+//!
+//! Functions here take the bcrypt string only (`$2b$12$<53 chars>`), i.e. what follows Django's
+//! `algorithm$` prefix; the prefix itself is handled in `mod.rs`.
+
+use sha2::{Digest, Sha256};
+
+use super::PasswordError;
+
+/// Length of every bcrypt string: `$2b$` + two cost digits + `$` + 22 salt + 31 hash characters.
+const BCRYPT_LEN: usize = 60;
+/// Cost range accepted by bcrypt (and by the `bcrypt` crate).
+pub(super) const MIN_COST: u32 = 4;
+pub(super) const MAX_COST: u32 = 31;
+
+/// Hashes `raw` the way Django's `BCryptSHA256PasswordHasher` does and returns the bcrypt string
+/// (`$2b$<cost>$...`), always in the `2b` variant that Django writes.
+pub(super) fn hash_sha256(raw: &str, cost: u32) -> Result<String, PasswordError> {
+    let parts = ::bcrypt::hash_with_result(prehash_sha256(raw), cost)
+        .map_err(|e| PasswordError::Hash(e.to_string()))?;
+    Ok(parts.format_for_version(::bcrypt::Version::TwoB))
+}
+
+/// Checks `raw` against a `bcrypt_sha256` bcrypt string; `None` when the string is malformed.
+pub(super) fn verify_sha256(raw: &str, hash: &str) -> Option<bool> {
+    verify_bytes(prehash_sha256(raw).as_bytes(), hash)
+}
+
+/// Checks `raw` against a plain `bcrypt` string; `None` when the string is malformed.
+///
+/// bcrypt only reads the first 72 bytes, so longer passwords match on that prefix, as with
+/// Django on pyca/bcrypt < 5 (which uses this same Rust crate).
+pub(super) fn verify_plain(raw: &str, hash: &str) -> Option<bool> {
+    verify_bytes(raw.as_bytes(), hash)
+}
+
+/// The cost (work factor) of a bcrypt string, `None` when the string is malformed or the cost
+/// is outside what bcrypt allows.
+pub(super) fn cost(hash: &str) -> Option<u32> {
+    if !is_well_formed(hash) {
+        return None;
+    }
+    let cost = hash.get(4..6)?.parse().ok()?;
+    (MIN_COST..=MAX_COST).contains(&cost).then_some(cost)
+}
+
+/// Django feeds bcrypt the lowercase hex SHA-256 digest (64 ASCII bytes) so that passwords
+/// longer than bcrypt's 72-byte limit are not silently truncated.
+fn prehash_sha256(raw: &str) -> String {
+    hex::encode(Sha256::digest(raw.as_bytes()))
+}
+
+fn verify_bytes(password: &[u8], hash: &str) -> Option<bool> {
+    if !is_well_formed(hash) {
+        return None;
+    }
+    // The crate compares the 23-byte digests in constant time.
+    ::bcrypt::verify(password, hash).ok()
+}
+
+/// Stricter than the bcrypt crate's own parser in two ways: the cost must be exactly two ASCII
+/// digits (Rust's `u32` parser would accept `+4`), and `$2x$` is refused because the crate does
+/// not reproduce that variant's historic sign-extension bug, so it could give wrong answers.
+/// Salt/hash base64 and the cost range are left to the crate, which rejects bad ones.
+fn is_well_formed(hash: &str) -> bool {
+    let bytes = hash.as_bytes();
+    bytes.len() == BCRYPT_LEN
+        && hash.is_ascii()
+        && matches!(&bytes[..4], b"$2a$" | b"$2b$" | b"$2y$")
+        && bytes[4].is_ascii_digit()
+        && bytes[5].is_ascii_digit()
+        && bytes[6] == b'$'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A plain-bcrypt string as Django (pyca/bcrypt, cost 4) would store it after `bcrypt$`.
+    fn plain_hash(raw: &str) -> String {
+        ::bcrypt::hash_with_result(raw, 4)
+            .unwrap()
+            .format_for_version(::bcrypt::Version::TwoB)
+    }
+
+    #[test]
+    fn prehash_is_lowercase_hex_sha256() {
+        assert_eq!(
+            prehash_sha256(""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            prehash_sha256("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn hash_sha256_writes_2b_with_requested_cost() {
+        let hash = hash_sha256("secret", 4).unwrap();
+        assert!(hash.starts_with("$2b$04$"), "{hash}");
+        assert_eq!(hash.len(), BCRYPT_LEN);
+        assert_eq!(cost(&hash), Some(4));
+        assert_eq!(verify_sha256("secret", &hash), Some(true));
+        assert_eq!(verify_sha256("secreT", &hash), Some(false));
+    }
+
+    #[test]
+    fn hash_sha256_rejects_bad_cost() {
+        assert!(matches!(hash_sha256("x", 3), Err(PasswordError::Hash(_))));
+        assert!(matches!(hash_sha256("x", 32), Err(PasswordError::Hash(_))));
+    }
+
+    #[test]
+    fn sha256_variant_is_not_plain_bcrypt() {
+        let hash = hash_sha256("secret", 4).unwrap();
+        assert_eq!(verify_plain("secret", &hash), Some(false));
+        assert_eq!(verify_sha256("secret", &plain_hash("secret")), Some(false));
+    }
+
+    #[test]
+    fn plain_bcrypt_truncates_at_72_bytes_like_django() {
+        let long = "x".repeat(100);
+        let hash = plain_hash(&long);
+        assert_eq!(verify_plain(&long, &hash), Some(true));
+        // Differs only after byte 72: bcrypt never sees the difference.
+        let mut past_limit = "x".repeat(99);
+        past_limit.push('y');
+        assert_eq!(verify_plain(&past_limit, &hash), Some(true));
+        assert_eq!(verify_plain(&"x".repeat(72), &hash), Some(true));
+        assert_eq!(verify_plain(&"x".repeat(71), &hash), Some(false));
+    }
+
+    #[test]
+    fn accepts_2a_and_2y_spellings() {
+        let hash = plain_hash("pw");
+        for prefix in ["$2a$", "$2y$"] {
+            let respelled = format!("{prefix}{}", &hash[4..]);
+            assert_eq!(verify_plain("pw", &respelled), Some(true), "{prefix}");
+        }
+    }
+
+    #[test]
+    fn malformed_strings_are_none() {
+        let good = hash_sha256("pw", 4).unwrap();
+        let cases = [
+            String::new(),
+            "$2b$04$".to_string(),
+            good[..59].to_string(),
+            format!("{good}x"),
+            format!("$2x${}", &good[4..]),
+            format!("$2c${}", &good[4..]),
+            format!("$2b$+4{}", &good[6..]),
+            format!("$2b$03{}", &good[6..]),
+            format!("$2b$32{}", &good[6..]),
+            format!("$2b$04x{}", &good[7..]),
+            // Multi-byte character straddling the slicing points must not panic.
+            format!("$2b$0é{}", &good[7..]),
+            format!("{}é", &good[..58]),
+            // '!' is outside bcrypt's base64 alphabet.
+            format!("{}!", &good[..59]),
+        ];
+        for case in &cases {
+            assert_eq!(verify_sha256("pw", case), None, "{case:?}");
+            assert_eq!(verify_plain("pw", case), None, "{case:?}");
+        }
+        for case in &cases[..10] {
+            assert_eq!(cost(case), None, "{case:?}");
+        }
+    }
+
+    #[test]
+    fn cost_reads_two_digits() {
+        let hash = hash_sha256("pw", 5).unwrap();
+        assert_eq!(cost(&hash), Some(5));
+        assert_eq!(cost(&format!("$2b$12{}", &hash[6..])), Some(12));
+    }
+}

@@ -1,0 +1,185 @@
+//! Django's PBKDF2 family: `pbkdf2_sha256` and `pbkdf2_sha1`, stored as `<iterations>$<salt>$<base64 key>`.
+//!
+//! Functions here take what follows Django's `algorithm$` prefix; the prefix is handled in `mod.rs`.
+//! Only verification is needed: new hashes are always `bcrypt_sha256`.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use sha1::Sha1;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+/// Above this a stored hash is treated as malformed rather than spending minutes of CPU on it
+/// (Django 5.2 writes 1,000,000).
+const MAX_ITERATIONS: u32 = 10_000_000;
+
+/// The HMAC hash under PBKDF2; Django's derived key is exactly one digest long.
+#[derive(Clone, Copy, Debug)]
+enum Prf {
+    Sha256,
+    Sha1,
+}
+
+impl Prf {
+    fn key_len(self) -> usize {
+        match self {
+            Prf::Sha256 => 32,
+            Prf::Sha1 => 20,
+        }
+    }
+
+    fn derive(self, password: &[u8], salt: &[u8], iterations: u32) -> Vec<u8> {
+        let mut key = vec![0u8; self.key_len()];
+        match self {
+            Prf::Sha256 => ::pbkdf2::pbkdf2_hmac::<Sha256>(password, salt, iterations, &mut key),
+            Prf::Sha1 => ::pbkdf2::pbkdf2_hmac::<Sha1>(password, salt, iterations, &mut key),
+        }
+        key
+    }
+}
+
+/// The parsed fields of a stored PBKDF2 hash.
+struct Stored<'a> {
+    iterations: u32,
+    salt: &'a str,
+    key: Vec<u8>,
+}
+
+/// Checks `raw` against a `pbkdf2_sha256` hash body; `None` when it is malformed.
+pub(super) fn verify_sha256(raw: &str, body: &str) -> Option<bool> {
+    verify(Prf::Sha256, raw, body)
+}
+
+/// Checks `raw` against a `pbkdf2_sha1` hash body; `None` when it is malformed.
+pub(super) fn verify_sha1(raw: &str, body: &str) -> Option<bool> {
+    verify(Prf::Sha1, raw, body)
+}
+
+fn verify(prf: Prf, raw: &str, body: &str) -> Option<bool> {
+    let stored = parse(prf, body)?;
+    // Django uses the salt as its literal UTF-8 text, not decoded.
+    let derived = prf.derive(raw.as_bytes(), stored.salt.as_bytes(), stored.iterations);
+    Some(derived.ct_eq(&stored.key).into())
+}
+
+/// Django verifies by re-encoding and comparing whole strings, so anything it would never have
+/// written (leading zeros, non-canonical base64, a wrong key length) can never match there;
+/// rejecting it here as malformed gives the same answer without the expensive derivation.
+fn parse(prf: Prf, body: &str) -> Option<Stored<'_>> {
+    let mut fields = body.splitn(3, '$');
+    let iterations = parse_iterations(fields.next()?)?;
+    let salt = fields.next().filter(|salt| !salt.is_empty())?;
+    // STANDARD requires canonical padding and trailing bits; a '$' in the key fails here too.
+    let key = STANDARD.decode(fields.next()?).ok()?;
+    (key.len() == prf.key_len()).then_some(Stored {
+        iterations,
+        salt,
+        key,
+    })
+}
+
+/// Decimal digits only, as Django's `%d` writes them: no sign, no leading zero, 1..=MAX_ITERATIONS.
+fn parse_iterations(text: &str) -> Option<u32> {
+    let canonical =
+        !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) && !text.starts_with('0');
+    if !canonical {
+        return None;
+    }
+    let iterations: u32 = text.parse().ok()?;
+    (iterations <= MAX_ITERATIONS).then_some(iterations)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Builds a Django-format body for a low iteration count, so tests stay fast.
+    fn body(prf: Prf, raw: &str, salt: &str, iterations: u32) -> String {
+        let key = prf.derive(raw.as_bytes(), salt.as_bytes(), iterations);
+        format!("{iterations}${salt}${}", STANDARD.encode(key))
+    }
+
+    #[test]
+    fn known_answers() {
+        // RFC 6070 (PBKDF2-HMAC-SHA1) and the matching widely published PBKDF2-HMAC-SHA256 values.
+        let sha1 = Prf::Sha1.derive(b"password", b"salt", 2);
+        assert_eq!(
+            hex::encode(sha1),
+            "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957"
+        );
+        let sha256 = Prf::Sha256.derive(b"password", b"salt", 2);
+        assert_eq!(
+            hex::encode(sha256),
+            "ae4d0c95af6b46d32d0adff928f06dd02a303f8ef3c251dfd6e2d85a95474c43"
+        );
+    }
+
+    #[test]
+    fn verifies_django_format_at_low_iterations() {
+        for prf in [Prf::Sha256, Prf::Sha1] {
+            let stored = body(prf, "pässwörd", "someSalt123", 3);
+            assert_eq!(verify(prf, "pässwörd", &stored), Some(true), "{prf:?}");
+            assert_eq!(verify(prf, "passwörd", &stored), Some(false), "{prf:?}");
+            assert_eq!(verify(prf, "", &stored), Some(false), "{prf:?}");
+        }
+        let stored = body(Prf::Sha1, "pw", "s", 1);
+        assert_eq!(verify_sha1("pw", &stored), Some(true));
+        assert_eq!(
+            verify_sha256("pw", &stored),
+            None,
+            "20-byte key is not sha256"
+        );
+    }
+
+    #[test]
+    fn no_truncation_of_long_passwords() {
+        let long = "x".repeat(100);
+        let stored = body(Prf::Sha256, &long, "salt", 2);
+        let mut last_differs = "x".repeat(99);
+        last_differs.push('y');
+        assert_eq!(verify_sha256(&long, &stored), Some(true));
+        assert_eq!(verify_sha256(&last_differs, &stored), Some(false));
+    }
+
+    #[test]
+    fn malformed_bodies_are_none() {
+        let good = body(Prf::Sha256, "pw", "salt", 2);
+        let key = good.rsplit('$').next().unwrap().to_string();
+        let cases = [
+            String::new(),
+            "2".to_string(),
+            "2$salt".to_string(),
+            format!("0$salt${key}"),
+            format!("02$salt${key}"),
+            format!("+2$salt${key}"),
+            format!("-2$salt${key}"),
+            format!(" 2$salt${key}"),
+            format!("x$salt${key}"),
+            format!("{}$salt${key}", MAX_ITERATIONS + 1),
+            format!("99999999999999999999$salt${key}"),
+            format!("2$${key}"),
+            "2$salt$".to_string(),
+            "2$salt$not base64!".to_string(),
+            format!("2$salt${}", key.trim_end_matches('=')),
+            format!("2$salt${key}$"),
+            format!("2$salt${key} "),
+            format!("2$salt${}", STANDARD.encode([0u8; 31])),
+            format!("2$salt${}", STANDARD.encode([0u8; 33])),
+        ];
+        for case in &cases {
+            assert_eq!(verify_sha256("pw", case), None, "{case:?}");
+            assert_eq!(verify_sha1("pw", case), None, "{case:?}");
+        }
+    }
+
+    #[test]
+    fn iteration_limits() {
+        assert_eq!(parse_iterations("1"), Some(1));
+        assert_eq!(parse_iterations("1000000"), Some(1_000_000));
+        assert_eq!(parse_iterations("10000000"), Some(MAX_ITERATIONS));
+        assert_eq!(parse_iterations("10000001"), None);
+        assert_eq!(parse_iterations("4294967296"), None);
+        assert_eq!(parse_iterations("1_000"), None);
+        assert_eq!(parse_iterations("١٢"), None, "non-ASCII digits");
+    }
+}

@@ -1,0 +1,88 @@
+//! User queries: each takes a connection and does one thing; callers run them on the blocking pool.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error};
+
+use crate::db::DbConnection;
+use crate::models::{Flag, NewUser, User};
+use crate::schema::auth_user::dsl;
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("a user with that username already exists")]
+    UsernameTaken,
+    #[error("user {0:?} does not exist")]
+    NotFound(String),
+    #[error(transparent)]
+    Db(#[from] Error),
+}
+
+pub fn by_username(conn: &mut DbConnection, username: &str) -> QueryResult<Option<User>> {
+    dsl::auth_user
+        .filter(dsl::username.eq(username))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn by_id(conn: &mut DbConnection, id: i32) -> QueryResult<Option<User>> {
+    dsl::auth_user
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Fetches a user by username or fails with `NotFound` naming it (for `manage`).
+pub fn require(conn: &mut DbConnection, username: &str) -> Result<User, UserError> {
+    by_username(conn, username)?.ok_or_else(|| UserError::NotFound(username.to_owned()))
+}
+
+pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<User>> {
+    dsl::auth_user
+        .order(dsl::id.asc())
+        .select(User::as_select())
+        .load(conn)
+}
+
+/// Inserts a user; a concurrent or earlier user of the same name is `UsernameTaken` (the unique
+/// index decides, so two racing creations give one user and one clear error).
+pub fn create(conn: &mut DbConnection, new: &NewUser<'_>) -> Result<User, UserError> {
+    match diesel::insert_into(dsl::auth_user)
+        .values(new)
+        .execute(conn)
+    {
+        Ok(_) => {}
+        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+            return Err(UserError::UsernameTaken)
+        }
+        Err(e) => return Err(e.into()),
+    }
+    require(conn, new.username)
+}
+
+pub fn set_password(conn: &mut DbConnection, id: i32, encoded: &str) -> QueryResult<usize> {
+    diesel::update(dsl::auth_user.find(id))
+        .set(dsl::password.eq(encoded))
+        .execute(conn)
+}
+
+pub fn set_last_login(conn: &mut DbConnection, id: i32, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(dsl::auth_user.find(id))
+        .set(dsl::last_login.eq(Some(at)))
+        .execute(conn)
+}
+
+pub fn set_flag(conn: &mut DbConnection, id: i32, flag: Flag, on: bool) -> QueryResult<usize> {
+    let target = diesel::update(dsl::auth_user.find(id));
+    match flag {
+        Flag::Active => target.set(dsl::is_active.eq(on)).execute(conn),
+        Flag::Staff => target.set(dsl::is_staff.eq(on)).execute(conn),
+        Flag::Superuser => target.set(dsl::is_superuser.eq(on)).execute(conn),
+    }
+}
+
+pub fn delete(conn: &mut DbConnection, id: i32) -> QueryResult<usize> {
+    diesel::delete(dsl::auth_user.find(id)).execute(conn)
+}

@@ -1,0 +1,2 @@
+DROP TABLE token_blacklist_blacklistedtoken;
+DROP TABLE token_blacklist_outstandingtoken;
