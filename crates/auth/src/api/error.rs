@@ -1,0 +1,184 @@
+//! Every error a client can see, and its one mapping to a status and a DRF-shaped JSON body.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::{json, Map, Value};
+
+use crate::tokens::{TokenError, TokenKind};
+
+/// One entry of "messages" in an authentication failure: which token class refused and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenMessage {
+    pub kind: TokenKind,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400 `{"field": ["message", ...], ...}` (serializer field errors, in field order).
+    #[error("invalid fields")]
+    Fields(Map<String, Value>),
+    /// 400 `{"non_field_errors": ["message"]}`.
+    #[error("{0}")]
+    NonField(String),
+    /// 400 `{"detail": "JSON parse error - ..."}`.
+    #[error("{0}")]
+    Parse(String),
+    /// 401 `{"detail": "..."}` — DRF's own AuthenticationFailed, which shows no code.
+    #[error("{0}")]
+    AuthenticationFailed(&'static str),
+    /// 401 `{"detail": "...", "code": "..."}` — simplejwt's AuthenticationFailed and InvalidToken.
+    #[error("{detail}")]
+    AuthenticationFailedCode { detail: String, code: &'static str },
+    /// 401 `{"detail": "Given token not valid for any token type", "code": ..., "messages": [...]}`.
+    #[error("Given token not valid for any token type")]
+    NoValidToken(Vec<TokenMessage>),
+    /// 401 (403 when no authentication class is configured) `{"detail": "Authentication credentials were not provided."}`.
+    #[error("Authentication credentials were not provided.")]
+    NotAuthenticated,
+    /// 403 `{"detail": "You do not have permission to perform this action."}`.
+    #[error("You do not have permission to perform this action.")]
+    PermissionDenied,
+    #[error("Not found.")]
+    NotFound,
+    #[error("Method {method:?} not allowed.")]
+    MethodNotAllowed { method: String, allow: &'static str },
+    #[error("request body larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("Unsupported media type {0:?} in request.")]
+    UnsupportedMediaType(String),
+    /// 503: the database cannot be reached within the pool timeout.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// 500 with an opaque body; the cause is logged, never shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A simplejwt token error on refresh/verify/blacklist: 401 with code `token_not_valid`.
+    pub fn token(e: &TokenError) -> Self {
+        ApiError::AuthenticationFailedCode {
+            detail: e.to_string(),
+            code: "token_not_valid",
+        }
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+
+    fn body(&self) -> Value {
+        match self {
+            ApiError::Fields(map) => Value::Object(map.clone()),
+            ApiError::NonField(msg) => json!({ "non_field_errors": [msg] }),
+            ApiError::Parse(msg) => json!({ "detail": msg }),
+            ApiError::AuthenticationFailed(detail) => json!({ "detail": detail }),
+            ApiError::AuthenticationFailedCode { detail, code } => {
+                json!({ "detail": detail, "code": code })
+            }
+            ApiError::NoValidToken(messages) => {
+                let messages: Vec<Value> = messages
+                    .iter()
+                    .map(|m| {
+                        json!({
+                            "token_class": m.kind.class_name(),
+                            "token_type": m.kind.name(),
+                            "message": m.message,
+                        })
+                    })
+                    .collect();
+                json!({
+                    "detail": "Given token not valid for any token type",
+                    "code": "token_not_valid",
+                    "messages": messages,
+                })
+            }
+            ApiError::NotAuthenticated | ApiError::PermissionDenied | ApiError::NotFound => {
+                json!({ "detail": self.to_string() })
+            }
+            ApiError::MethodNotAllowed { method, .. } => {
+                json!({ "detail": format!("Method \"{method}\" not allowed.") })
+            }
+            ApiError::PayloadTooLarge { limit } => json!({
+                "detail": format!("Request body is too large (the limit is {limit} bytes)."),
+                "code": "request_too_large",
+            }),
+            ApiError::UnsupportedMediaType(media) => {
+                json!({ "detail": format!("Unsupported media type \"{media}\" in request.") })
+            }
+            ApiError::Unavailable(_) => json!({
+                "detail": "Service temporarily unavailable, try again later.",
+                "code": "service_unavailable",
+            }),
+            ApiError::Internal(_) => json!({
+                "detail": "A server error occurred.",
+                "code": "error",
+            }),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Fields(_) | ApiError::NonField(_) | ApiError::Parse(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::AuthenticationFailed(_)
+            | ApiError::AuthenticationFailedCode { .. }
+            | ApiError::NoValidToken(_)
+            | ApiError::NotAuthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::PermissionDenied => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            ApiError::Unavailable(cause) => log::warn!("answering 503: {cause}"),
+            ApiError::Internal(cause) => log::error!("answering 500: {cause}"),
+            _ => {}
+        }
+        let mut res = HttpResponse::build(self.status_code());
+        if let ApiError::MethodNotAllowed { allow, .. } = self {
+            res.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
+        }
+        // WWW-Authenticate is added to every 401 in one place: see `challenge::add_challenge`.
+        res.json(self.body())
+    }
+}
+
+impl From<users::DbError> for ApiError {
+    fn from(e: users::DbError) -> Self {
+        match e {
+            users::DbError::Unavailable(cause) => ApiError::Unavailable(cause),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::Error as E;
+        match e {
+            // A connection that broke mid-query means the database went away: retryable.
+            E::DatabaseError(diesel::result::DatabaseErrorKind::ClosedConnection, info) => {
+                ApiError::Unavailable(info.message().to_owned())
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}

@@ -1,0 +1,10 @@
+//! DRF's request/response plumbing: the error enum and its one mapping to HTTP, request body
+//! parsing (JSON, form, multipart), serializer-style field validation.
+
+pub mod data;
+pub mod error;
+pub mod fields;
+
+pub use data::RequestData;
+pub use error::ApiError;
+pub use fields::Fields;

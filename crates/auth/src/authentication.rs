@@ -1,0 +1,198 @@
+//! The authentication classes: header → raw token → validated token → user, tried in the order of
+//! DEFAULT_AUTHENTICATION_CLASSES, and the extractor that guards a view with them.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{web, FromRequest, HttpRequest};
+use serde_json::Value;
+
+use settings::{AuthenticationClass, PermissionClass, SimpleJwt};
+use users::User;
+
+use crate::api::error::TokenMessage;
+use crate::api::ApiError;
+use crate::lookup;
+use crate::permissions;
+use crate::state::AuthState;
+use crate::tokens::{now, Token, TokenKind};
+
+/// Who made the request: a database user (JWTAuthentication) or a user made from the token's
+/// claims alone (JWTStatelessUserAuthentication, no database).
+#[derive(Debug, Clone)]
+pub enum AuthUser {
+    User(User),
+    Token(TokenUser),
+}
+
+/// simplejwt's TokenUser: what the claims say, nothing looked up.
+#[derive(Debug, Clone)]
+pub struct TokenUser {
+    pub id: Value,
+    pub token: Token,
+}
+
+impl AuthUser {
+    pub fn is_staff(&self) -> bool {
+        match self {
+            AuthUser::User(u) => u.is_staff,
+            AuthUser::Token(t) => {
+                t.token.claims.get("is_staff").and_then(Value::as_bool) == Some(true)
+            }
+        }
+    }
+}
+
+/// An authenticated request: the user and the token that proved it.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub user: AuthUser,
+    pub token: Token,
+}
+
+const BAD_HEADER: &str = "Authorization header must contain two space-delimited values";
+
+/// `JWTAuthentication.get_raw_token`: `None` when there is no header or it is another scheme
+/// (the next class may recognise it); an error when it is ours but malformed.
+fn raw_token(req: &HttpRequest, jwt: &SimpleJwt) -> Result<Option<String>, ApiError> {
+    let name = jwt.auth_header();
+    let mut values = req.headers().get_all(name.as_str());
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(value.as_bytes());
+    let parts: Vec<&str> = text.split_ascii_whitespace().collect();
+    let Some(scheme) = parts.first() else {
+        return Ok(None);
+    };
+    if !jwt.auth_header_types.iter().any(|t| t == scheme) {
+        return Ok(None);
+    }
+    // Two Authorization headers are ambiguous (a proxy and the app may read different ones).
+    if parts.len() != 2 || values.next().is_some() {
+        return Err(ApiError::AuthenticationFailedCode {
+            detail: BAD_HEADER.into(),
+            code: "bad_authorization_header",
+        });
+    }
+    Ok(Some(parts[1].to_owned()))
+}
+
+/// `get_validated_token`: the first token class that accepts the token wins; else every reason.
+fn validated_token(state: &AuthState, raw: &str) -> Result<Token, ApiError> {
+    let mut messages = Vec::new();
+    for kind in [TokenKind::Access] {
+        match state.tokens().decode(raw, kind, now()) {
+            Ok(token) => return Ok(token),
+            Err(e) => messages.push(TokenMessage {
+                kind,
+                message: e.to_string(),
+            }),
+        }
+    }
+    Err(ApiError::NoValidToken(messages))
+}
+
+fn no_user_id() -> ApiError {
+    ApiError::AuthenticationFailedCode {
+        detail: "Token contained no recognizable user identification".into(),
+        code: "token_not_valid",
+    }
+}
+
+/// `JWTAuthentication.get_user`: the user the token names, who must exist and be active.
+async fn database_user(state: &AuthState, token: &Token) -> Result<User, ApiError> {
+    let jwt = state.jwt();
+    let claim = token
+        .claims
+        .get(&jwt.user_id_claim)
+        .cloned()
+        .ok_or_else(no_user_id)?;
+    if matches!(jwt.user_id_field, settings::UserIdField::Id)
+        && lookup::id_from_claim(&claim).is_none()
+    {
+        return Err(no_user_id());
+    }
+    let jwt_settings = state.settings.clone();
+    let user = state
+        .with_conn(move |conn| {
+            Ok(lookup::user_for_claim(
+                conn,
+                &jwt_settings.simple_jwt,
+                &claim,
+            )?)
+        })
+        .await?
+        .ok_or(ApiError::AuthenticationFailedCode {
+            detail: "User not found".into(),
+            code: "user_not_found",
+        })?;
+    if jwt.check_user_is_active && !user.is_active {
+        return Err(ApiError::AuthenticationFailedCode {
+            detail: "User is inactive".into(),
+            code: "user_inactive",
+        });
+    }
+    Ok(user)
+}
+
+/// Runs the configured authentication classes in order; `None` when none recognised the request.
+pub async fn authenticate(
+    req: &HttpRequest,
+    state: &AuthState,
+) -> Result<Option<Authenticated>, ApiError> {
+    for class in &state.settings.rest_framework.default_authentication_classes {
+        let Some(raw) = raw_token(req, state.jwt())? else {
+            continue;
+        };
+        let token = validated_token(state, &raw)?;
+        let user = match class {
+            AuthenticationClass::JwtAuthentication => {
+                AuthUser::User(database_user(state, &token).await?)
+            }
+            AuthenticationClass::JwtStatelessUserAuthentication => {
+                let id = token
+                    .claims
+                    .get(&state.jwt().user_id_claim)
+                    .cloned()
+                    .ok_or_else(no_user_id)?;
+                AuthUser::Token(TokenUser {
+                    id,
+                    token: token.clone(),
+                })
+            }
+        };
+        return Ok(Some(Authenticated { user, token }));
+    }
+    Ok(None)
+}
+
+/// The guard of a view that needs a user: authentication, then DEFAULT_PERMISSION_CLASSES plus
+/// IsAuthenticated. Runs before the method check, as in DRF (so a wrong method with no token is 401).
+pub struct RequireUser(pub Authenticated);
+
+impl FromRequest for RequireUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AuthState>>()
+                .cloned()
+                .ok_or_else(|| ApiError::internal("AuthState missing from app data"))?;
+            let auth = authenticate(&req, &state).await?;
+            let rf = &state.settings.rest_framework;
+            let mut classes = rf.default_permission_classes.clone();
+            classes.push(PermissionClass::IsAuthenticated);
+            permissions::check(
+                &classes,
+                auth.as_ref().map(|a| &a.user),
+                req.method(),
+                !rf.default_authentication_classes.is_empty(),
+            )?;
+            auth.map(RequireUser).ok_or(ApiError::NotAuthenticated)
+        })
+    }
+}

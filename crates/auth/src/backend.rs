@@ -1,0 +1,355 @@
+//! The token backend: signs and verifies JWTs with the one configured algorithm, and checks the
+//! registered claims (iat, nbf, exp, iss, aud) the way PyJWT does for simplejwt. Nothing else.
+
+use base64::Engine as _;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
+use serde_json::{Map, Value};
+
+use settings::SimpleJwt;
+
+pub type Claims = Map<String, Value>;
+
+/// Why a token was refused; simplejwt shows users only "Token is expired" or "Token is invalid".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    #[error("Token is invalid")]
+    Invalid,
+    #[error("Token is expired")]
+    Expired,
+}
+
+/// A key that does not fit the configured algorithm; a startup error.
+#[derive(Debug, thiserror::Error)]
+#[error("SIMPLE_JWT.{key}: {message}")]
+pub struct KeyError {
+    pub key: &'static str,
+    pub message: String,
+}
+
+pub struct TokenBackend {
+    algorithm: Algorithm,
+    header_b64: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    audience: Option<Vec<String>>,
+    issuer: Option<String>,
+    leeway: i64,
+}
+
+impl std::fmt::Debug for TokenBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenBackend")
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn to_jwt_algorithm(alg: settings::Algorithm) -> Algorithm {
+    use settings::Algorithm as A;
+    match alg {
+        A::HS256 => Algorithm::HS256,
+        A::HS384 => Algorithm::HS384,
+        A::HS512 => Algorithm::HS512,
+        A::RS256 => Algorithm::RS256,
+        A::RS384 => Algorithm::RS384,
+        A::RS512 => Algorithm::RS512,
+        A::ES256 => Algorithm::ES256,
+        A::ES384 => Algorithm::ES384,
+        A::EdDSA => Algorithm::EdDSA,
+    }
+}
+
+fn keys(settings: &SimpleJwt, alg: Algorithm) -> Result<(EncodingKey, DecodingKey), KeyError> {
+    let signing = settings.signing_key.expose().as_bytes();
+    let bad = |key: &'static str| {
+        move |e: jsonwebtoken::errors::Error| KeyError {
+            key,
+            message: format!("not a valid key for {alg:?}: {e}"),
+        }
+    };
+    if settings.algorithm.is_hmac() {
+        let enc = EncodingKey::from_secret(signing).map_err(bad("SIGNING_KEY"))?;
+        let dec = DecodingKey::from_secret(signing).map_err(bad("SIGNING_KEY"))?;
+        return Ok((enc, dec));
+    }
+    let verifying = settings
+        .verifying_key
+        .as_deref()
+        .ok_or(KeyError {
+            key: "VERIFYING_KEY",
+            message: format!("{alg:?} needs a public key (PEM)"),
+        })?
+        .as_bytes();
+    let pair = match alg {
+        Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 => (
+            EncodingKey::from_rsa_pem(signing).map_err(bad("SIGNING_KEY"))?,
+            DecodingKey::from_rsa_pem(verifying).map_err(bad("VERIFYING_KEY"))?,
+        ),
+        Algorithm::ES256 | Algorithm::ES384 => (
+            EncodingKey::from_ec_pem(signing).map_err(bad("SIGNING_KEY"))?,
+            DecodingKey::from_ec_pem(verifying).map_err(bad("VERIFYING_KEY"))?,
+        ),
+        _ => (
+            EncodingKey::from_ed_pem(signing).map_err(bad("SIGNING_KEY"))?,
+            DecodingKey::from_ed_pem(verifying).map_err(bad("VERIFYING_KEY"))?,
+        ),
+    };
+    Ok(pair)
+}
+
+impl TokenBackend {
+    pub fn from_settings(settings: &SimpleJwt) -> Result<Self, KeyError> {
+        let algorithm = to_jwt_algorithm(settings.algorithm);
+        let (encoding, decoding) = keys(settings, algorithm)?;
+        // Only the signature and the algorithm are checked by the library (the algorithm is pinned:
+        // "none", another HMAC size or another family are refused); claims are checked below, with
+        // simplejwt's semantics (leeway 0, nbf and iat honoured, aud only when configured).
+        let mut validation = Validation::new(algorithm);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.leeway = 0;
+        // PyJWT writes {"alg":...,"typ":"JWT"} in that order; ours is byte-identical.
+        let header = format!(r#"{{"alg":"{}","typ":"JWT"}}"#, settings.algorithm);
+        let backend = TokenBackend {
+            algorithm,
+            header_b64: b64(header.as_bytes()),
+            encoding,
+            decoding,
+            validation,
+            audience: settings.audience.clone(),
+            issuer: settings.issuer.clone(),
+            leeway: i64::try_from(settings.leeway.as_secs()).unwrap_or(i64::MAX),
+        };
+        // A key pair that does not match fails now, at startup, not on the first login.
+        let probe = backend.encode(&Claims::new()).map_err(|_| KeyError {
+            key: "SIGNING_KEY",
+            message: "cannot sign with this key".into(),
+        })?;
+        jsonwebtoken::decode::<Claims>(&probe, &backend.decoding, &backend.validation).map_err(
+            |_| KeyError {
+                key: "VERIFYING_KEY",
+                message: "does not verify tokens signed with SIGNING_KEY".into(),
+            },
+        )?;
+        Ok(backend)
+    }
+
+    /// Signs the claims, adding `aud` and `iss` when configured (as simplejwt does).
+    pub fn encode(&self, claims: &Claims) -> Result<String, jsonwebtoken::errors::Error> {
+        let mut payload = claims.clone();
+        if let Some(aud) = &self.audience {
+            let value = match aud.as_slice() {
+                [one] => Value::String(one.clone()),
+                many => Value::from(many.to_vec()),
+            };
+            payload.insert("aud".into(), value);
+        }
+        if let Some(iss) = &self.issuer {
+            payload.insert("iss".into(), Value::String(iss.clone()));
+        }
+        let body = serde_json::to_vec(&payload)?;
+        let message = format!("{}.{}", self.header_b64, b64(&body));
+        let signature =
+            jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding, self.algorithm)?;
+        Ok(format!("{message}.{signature}"))
+    }
+
+    /// Verifies the signature and the registered claims at time `now` (seconds since the epoch).
+    pub fn decode(&self, token: &str, now: i64) -> Result<Claims, BackendError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| BackendError::Invalid)?;
+        self.check_claims(&data.claims, now)?;
+        Ok(data.claims)
+    }
+
+    /// PyJWT's order: iat, nbf, exp, iss, aud. Times must be numbers.
+    fn check_claims(&self, claims: &Claims, now: i64) -> Result<(), BackendError> {
+        if let Some(iat) = claims.get("iat") {
+            if epoch(iat)? > now + self.leeway {
+                return Err(BackendError::Invalid);
+            }
+        }
+        if let Some(nbf) = claims.get("nbf") {
+            if epoch(nbf)? > now + self.leeway {
+                return Err(BackendError::Invalid);
+            }
+        }
+        if let Some(exp) = claims.get("exp") {
+            if epoch(exp)? <= now - self.leeway {
+                return Err(BackendError::Expired);
+            }
+        }
+        if let Some(issuer) = &self.issuer {
+            if claims.get("iss").and_then(Value::as_str) != Some(issuer.as_str()) {
+                return Err(BackendError::Invalid);
+            }
+        }
+        if let Some(audience) = &self.audience {
+            let matches = |v: &Value| v.as_str().is_some_and(|a| audience.iter().any(|x| x == a));
+            let ok = match claims.get("aud") {
+                Some(Value::Array(items)) => items.iter().any(matches),
+                Some(v) => matches(v),
+                None => false,
+            };
+            if !ok {
+                return Err(BackendError::Invalid);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A NumericDate: an integer or a float (truncated, as PyJWT's int() does); anything else is invalid.
+pub fn epoch(value: &Value) -> Result<i64, BackendError> {
+    match value {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.is_finite() && f.abs() < 1e15)
+                    .map(|f| f as i64)
+            })
+            .ok_or(BackendError::Invalid),
+        _ => Err(BackendError::Invalid),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const KEY: &str = "vector-test-secret-0123456789abcdef0123456789abcdef";
+
+    fn settings() -> SimpleJwt {
+        let env = vec![("SECRET_KEY".to_string(), KEY.to_string())];
+        settings::Settings::from_sources(None, &env)
+            .map(|s| s.simple_jwt)
+            .expect("default settings with a secret")
+    }
+
+    fn backend(s: &SimpleJwt) -> TokenBackend {
+        TokenBackend::from_settings(s).expect("backend")
+    }
+
+    fn claims(v: Value) -> Claims {
+        v.as_object().cloned().expect("object")
+    }
+
+    #[test]
+    fn header_is_byte_identical_to_pyjwt() {
+        let token = backend(&settings()).encode(&Claims::new()).expect("encode");
+        let header = token.split('.').next().unwrap_or_default();
+        assert_eq!(header, "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9");
+    }
+
+    #[test]
+    fn simplejwt_vectors_decode_and_reencode_identically() {
+        let raw = include_str!("../../../../shared/vectors/simplejwt_tokens.json");
+        let vectors: Value = serde_json::from_str(raw).expect("vectors");
+        let b = backend(&settings());
+        let now = 1_800_000_000;
+        for v in vectors["valid"].as_array().into_iter().flatten() {
+            let token = v["token"].as_str().unwrap_or_default();
+            let decoded = b.decode(token, now).expect("valid vector");
+            assert_eq!(Value::Object(decoded.clone()), v["claims"]);
+            // Same claims, same key: the very same bytes as simplejwt.
+            assert_eq!(b.encode(&decoded).expect("encode"), token);
+        }
+        for v in vectors["invalid"].as_array().into_iter().flatten() {
+            let token = v["token"].as_str().unwrap_or_default();
+            let err = b.decode(token, now).expect_err("invalid vector");
+            assert_eq!(
+                err.to_string(),
+                v["simplejwt_message"].as_str().unwrap_or_default()
+            );
+        }
+    }
+
+    #[test]
+    fn exp_boundary_and_leeway() {
+        let mut s = settings();
+        let b = backend(&s);
+        let t = b.encode(&claims(json!({"exp": 100}))).expect("encode");
+        assert_eq!(b.decode(&t, 99).map(|_| ()), Ok(()));
+        assert_eq!(b.decode(&t, 100).map(|_| ()), Err(BackendError::Expired));
+        s.leeway = std::time::Duration::from_secs(10);
+        let lenient = backend(&s);
+        assert_eq!(lenient.decode(&t, 109).map(|_| ()), Ok(()));
+        assert_eq!(
+            lenient.decode(&t, 110).map(|_| ()),
+            Err(BackendError::Expired)
+        );
+    }
+
+    #[test]
+    fn future_iat_and_nbf_and_non_numeric_times_are_invalid() {
+        let b = backend(&settings());
+        for c in [
+            json!({"iat": 200, "exp": 1000}),
+            json!({"nbf": 200, "exp": 1000}),
+            json!({"exp": "1000"}),
+            json!({"exp": null}),
+            json!({"iat": true}),
+        ] {
+            let t = b.encode(&claims(c.clone())).expect("encode");
+            assert_eq!(
+                b.decode(&t, 100).map(|_| ()),
+                Err(BackendError::Invalid),
+                "{c}"
+            );
+        }
+        let t = b.encode(&claims(json!({"exp": 1000.9}))).expect("encode");
+        assert!(b.decode(&t, 100).is_ok(), "float exp is a NumericDate");
+    }
+
+    #[test]
+    fn audience_and_issuer_are_added_and_required() {
+        let mut s = settings();
+        s.audience = Some(vec!["api".into()]);
+        s.issuer = Some("https://issuer.example".into());
+        let b = backend(&s);
+        let t = b.encode(&Claims::new()).expect("encode");
+        let c = b.decode(&t, 0).expect("own token");
+        assert_eq!(c["aud"], "api");
+        assert_eq!(c["iss"], "https://issuer.example");
+        let plain = backend(&settings()).encode(&Claims::new()).expect("encode");
+        assert_eq!(b.decode(&plain, 0).map(|_| ()), Err(BackendError::Invalid));
+        let other = backend(&settings())
+            .encode(&claims(
+                json!({"aud": ["x", "api"], "iss": "https://issuer.example"}),
+            ))
+            .expect("encode");
+        assert!(
+            b.decode(&other, 0).is_ok(),
+            "one matching audience in a list is enough"
+        );
+    }
+
+    #[test]
+    fn garbage_is_invalid_not_a_panic() {
+        let b = backend(&settings());
+        for t in [
+            "",
+            ".",
+            "..",
+            "a.b.c",
+            "eyJhbGciOiJIUzI1NiJ9..",
+            "\u{0}",
+            "é.é.é",
+        ] {
+            assert_eq!(
+                b.decode(t, 0).map(|_| ()),
+                Err(BackendError::Invalid),
+                "{t:?}"
+            );
+        }
+    }
+}

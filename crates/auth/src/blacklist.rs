@@ -1,0 +1,110 @@
+//! The token blacklist store: outstanding refresh tokens and the blacklisted ones, by jti, with a
+//! SHA-256 of each token instead of the token (a database leak must not hand out live tokens).
+
+use chrono::{DateTime, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error};
+use sha2::{Digest, Sha256};
+
+use users::schema::token_blacklist_blacklistedtoken as black;
+use users::schema::token_blacklist_outstandingtoken as out;
+use users::DbConnection;
+
+/// What the store needs to know about a token to record it.
+#[derive(Debug, Clone)]
+pub struct Outstanding<'a> {
+    pub jti: &'a str,
+    pub raw: &'a str,
+    pub user_id: Option<i32>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+pub fn token_hash(raw: &str) -> String {
+    hex::encode(Sha256::digest(raw.as_bytes()))
+}
+
+/// Seconds since the epoch as the UTC timestamp the tables store (clamped to a representable time).
+pub fn timestamp(secs: i64) -> NaiveDateTime {
+    DateTime::from_timestamp(secs.clamp(0, 253_402_300_799), 0)
+        .unwrap_or_default()
+        .naive_utc()
+}
+
+fn is_unique_violation(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// Records the token as outstanding unless it already is; returns its row id. Two racing calls for
+/// one jti both get the same row.
+pub fn outstand(conn: &mut DbConnection, t: &Outstanding<'_>) -> QueryResult<i64> {
+    if let Some(id) = outstanding_id(conn, t.jti)? {
+        return Ok(id);
+    }
+    let inserted = diesel::insert_into(out::table)
+        .values((
+            out::jti.eq(t.jti),
+            out::token_hash.eq(token_hash(t.raw)),
+            out::user_id.eq(t.user_id),
+            out::created_at.eq(Some(timestamp(t.created_at))),
+            out::expires_at.eq(timestamp(t.expires_at)),
+        ))
+        .execute(conn);
+    match inserted {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => {}
+        Err(e) => return Err(e),
+    }
+    outstanding_id(conn, t.jti)?.ok_or(Error::NotFound)
+}
+
+fn outstanding_id(conn: &mut DbConnection, jti: &str) -> QueryResult<Option<i64>> {
+    out::table
+        .filter(out::jti.eq(jti))
+        .select(out::id)
+        .first(conn)
+        .optional()
+}
+
+pub fn is_blacklisted(conn: &mut DbConnection, jti: &str) -> QueryResult<bool> {
+    let hit: Option<i64> = black::table
+        .inner_join(out::table)
+        .filter(out::jti.eq(jti))
+        .select(black::id)
+        .first(conn)
+        .optional()?;
+    Ok(hit.is_some())
+}
+
+/// Blacklists the token. Returns false when it already was: the unique index on `token_id` makes
+/// this the one atomic gate that lets exactly one of many concurrent rotations through.
+pub fn blacklist(conn: &mut DbConnection, t: &Outstanding<'_>, now: i64) -> QueryResult<bool> {
+    let token_id = outstand(conn, t)?;
+    let inserted = diesel::insert_into(black::table)
+        .values((
+            black::token_id.eq(token_id),
+            black::blacklisted_at.eq(timestamp(now)),
+        ))
+        .execute(conn);
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(e) if is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Deletes outstanding tokens (and, by cascade, their blacklist rows) that expired before `now`:
+/// an expired token is refused by its `exp` alone. Returns how many were deleted.
+pub fn flush_expired(conn: &mut DbConnection, now: i64) -> QueryResult<usize> {
+    let cutoff = timestamp(now);
+    conn.transaction(|conn| {
+        let expired = out::table
+            .filter(out::expires_at.lt(cutoff))
+            .select(out::id);
+        diesel::delete(black::table.filter(black::token_id.eq_any(expired))).execute(conn)?;
+        diesel::delete(out::table.filter(out::expires_at.lt(cutoff))).execute(conn)
+    })
+}
