@@ -1,0 +1,197 @@
+//! `spawn_app`: the app on 127.0.0.1:0 with its own temporary SQLite database, plus typed helpers.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::web;
+use chrono::Utc;
+use reqwest::{Response, StatusCode};
+use serde_json::Value;
+use tempfile::TempDir;
+
+use auth::AuthState;
+use users::{NewUser, User};
+
+/// The signing key of ../shared/vectors/simplejwt_tokens.json, so its tokens are ours too.
+pub const VECTOR_KEY: &str = "vector-test-secret-0123456789abcdef0123456789abcdef";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: web::Data<AuthState>,
+    _dir: TempDir,
+}
+
+/// The app as the contract server was configured: rotation and blacklist-after-rotation on.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// The contract configuration plus `extra` settings as environment variables (`SECTION__KEY`).
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("db.sqlite3");
+    let mut env: Vec<(String, String)> = vec![
+        ("SECRET_KEY".into(), VECTOR_KEY.into()),
+        ("DATABASE_URL".into(), format!("sqlite:///{}", db.display())),
+        ("PASSWORDS__BCRYPT_ROUNDS".into(), "4".into()),
+        ("SIMPLE_JWT__ROTATE_REFRESH_TOKENS".into(), "true".into()),
+        ("SIMPLE_JWT__BLACKLIST_AFTER_ROTATION".into(), "true".into()),
+        (
+            "REST_FRAMEWORK__DEFAULT_PERMISSION_CLASSES".into(),
+            r#"["rest_framework.permissions.IsAuthenticated"]"#.into(),
+        ),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let settings = settings::Settings::from_sources(None, &env).expect("test settings");
+    let state = server::build_state(Arc::new(settings)).expect("state");
+    {
+        let mut conn = users::db::get(&state.pool).expect("connection");
+        users::migrations::run_pending(&mut conn).expect("migrations");
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    let port = listener.local_addr().expect("local addr").port();
+    let server = server::serve(vec![listener], state.clone(), 1).expect("server");
+    tokio::spawn(server);
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
+        state,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Response {
+        self.client
+            .post(self.url(path))
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get_with_auth(&self, path: &str, authorization: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .header("Authorization", authorization)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn me(&self, access: &str) -> Response {
+        self.get_with_auth("/api/me/", &format!("Bearer {access}"))
+            .await
+    }
+
+    /// Creates a user directly in the database with a real hash of `password`.
+    pub fn create_user(&self, username: &str, password: &str, active: bool) -> User {
+        let encoded = self.state.hasher.make_password(password).expect("hash");
+        self.insert_user(username, &encoded, active)
+    }
+
+    pub fn insert_user(&self, username: &str, encoded: &str, active: bool) -> User {
+        let mut conn = users::db::get(&self.state.pool).expect("connection");
+        let new = NewUser {
+            username,
+            email: &format!("{username}@example.com"),
+            password: encoded,
+            first_name: "",
+            last_name: "",
+            is_active: active,
+            is_staff: false,
+            is_superuser: false,
+            date_joined: Utc::now().naive_utc(),
+        };
+        users::queries::create(&mut conn, &new).expect("create user")
+    }
+
+    pub fn user(&self, username: &str) -> Option<User> {
+        let mut conn = users::db::get(&self.state.pool).expect("connection");
+        users::queries::by_username(&mut conn, username).expect("query")
+    }
+
+    pub fn set_active(&self, user: &User, active: bool) {
+        let mut conn = users::db::get(&self.state.pool).expect("connection");
+        users::queries::set_flag(&mut conn, user.id, users::models::Flag::Active, active)
+            .expect("update");
+    }
+
+    pub fn delete_user(&self, user: &User) {
+        let mut conn = users::db::get(&self.state.pool).expect("connection");
+        users::queries::delete(&mut conn, user.id).expect("delete");
+    }
+
+    /// Logs in and returns (refresh, access), asserting a 200.
+    pub async fn obtain_pair(&self, username: &str, password: &str) -> (String, String) {
+        let res = self
+            .post_json(
+                "/api/token/",
+                &serde_json::json!({"username": username, "password": password}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let body: Value = res.json().await.expect("json");
+        (str_field(&body, "refresh"), str_field(&body, "access"))
+    }
+
+    /// Signs arbitrary claims with the app's key (for forged and edge-case tokens).
+    pub fn sign(&self, claims: Value) -> String {
+        let map = claims.as_object().cloned().expect("claims object");
+        self.state.backend.encode(&map).expect("sign")
+    }
+}
+
+pub fn str_field(body: &Value, key: &str) -> String {
+    body[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("no string {key:?} in {body}"))
+        .to_owned()
+}
+
+/// Status and JSON body of a response.
+pub async fn parts(res: Response) -> (StatusCode, Value) {
+    let status = res.status();
+    let text = res.text().await.expect("body");
+    let body =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text:?}"));
+    (status, body)
+}
+
+/// The claims of a token, unverified (for asserting what we issued).
+pub fn claims(token: &str) -> Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).expect("payload segment");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64");
+    serde_json::from_slice(&bytes).expect("claims json")
+}
+
+pub fn now() -> i64 {
+    Utc::now().timestamp()
+}

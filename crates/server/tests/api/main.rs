@@ -1,0 +1,12 @@
+//! Black-box HTTP tests: each test starts the app on a random port against its own SQLite file.
+
+mod helpers;
+
+mod blacklist;
+mod me;
+mod obtain;
+mod parsing;
+mod refresh;
+mod settings_layering;
+mod vectors;
+mod verify;

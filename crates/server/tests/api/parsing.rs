@@ -1,0 +1,217 @@
+//! Request bodies and routing: DRF's parser errors, our size cap, JSON 404s, never HTML or 500.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn body_must_be_a_json_object() {
+    let app = spawn_app().await;
+    let cases = [
+        ("[]", "Invalid data. Expected a dictionary, but got list."),
+        (
+            "\"alice\"",
+            "Invalid data. Expected a dictionary, but got str.",
+        ),
+        ("42", "Invalid data. Expected a dictionary, but got int."),
+        ("4.2", "Invalid data. Expected a dictionary, but got float."),
+        ("true", "Invalid data. Expected a dictionary, but got bool."),
+        ("null", "No data provided"),
+    ];
+    for path in [
+        "/api/token/",
+        "/api/token/refresh/",
+        "/api/token/verify/",
+        "/api/token/blacklist/",
+    ] {
+        for (body, msg) in cases {
+            let (status, got) = parts(app.post_raw(path, "application/json", body).await).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{path} {body}");
+            assert_eq!(got, json!({ "non_field_errors": [msg] }), "{path} {body}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_parse_error() {
+    let app = spawn_app().await;
+    for body in [
+        "{",
+        "{\"username\": }",
+        "nul",
+        "{'a': 1}",
+        "NaN",
+        "{\"a\":1}x",
+        "\u{fffd}",
+    ] {
+        let (status, got) =
+            parts(app.post_raw("/api/token/", "application/json", body).await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let detail = got["detail"].as_str().unwrap_or_default();
+        assert!(detail.starts_with("JSON parse error - "), "{body}: {got}");
+        assert_eq!(
+            got.as_object().map(|m| m.len()),
+            Some(1),
+            "only detail: {got}"
+        );
+    }
+    let (status, got) = parts(
+        app.post_raw("/api/token/", "application/json", vec![0xff, 0xfe, b'{'])
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(got["detail"]
+        .as_str()
+        .is_some_and(|d| d.starts_with("JSON parse error - ")));
+}
+
+#[tokio::test]
+async fn deeply_nested_json_is_a_400_not_a_crash() {
+    let app = spawn_app().await;
+    let depth = 100_000;
+    let body = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    let (status, got) = parts(app.post_raw("/api/token/", "application/json", body).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        got["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("JSON parse error - ")),
+        "{got}"
+    );
+    let body = format!(
+        "{{\"username\":{}1{},\"password\":\"x\"}}",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    let (status, _) = parts(app.post_raw("/api/token/", "application/json", body).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // The server is still there.
+    let res = app.post_json("/api/token/", &json!({})).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn unsupported_media_type_names_the_type() {
+    let app = spawn_app().await;
+    let (status, got) = parts(
+        app.post_raw("/api/token/", "text/plain", "username=a")
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        got,
+        json!({"detail": "Unsupported media type \"text/plain\" in request."})
+    );
+    let (status, got) = parts(
+        app.post_raw("/api/token/", "application/xml; charset=utf-8", "<a/>")
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        got,
+        json!({"detail": "Unsupported media type \"application/xml; charset=utf-8\" in request."})
+    );
+}
+
+#[tokio::test]
+async fn empty_body_or_no_content_type_means_no_fields() {
+    let app = spawn_app().await;
+    let both =
+        json!({"username": ["This field is required."], "password": ["This field is required."]});
+    let (status, got) = parts(app.post_raw("/api/token/", "application/json", "").await).await;
+    assert_eq!((status, got), (StatusCode::BAD_REQUEST, both.clone()));
+    let res = app
+        .client
+        .post(app.url("/api/token/"))
+        .body("username=alice")
+        .send()
+        .await
+        .expect("request");
+    let (status, got) = parts(res).await;
+    assert_eq!((status, got), (StatusCode::BAD_REQUEST, both));
+}
+
+#[tokio::test]
+async fn json_with_charset_is_json() {
+    let app = spawn_app().await;
+    app.create_user("alice", PASSWORD, true);
+    let body = json!({"username": "alice", "password": PASSWORD}).to_string();
+    let res = app
+        .post_raw("/api/token/", "application/json; charset=utf-8", body)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_413_json_and_never_hashed() {
+    let app = spawn_app_with(&[("SERVER__MAX_BODY_SIZE", "1024")]).await;
+    let big = "x".repeat(4096);
+    let body = json!({"username": "alice", "password": big}).to_string();
+    let (status, got) = parts(app.post_raw("/api/token/", "application/json", body).await).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(got["code"], "request_too_large");
+    assert!(
+        got["detail"].as_str().is_some_and(|d| d.contains("1024")),
+        "{got}"
+    );
+    // Streamed without a length: refused as it arrives.
+    let stream =
+        futures_util::stream::iter((0..64).map(|_| Ok::<_, std::io::Error>(vec![b' '; 512])));
+    let res = app
+        .client
+        .post(app.url("/api/token/"))
+        .header("Content-Type", "application/json")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn unknown_paths_and_missing_slashes_are_json_404s() {
+    let app = spawn_app().await;
+    for path in [
+        "/",
+        "/nope",
+        "/api/token",
+        "/api/me",
+        "/api/token/refresh",
+        "/admin/",
+    ] {
+        let res = app
+            .client
+            .post(app.url(path))
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("request");
+        let (status, got) = parts(res).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(got, json!({"detail": "Not found."}), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn responses_carry_djangos_security_headers() {
+    let app = spawn_app().await;
+    let res = app.post_json("/api/token/", &json!({})).await;
+    let h = res.headers();
+    assert_eq!(
+        h.get("x-content-type-options")
+            .and_then(|v| v.to_str().ok()),
+        Some("nosniff")
+    );
+    assert_eq!(
+        h.get("x-frame-options").and_then(|v| v.to_str().ok()),
+        Some("DENY")
+    );
+    assert_eq!(
+        h.get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/json")
+    );
+}
