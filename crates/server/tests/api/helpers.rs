@@ -20,7 +20,92 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub state: web::Data<AuthState>,
-    _dir: TempDir,
+    _db: TestDb,
+}
+
+/// The PostgreSQL server tests may use: `TEST_POSTGRES_URL`, default the one on these machines.
+pub fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// Which backend the suite runs on: `TEST_DATABASE=postgres` for PostgreSQL, else SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var("TEST_DATABASE").is_ok_and(|v| v == "postgres")
+}
+
+/// A database of the test's own, removed when the test ends: a temp SQLite file, or a fresh
+/// PostgreSQL database (so runs never see each other's rows).
+pub enum TestDb {
+    Sqlite(TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDb {
+    pub fn new() -> TestDb {
+        if on_postgres() {
+            TestDb::postgres(&postgres_admin_url())
+        } else {
+            TestDb::Sqlite(tempfile::tempdir().expect("temp dir"))
+        }
+    }
+
+    pub fn postgres(admin_url: &str) -> TestDb {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        let name = format!("test_{}", uuid_like());
+        let mut admin = diesel::PgConnection::establish(admin_url)
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} (set TEST_POSTGRES_URL): {e}"));
+        admin
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .expect("create database");
+        TestDb::Postgres {
+            admin_url: admin_url.to_owned(),
+            name,
+        }
+    }
+
+    /// The DATABASE_URL of this database, optionally reached through another host:port.
+    pub fn url(&self) -> String {
+        match self {
+            TestDb::Sqlite(dir) => format!("sqlite:///{}", dir.path().join("db.sqlite3").display()),
+            TestDb::Postgres { admin_url, name } => with_database(admin_url, name),
+        }
+    }
+}
+
+/// `admin_url` with its database name replaced.
+pub fn with_database(admin_url: &str, name: &str) -> String {
+    let base = admin_url.rsplit_once('/').map_or(admin_url, |(b, _)| b);
+    format!("{base}/{name}")
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        nanos,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { admin_url, name } = self {
+            use diesel::connection::SimpleConnection;
+            use diesel::Connection;
+            if let Ok(mut admin) = diesel::PgConnection::establish(admin_url) {
+                // FORCE: the app's pool may still hold connections.
+                let _ = admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+            }
+        }
+    }
 }
 
 /// The app as the contract server was configured: rotation and blacklist-after-rotation on.
@@ -30,11 +115,15 @@ pub async fn spawn_app() -> TestApp {
 
 /// The contract configuration plus `extra` settings as environment variables (`SECTION__KEY`).
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("db.sqlite3");
+    spawn_app_on(TestDb::new(), extra).await
+}
+
+/// The app on a given database; `DATABASE_URL` in `extra` overrides the database's own URL
+/// (to reach it through a proxy, say) while the database stays owned by the app.
+pub async fn spawn_app_on(db: TestDb, extra: &[(&str, &str)]) -> TestApp {
     let mut env: Vec<(String, String)> = vec![
         ("SECRET_KEY".into(), VECTOR_KEY.into()),
-        ("DATABASE_URL".into(), format!("sqlite:///{}", db.display())),
+        ("DATABASE_URL".into(), db.url()),
         ("PASSWORDS__BCRYPT_ROUNDS".into(), "4".into()),
         ("SIMPLE_JWT__ROTATE_REFRESH_TOKENS".into(), "true".into()),
         ("SIMPLE_JWT__BLACKLIST_AFTER_ROTATION".into(), "true".into()),
@@ -47,7 +136,9 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let settings = settings::Settings::from_sources(None, &env).expect("test settings");
     let state = server::build_state(Arc::new(settings)).expect("state");
     {
-        let mut conn = users::db::get(&state.pool).expect("connection");
+        let target = users::db::Target::parse(&db.url()).expect("url");
+        let direct = users::db::pool_for(target, 1, std::time::Duration::from_secs(10));
+        let mut conn = users::db::get(&direct).expect("connection");
         users::migrations::run_pending(&mut conn).expect("migrations");
     }
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
@@ -61,7 +152,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
             .build()
             .expect("client"),
         state,
-        _dir: dir,
+        _db: db,
     }
 }
 

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod blacklist;
+mod database;
 mod me;
 mod obtain;
 mod parsing;

@@ -1,0 +1,231 @@
+//! The database under pressure and faults: racing writers, a small pool, PostgreSQL going away
+//! and coming back.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::json;
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn concurrent_creation_of_one_username_gives_one_user_and_one_clear_error() {
+    let app = spawn_app().await;
+    let hash = app.state.hasher.make_password(PASSWORD).expect("hash");
+    let workers: Vec<_> = (0..8)
+        .map(|_| {
+            let pool = app.state.pool.clone();
+            let hash = hash.clone();
+            std::thread::spawn(move || {
+                let mut conn = users::db::get(&pool).expect("connection");
+                let new = users::NewUser {
+                    username: "twin",
+                    email: "",
+                    password: &hash,
+                    first_name: "",
+                    last_name: "",
+                    is_active: true,
+                    is_staff: false,
+                    is_superuser: false,
+                    date_joined: chrono::Utc::now().naive_utc(),
+                };
+                users::queries::create(&mut conn, &new).map(|u| u.id)
+            })
+        })
+        .collect();
+    let results: Vec<_> = workers
+        .into_iter()
+        .map(|w| w.join().expect("thread"))
+        .collect();
+    let created = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(created, 1, "{results:?}");
+    for r in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(
+            matches!(r, users::queries::UserError::UsernameTaken),
+            "{r:?}"
+        );
+        assert_eq!(r.to_string(), "a user with that username already exists");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_logins_wait_for_a_small_pool_instead_of_failing() {
+    let app = spawn_app_with(&[
+        ("DATABASES__POOL_SIZE", "2"),
+        ("DATABASES__CONNECT_TIMEOUT", "30s"),
+    ])
+    .await;
+    app.create_user("alice", PASSWORD, true);
+    let body = json!({"username": "alice", "password": PASSWORD});
+    let logins = (0..40).map(|_| app.post_json("/api/token/", &body));
+    for res in futures_util::future::join_all(logins).await {
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn health_endpoints() {
+    let app = spawn_app().await;
+    let (status, body) = parts(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"status": "ok"})));
+    let (status, body) = parts(
+        app.client
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::OK, json!({"status": "ok", "database": "ok"}))
+    );
+}
+
+/// A TCP proxy in front of PostgreSQL that can cut every connection and refuse new ones, to
+/// play a database that goes away and comes back without stopping the real server.
+struct Proxy {
+    port: u16,
+    up: Arc<AtomicBool>,
+    generation: Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl Proxy {
+    async fn start(target: String) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let port = listener.local_addr().expect("addr").port();
+        let up = Arc::new(AtomicBool::new(true));
+        let (tx, _) = tokio::sync::watch::channel(0u64);
+        let generation = Arc::new(tx);
+        let (up2, gen2) = (up.clone(), generation.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !up2.load(Ordering::SeqCst) {
+                    continue; // dropped: the client sees the connection closed at once
+                }
+                let target = target.clone();
+                let mut cut = gen2.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut server) = TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        Proxy {
+            port,
+            up,
+            generation,
+        }
+    }
+
+    fn down(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        self.generation.send_modify(|g| *g += 1);
+    }
+
+    fn up(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+// Multi-threaded: the proxy must keep running while the test thread blocks on the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_outage_is_a_503_stateless_checks_survive_and_service_resumes() {
+    let admin = postgres_admin_url();
+    let db = TestDb::postgres(&admin);
+    let direct = db.url();
+    let host_port = direct
+        .split('@')
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or("127.0.0.1:5432")
+        .to_owned();
+    let proxy = Proxy::start(host_port.clone()).await;
+    let via_proxy = direct.replace(&host_port, &format!("127.0.0.1:{}", proxy.port));
+    let app = spawn_app_on(
+        db,
+        &[
+            ("DATABASE_URL", via_proxy.as_str()),
+            ("DATABASES__CONNECT_TIMEOUT", "1s"),
+        ],
+    )
+    .await;
+    app.create_user("alice", PASSWORD, true);
+    let (refresh, access) = app.obtain_pair("alice", PASSWORD).await;
+
+    proxy.down();
+    let started = Instant::now();
+    let login = json!({"username": "alice", "password": PASSWORD});
+    let (status, body) = parts(app.post_json("/api/token/", &login).await).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(
+        body,
+        json!({"detail": "Service temporarily unavailable, try again later.", "code": "service_unavailable"})
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "answered within the pool timeout"
+    );
+    let (status, _) = parts(
+        app.post_json("/api/token/refresh/", &json!({"refresh": refresh}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let (status, _) = parts(app.me(&access).await).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let (status, _) = parts(
+        app.client
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    // Stateless checks need no database.
+    let (status, _) = parts(
+        app.post_json("/api/token/verify/", &json!({"token": access}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = parts(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    proxy.up();
+    let (status, body) = parts(app.post_json("/api/token/", &login).await).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "service resumes with no restart: {body}"
+    );
+    let (status, _) = parts(
+        app.post_json("/api/token/refresh/", &json!({"refresh": refresh}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
