@@ -1,0 +1,71 @@
+//! `changepassword`: Django's command (three attempts at typing the password twice), or the
+//! password from stdin for scripts.
+
+use std::io::Write;
+
+use super::error::CommandError;
+use super::{prompt, setup};
+
+/// Django's MAX_TRIES.
+const MAX_TRIES: usize = 3;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Username to change password for.
+    username: String,
+    /// Read the new password from the first line of stdin instead of prompting.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CommandError> {
+    if !args.password_stdin && !prompt::is_interactive() {
+        return Err(CommandError::msg(
+            "changepassword prompts for the password but stdin is not a terminal: use \
+             --password-stdin to pipe it in.",
+        ));
+    }
+    let (settings, mut conn, user) = setup::user(&args.username)?;
+    let password = if args.password_stdin {
+        prompt::password_from_stdin()?
+    } else {
+        writeln!(out, "Changing password for user '{}'", user.username)?;
+        out.flush()?;
+        ask_twice(out, &user.username)?
+    };
+    let encoded = setup::hasher(&settings)?.make_password(&password)?;
+    if users::queries::set_password(&mut conn, user.id, &encoded)? == 0 {
+        // Deleted by someone else since it was looked up.
+        return Err(super::error::not_found(&user.username));
+    }
+    writeln!(
+        out,
+        "Password changed successfully for user '{}'",
+        user.username
+    )?;
+    Ok(())
+}
+
+fn ask_twice(out: &mut dyn Write, username: &str) -> Result<String, CommandError> {
+    for _ in 0..MAX_TRIES {
+        let first = non_blank(prompt::password("Password: ")?)?;
+        let again = non_blank(prompt::password("Password (again): ")?)?;
+        if first == again {
+            return Ok(first);
+        }
+        writeln!(out, "Passwords do not match. Please try again.")?;
+        out.flush()?;
+    }
+    Err(CommandError::msg(format!(
+        "Aborting password change for user '{username}' after {MAX_TRIES} attempts"
+    )))
+}
+
+/// Django gives up on an empty answer.
+fn non_blank(password: String) -> Result<String, CommandError> {
+    if password.is_empty() {
+        Err(CommandError::msg("aborted"))
+    } else {
+        Ok(password)
+    }
+}

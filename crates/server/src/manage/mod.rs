@@ -1,0 +1,177 @@
+//! `manage`, Django's `manage.py` for this server: the command line and its dispatch to one
+//! module per subcommand.
+//!
+//! Every command but `generatesecretkey` reads the settings like the server does (.env,
+//! settings.toml or SETTINGS_FILE, environment). Only `runserver` signs tokens, so only it needs
+//! a real SECRET_KEY (and it makes up an ephemeral one when none is set); the database commands
+//! run with just DATABASE_URL configured.
+
+mod activate;
+mod changepassword;
+mod createsuperuser;
+mod createuser;
+mod deactivate;
+mod deleteuser;
+mod error;
+mod flags;
+mod flushexpiredtokens;
+mod generatesecretkey;
+mod grant;
+mod listusers;
+mod migrate;
+mod prompt;
+mod revoke;
+mod runserver;
+mod setup;
+mod showmigrations;
+mod showuser;
+mod userview;
+mod validate;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+pub use error::CommandError;
+
+/// Administrative tasks for the JWT auth server (Django's manage.py).
+#[derive(Debug, Parser)]
+#[command(
+    name = "manage",
+    version,
+    after_help = "Settings come from .env, settings.toml (or SETTINGS_FILE) and the environment \
+                  (DATABASE_URL, SECRET_KEY, ...), as for the server.\n\
+                  Type 'manage help <subcommand>' for help on a specific subcommand."
+)]
+pub struct Cli {
+    /// Settings file to read instead of ./settings.toml (the same as setting SETTINGS_FILE).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub settings: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Applies the database migrations that are not applied yet.
+    Migrate(migrate::Args),
+    /// Lists the database migrations and whether each is applied.
+    Showmigrations(showmigrations::Args),
+    /// Creates a superuser (staff and superuser status), prompting unless --noinput.
+    Createsuperuser(createsuperuser::Args),
+    /// Creates a user, by default active, not staff, without a usable password.
+    Createuser(createuser::Args),
+    /// Changes a user's password.
+    Changepassword(changepassword::Args),
+    /// Lists all users (times in UTC), without their password hashes.
+    Listusers(listusers::Args),
+    /// Shows one user and the algorithm of their password hash (never the hash).
+    Showuser(showuser::Args),
+    /// Marks a user as active: they can log in again.
+    Activate(activate::Args),
+    /// Marks a user as inactive: they can no longer log in or use their tokens.
+    Deactivate(deactivate::Args),
+    /// Grants staff and/or superuser status to a user.
+    Grant(grant::Args),
+    /// Revokes staff and/or superuser status from a user.
+    Revoke(revoke::Args),
+    /// Deletes a user, after confirmation unless --yes.
+    Deleteuser(deleteuser::Args),
+    /// Deletes expired outstanding and blacklisted tokens.
+    ///
+    /// Run it periodically (e.g. daily from cron) when BLACKLIST_AFTER_ROTATION or the blacklist
+    /// endpoint are used; expired tokens are refused by their `exp` claim, so nothing is lost.
+    Flushexpiredtokens(flushexpiredtokens::Args),
+    /// Starts a development web server (use the `server` binary in production).
+    ///
+    /// Listens on ADDRPORT, not SERVER.BIND or PORT, with two workers. Without a configured
+    /// SECRET_KEY it signs with a random key for this run only: tokens do not survive a restart.
+    /// Unapplied migrations are reported, not fatal.
+    Runserver(runserver::Args),
+    /// Prints a new random secret suitable for SECRET_KEY.
+    Generatesecretkey(generatesecretkey::Args),
+}
+
+impl Cli {
+    /// The default log level: `runserver` logs each request, the other commands only warnings.
+    pub fn log_filter(&self) -> &'static str {
+        match self.command {
+            // r2d2 would log every failed connection attempt; the command reports the error once.
+            Command::Runserver(_) => "info,r2d2=off",
+            _ => "warn,r2d2=off",
+        }
+    }
+}
+
+/// Runs the command, writing its output to `out` (prompts and warnings go to the terminal and
+/// stderr). Call before spawning threads: `--settings` and the settings loader set environment
+/// variables.
+pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CommandError> {
+    if let Some(path) = &cli.settings {
+        std::env::set_var("SETTINGS_FILE", path);
+    }
+    match cli.command {
+        Command::Migrate(args) => migrate::run(args, out),
+        Command::Showmigrations(args) => showmigrations::run(args, out),
+        Command::Createsuperuser(args) => createsuperuser::run(args, out),
+        Command::Createuser(args) => createuser::run(args, out),
+        Command::Changepassword(args) => changepassword::run(args, out),
+        Command::Listusers(args) => listusers::run(args, out),
+        Command::Showuser(args) => showuser::run(args, out),
+        Command::Activate(args) => activate::run(args, out),
+        Command::Deactivate(args) => deactivate::run(args, out),
+        Command::Grant(args) => grant::run(args, out),
+        Command::Revoke(args) => revoke::run(args, out),
+        Command::Deleteuser(args) => deleteuser::run(args, out),
+        Command::Flushexpiredtokens(args) => flushexpiredtokens::run(args, out),
+        Command::Runserver(args) => runserver::run(args, out),
+        Command::Generatesecretkey(args) => generatesecretkey::run(args, out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn subcommand_names_are_djangos_spelling() {
+        let cli = Cli::command();
+        let names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
+        for name in [
+            "migrate",
+            "showmigrations",
+            "createsuperuser",
+            "createuser",
+            "changepassword",
+            "listusers",
+            "showuser",
+            "activate",
+            "deactivate",
+            "grant",
+            "revoke",
+            "deleteuser",
+            "flushexpiredtokens",
+            "runserver",
+            "generatesecretkey",
+        ] {
+            assert!(names.contains(&name), "{name} missing from {names:?}");
+        }
+    }
+
+    #[test]
+    fn grant_needs_a_flag() {
+        assert!(Cli::try_parse_from(["manage", "grant", "alice"]).is_err());
+        assert!(
+            Cli::try_parse_from(["manage", "grant", "alice", "--staff", "--superuser"]).is_ok()
+        );
+    }
+}
