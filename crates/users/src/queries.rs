@@ -86,3 +86,59 @@ pub fn set_flag(conn: &mut DbConnection, id: i32, flag: Flag, on: bool) -> Query
 pub fn delete(conn: &mut DbConnection, id: i32) -> QueryResult<usize> {
     diesel::delete(dsl::auth_user.find(id)).execute(conn)
 }
+
+/// Inserts a user with every column as given, the id included (`loaddata` keeps Django's ids).
+/// On PostgreSQL, follow with [`sync_id_sequence`] so that the next created user does not
+/// collide with these ids.
+pub fn insert_exact(conn: &mut DbConnection, user: &User) -> QueryResult<usize> {
+    diesel::insert_into(dsl::auth_user)
+        .values((
+            dsl::id.eq(user.id),
+            dsl::password.eq(&user.password),
+            dsl::last_login.eq(user.last_login),
+            dsl::is_superuser.eq(user.is_superuser),
+            dsl::username.eq(&user.username),
+            dsl::first_name.eq(&user.first_name),
+            dsl::last_name.eq(&user.last_name),
+            dsl::email.eq(&user.email),
+            dsl::is_staff.eq(user.is_staff),
+            dsl::is_active.eq(user.is_active),
+            dsl::date_joined.eq(user.date_joined),
+        ))
+        .execute(conn)
+}
+
+/// Overwrites every column of user `user.id` with the values given.
+pub fn replace(conn: &mut DbConnection, user: &User) -> QueryResult<usize> {
+    diesel::update(dsl::auth_user.find(user.id))
+        .set((
+            dsl::password.eq(&user.password),
+            dsl::last_login.eq(user.last_login),
+            dsl::is_superuser.eq(user.is_superuser),
+            dsl::username.eq(&user.username),
+            dsl::first_name.eq(&user.first_name),
+            dsl::last_name.eq(&user.last_name),
+            dsl::email.eq(&user.email),
+            dsl::is_staff.eq(user.is_staff),
+            dsl::is_active.eq(user.is_active),
+            dsl::date_joined.eq(user.date_joined),
+        ))
+        .execute(conn)
+}
+
+/// Moves PostgreSQL's id sequence past the largest id, after ids were inserted explicitly, and
+/// never back: an id once used (by a user since deleted) must not be handed out again, or that
+/// user's unexpired tokens would name the new user. SQLite's AUTOINCREMENT already follows the
+/// largest id ever inserted, so there is nothing to do there.
+pub fn sync_id_sequence(conn: &mut DbConnection) -> QueryResult<()> {
+    use diesel::connection::SimpleConnection;
+    match conn {
+        DbConnection::Sqlite(_) => Ok(()),
+        DbConnection::Pg(c) => c.batch_execute(
+            "SELECT setval(seq, GREATEST(top, COALESCE(pg_sequence_last_value(seq::regclass), 0))) \
+             FROM (SELECT pg_get_serial_sequence('auth_user', 'id') AS seq, \
+                          (SELECT MAX(id) FROM auth_user) AS top) AS s \
+             WHERE top IS NOT NULL",
+        ),
+    }
+}

@@ -12,12 +12,14 @@ mod createsuperuser;
 mod createuser;
 mod deactivate;
 mod deleteuser;
+mod dumpdata;
 mod error;
 mod flags;
 mod flushexpiredtokens;
 mod generatesecretkey;
 mod grant;
 mod listusers;
+mod loaddata;
 mod migrate;
 mod prompt;
 mod revoke;
@@ -79,6 +81,13 @@ pub enum Command {
     Revoke(revoke::Args),
     /// Deletes a user, after confirmation unless --yes.
     Deleteuser(deleteuser::Args),
+    /// Loads the users of a Django `dumpdata auth.user` JSON file, keeping ids and hashes.
+    ///
+    /// All or nothing, and idempotent: records equal to their row change nothing. Records of
+    /// other models are skipped with a note; groups and user permissions are not loaded.
+    Loaddata(loaddata::Args),
+    /// Writes the users as Django's `dumpdata auth.user` JSON (without groups and permissions).
+    Dumpdata(dumpdata::Args),
     /// Deletes expired outstanding and blacklisted tokens.
     ///
     /// Run it periodically (e.g. daily from cron) when BLACKLIST_AFTER_ROTATION or the blacklist
@@ -125,6 +134,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CommandError> {
         Command::Grant(args) => grant::run(args, out),
         Command::Revoke(args) => revoke::run(args, out),
         Command::Deleteuser(args) => deleteuser::run(args, out),
+        Command::Loaddata(args) => loaddata::run(args, out),
+        Command::Dumpdata(args) => dumpdata::run(args, out),
         Command::Flushexpiredtokens(args) => flushexpiredtokens::run(args, out),
         Command::Runserver(args) => runserver::run(args, out),
         Command::Generatesecretkey(args) => generatesecretkey::run(args, out),
@@ -159,6 +170,8 @@ mod tests {
             "grant",
             "revoke",
             "deleteuser",
+            "loaddata",
+            "dumpdata",
             "flushexpiredtokens",
             "runserver",
             "generatesecretkey",
