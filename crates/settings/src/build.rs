@@ -1,11 +1,15 @@
 //! Turning the layered raw values into `Settings`: defaults for what is unset, per-key rules.
 
+use crate::auth_values;
 use crate::error::{Origin, SettingsError};
-use crate::schema::{Key, DATABASES, PASSWORDS, REST_FRAMEWORK, SERVER, SIMPLE_JWT};
+use crate::schema::{Key, CACHES, DATABASES, PASSWORDS, REST_FRAMEWORK, SERVER, SIMPLE_JWT};
 use crate::sources::{Entry, Layered};
 use crate::validate::{self, KeyOrigins, Rule};
 use crate::value;
-use crate::{Databases, Passwords, RestFramework, Secret, Server, Settings, SimpleJwt};
+use crate::{
+    Caches, Databases, LogDestination, Passwords, RestFramework, Secret, Server, Settings,
+    SimpleJwt, TrustedProxy,
+};
 
 type Result<T> = std::result::Result<T, SettingsError>;
 
@@ -63,6 +67,12 @@ pub(crate) fn settings(layered: &Layered, fallback_secret: Option<Secret>) -> Re
     let (secret_key, secret_origin) = secret_key(&top, fallback_secret)?;
     let mut debug = false;
     top.set("DEBUG", &mut debug, value::boolean)?;
+    let mut auth_password_validators = crate::PasswordValidator::django_defaults();
+    top.set(
+        "AUTH_PASSWORD_VALIDATORS",
+        &mut auth_password_validators,
+        crate::password_validators::parse,
+    )?;
 
     let section = |name| Section {
         layered,
@@ -77,6 +87,8 @@ pub(crate) fn settings(layered: &Layered, fallback_secret: Option<Secret>) -> Re
         databases: databases(&section(DATABASES))?,
         server: server(&section(SERVER))?,
         passwords: passwords(&section(PASSWORDS))?,
+        caches: caches(&section(CACHES))?,
+        auth_password_validators,
     };
     validate::signing_keys(&settings, &origins)?;
     Ok(settings)
@@ -104,7 +116,43 @@ fn rest_framework(s: &Section) -> Result<RestFramework> {
         &mut rf.default_permission_classes,
         value::choice_list,
     )?;
+    s.set(
+        "DEFAULT_THROTTLE_CLASSES",
+        &mut rf.default_throttle_classes,
+        value::choice_list,
+    )?;
+    s.set(
+        "DEFAULT_THROTTLE_RATES",
+        &mut rf.default_throttle_rates,
+        auth_values::throttle_rates,
+    )?;
+    if let Err(reason) =
+        auth_values::throttles_have_rates(&rf.default_throttle_classes, &rf.default_throttle_rates)
+    {
+        let origin = s
+            .origin("DEFAULT_THROTTLE_RATES")
+            .or_else(|| s.origin("DEFAULT_THROTTLE_CLASSES"))
+            .unwrap_or(Origin::Default);
+        return Err(SettingsError::invalid(
+            s.key("DEFAULT_THROTTLE_RATES"),
+            &origin,
+            reason,
+        ));
+    }
     Ok(rf)
+}
+
+fn caches(s: &Section) -> Result<Caches> {
+    let mut caches = Caches::default();
+    s.set_checked("URL", &mut caches.url, value::string, |url| {
+        let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+        match scheme {
+            Some("locmem" | "redis" | "rediss") => Ok(()),
+            _ => Err("must be locmem:// (in-process, the default) or redis://host:6379/0 (shared by every instance)".to_owned()),
+        }
+    })?;
+    s.set("KEY_PREFIX", &mut caches.key_prefix, value::string)?;
+    Ok(caches)
 }
 
 fn simple_jwt(
@@ -140,14 +188,17 @@ fn simple_jwt(
     )?;
     s.set("ALGORITHM", &mut jwt.algorithm, value::choice)?;
 
-    // SIGNING_KEY: unset or empty means "use SECRET_KEY", as in simplejwt.
+    // SIGNING_KEY: unset or empty means "use SECRET_KEY", as in simplejwt. For asymmetric
+    // algorithms both keys may also be paths of PEM files.
+    let may_be_path = !jwt.algorithm.is_hmac();
+    let key_text = |e: &Entry| auth_values::key_text(e, may_be_path);
     let mut signing_key = None;
-    s.set("SIGNING_KEY", &mut signing_key, pem_text)?;
+    s.set("SIGNING_KEY", &mut signing_key, key_text)?;
     let signing_origin = signing_key.as_ref().and(s.origin("SIGNING_KEY"));
     if let Some(text) = signing_key {
         jwt.signing_key = Secret::new(text);
     }
-    s.set("VERIFYING_KEY", &mut jwt.verifying_key, pem_text)?;
+    s.set("VERIFYING_KEY", &mut jwt.verifying_key, key_text)?;
     let verifying_origin = jwt.verifying_key.as_ref().and(s.origin("VERIFYING_KEY"));
 
     s.set("AUDIENCE", &mut jwt.audience, audience)?;
@@ -180,12 +231,97 @@ fn simple_jwt(
         &mut jwt.check_user_is_active,
         value::boolean,
     )?;
+    s.set_checked(
+        "AUTH_TOKEN_CLASSES",
+        &mut jwt.auth_token_classes,
+        value::choice_list,
+        |classes| validate::not_empty_list(classes, "[\"AccessToken\"]"),
+    )?;
+    s.set(
+        "SLIDING_TOKEN_LIFETIME",
+        &mut jwt.sliding_token_lifetime,
+        value::duration,
+    )?;
+    s.set(
+        "SLIDING_TOKEN_REFRESH_LIFETIME",
+        &mut jwt.sliding_token_refresh_lifetime,
+        value::duration,
+    )?;
+    for (name, slot) in [
+        (
+            "SLIDING_TOKEN_REFRESH_EXP_CLAIM",
+            &mut jwt.sliding_token_refresh_exp_claim,
+        ),
+        ("REVOKE_TOKEN_CLAIM", &mut jwt.revoke_token_claim),
+    ] {
+        s.set_checked(name, slot, value::string, |claim| {
+            validate::not_empty(claim)
+        })?;
+    }
+    s.set(
+        "CHECK_REVOKE_TOKEN",
+        &mut jwt.check_revoke_token,
+        value::boolean,
+    )?;
+    s.set(
+        "TOKEN_USER_CLAIMS",
+        &mut jwt.token_user_claims,
+        value::choice_list,
+    )?;
+    if let (Err(reason), Some(origin)) = (
+        auth_values::claims_distinct(&jwt),
+        s.origin("TOKEN_USER_CLAIMS"),
+    ) {
+        return Err(SettingsError::invalid(
+            s.key("TOKEN_USER_CLAIMS"),
+            &origin,
+            reason,
+        ));
+    }
+    s.set_checked("JWK_URL", &mut jwt.jwk_url, value::optional_string, |url| {
+        validate::jwk_url(url.as_deref(), jwt.algorithm)
+    })?;
+    s.set("KEY_ID", &mut jwt.key_id, value::optional_string)?;
+    s.set(
+        "VERIFYING_KEYS",
+        &mut jwt.verifying_keys,
+        auth_values::verifying_keys,
+    )?;
+    let jwk_url_origin = jwt.jwk_url.as_ref().and(s.origin("JWK_URL"));
+    if let (false, Some(origin)) = (jwt.verifying_keys.is_empty(), s.origin("VERIFYING_KEYS")) {
+        if jwt.algorithm.is_hmac() {
+            return Err(SettingsError::invalid(
+                s.key("VERIFYING_KEYS"),
+                &origin,
+                format!("{} tokens are verified with the signing secret: VERIFYING_KEYS only holds public keys of RS*/ES*/EdDSA algorithms", jwt.algorithm),
+            ));
+        }
+        if jwt.key_id.is_none() {
+            return Err(SettingsError::invalid(
+                s.key("VERIFYING_KEYS"),
+                &origin,
+                "set KEY_ID too: with several keys, tokens must say (in their `kid` header) which one signed them",
+            ));
+        }
+    }
+
+    s.set(
+        "REFRESH_TOKEN_REUSE_DETECTION",
+        &mut jwt.refresh_token_reuse_detection,
+        value::boolean,
+    )?;
+    s.set(
+        "REFRESH_TOKEN_REUSE_INTERVAL",
+        &mut jwt.refresh_token_reuse_interval,
+        value::duration,
+    )?;
 
     let origins = KeyOrigins {
         secret_key: secret_origin,
         signing_key: signing_origin,
         verifying_key: verifying_origin,
         algorithm: s.origin("ALGORITHM").unwrap_or(Origin::Default),
+        jwk_url: jwk_url_origin,
     };
     Ok((jwt, origins))
 }
@@ -197,18 +333,6 @@ fn audience(entry: &Entry) -> Result<Option<Vec<String>>> {
         .filter(|a| !a.trim().is_empty())
         .collect();
     Ok(Some(list).filter(|list| !list.is_empty()))
-}
-
-/// An optional key text. PEM keys in environment variables are often written on one line with
-/// literal `\n`s (Heroku, CI secrets); those become real line breaks.
-fn pem_text(entry: &Entry) -> Result<Option<String>> {
-    Ok(value::optional_string(entry)?.map(|text| {
-        if text.trim_start().starts_with("-----BEGIN") && !text.contains('\n') {
-            text.replace("\\n", "\n")
-        } else {
-            text
-        }
-    }))
 }
 
 fn databases(s: &Section) -> Result<Databases> {
@@ -234,13 +358,45 @@ fn server(s: &Section) -> Result<Server> {
         |e| value::unsigned(e).map(Some),
         |w| w.map_or(Ok(()), validate::at_least_one),
     )?;
+    s.set_checked("THREADS", &mut server.threads, value::unsigned, |&n| {
+        validate::at_least_one(n)
+    })?;
     s.set_checked(
         "MAX_BODY_SIZE",
         &mut server.max_body_size,
         value::unsigned,
         |&n| validate::at_least_one(n),
     )?;
+    s.set("TIMEOUT", &mut server.timeout, value::duration)?;
+    s.set(
+        "GRACEFUL_TIMEOUT",
+        &mut server.graceful_timeout,
+        value::duration,
+    )?;
+    s.set("KEEP_ALIVE", &mut server.keep_alive, value::duration)?;
+    s.set(
+        "TRUSTED_PROXIES",
+        &mut server.trusted_proxies,
+        trusted_proxies,
+    )?;
+    s.set("ACCESS_LOG", &mut server.access_log, log_destination)?;
+    s.set("ERROR_LOG", &mut server.error_log, log_destination)?;
     Ok(server)
+}
+
+/// A list of addresses or networks; a string may also hold several separated by commas, as
+/// gunicorn's FORWARDED_ALLOW_IPS does (`SERVER__TRUSTED_PROXIES=10.0.0.1,10.0.0.2`).
+fn trusted_proxies(entry: &Entry) -> Result<Vec<TrustedProxy>> {
+    value::string_list(entry)?
+        .iter()
+        .flat_map(|item| item.split(','))
+        .filter(|item| !item.trim().is_empty())
+        .map(|item| TrustedProxy::parse(item).map_err(|reason| value::invalid(entry, reason)))
+        .collect()
+}
+
+fn log_destination(entry: &Entry) -> Result<LogDestination> {
+    value::string(entry).map(|text| LogDestination::parse(&text))
 }
 
 fn passwords(s: &Section) -> Result<Passwords> {

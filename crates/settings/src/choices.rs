@@ -1,4 +1,5 @@
-//! The enumerated settings (algorithm, user id field, DRF classes) and their accepted spellings.
+//! The enumerated settings (algorithm, user id field, DRF and simplejwt classes, user claims) and
+//! their accepted spellings.
 
 use std::fmt;
 use std::str::FromStr;
@@ -141,23 +142,44 @@ pub enum AuthenticationClass {
     JwtAuthentication,
     /// Trusts the token's claims without a database lookup.
     JwtStatelessUserAuthentication,
+    /// DRF's HTTP Basic authentication: username and password on every request.
+    BasicAuthentication,
 }
 
 impl AuthenticationClass {
-    const MODULE: &'static str = "rest_framework_simplejwt.authentication.";
-    const ALL: [(&'static str, AuthenticationClass); 2] = [
-        ("JWTAuthentication", AuthenticationClass::JwtAuthentication),
+    const SIMPLEJWT: &'static str = "rest_framework_simplejwt.authentication.";
+    const DRF: &'static str = "rest_framework.authentication.";
+    /// (short name, the module its dotted path must use, class).
+    const ALL: [(&'static str, &'static str, AuthenticationClass); 4] = [
+        (
+            "JWTAuthentication",
+            Self::SIMPLEJWT,
+            AuthenticationClass::JwtAuthentication,
+        ),
         (
             "JWTStatelessUserAuthentication",
+            Self::SIMPLEJWT,
+            AuthenticationClass::JwtStatelessUserAuthentication,
+        ),
+        (
+            "BasicAuthentication",
+            Self::DRF,
+            AuthenticationClass::BasicAuthentication,
+        ),
+        // simplejwt's old name, still exported as an alias.
+        (
+            "JWTTokenUserAuthentication",
+            Self::SIMPLEJWT,
             AuthenticationClass::JwtStatelessUserAuthentication,
         ),
     ];
 
-    /// The class name as simplejwt spells it, e.g. `JWTAuthentication`.
+    /// The class name as simplejwt / DRF spell it, e.g. `JWTAuthentication`.
     pub fn as_str(&self) -> &'static str {
         match self {
             AuthenticationClass::JwtAuthentication => "JWTAuthentication",
             AuthenticationClass::JwtStatelessUserAuthentication => "JWTStatelessUserAuthentication",
+            AuthenticationClass::BasicAuthentication => "BasicAuthentication",
         }
     }
 }
@@ -171,11 +193,171 @@ impl fmt::Display for AuthenticationClass {
 impl FromStr for AuthenticationClass {
     type Err = UnknownChoice;
 
-    /// Accepts the short name or the dotted Django path.
+    /// Accepts the short name or the dotted Django path (in the class's own module).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let text = s.trim();
+        Self::ALL
+            .iter()
+            .find(|(short, module, _)| {
+                text == *short || text.strip_prefix(module) == Some(short)
+            })
+            .map(|&(_, _, class)| class)
+            .ok_or_else(|| UnknownChoice {
+                value: s.to_owned(),
+                what: "authentication class",
+                valid: Self::ALL.iter().map(|&(short, _, _)| short).collect(),
+                note: " (optionally as the dotted path, e.g. \"rest_framework_simplejwt.authentication.JWTAuthentication\" or \"rest_framework.authentication.BasicAuthentication\"; DRF's session and token authentication are not supported)",
+            })
+    }
+}
+
+/// An entry of `REST_FRAMEWORK.DEFAULT_THROTTLE_CLASSES`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ThrottleClass {
+    /// Anonymous requests, by client address; scope `anon`.
+    AnonRateThrottle,
+    /// Every request, by user id (client address when anonymous); scope `user`.
+    UserRateThrottle,
+    /// Views that declare a throttle scope (the token obtain views: `login`), by user or address.
+    ScopedRateThrottle,
+}
+
+impl ThrottleClass {
+    const MODULE: &'static str = "rest_framework.throttling.";
+    const ALL: [(&'static str, ThrottleClass); 3] = [
+        ("AnonRateThrottle", ThrottleClass::AnonRateThrottle),
+        ("UserRateThrottle", ThrottleClass::UserRateThrottle),
+        ("ScopedRateThrottle", ThrottleClass::ScopedRateThrottle),
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ThrottleClass::AnonRateThrottle => "AnonRateThrottle",
+            ThrottleClass::UserRateThrottle => "UserRateThrottle",
+            ThrottleClass::ScopedRateThrottle => "ScopedRateThrottle",
+        }
+    }
+}
+
+impl fmt::Display for ThrottleClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ThrottleClass {
+    type Err = UnknownChoice;
+
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let short = s.trim().strip_prefix(Self::MODULE).unwrap_or(s);
-        pick(short, &Self::ALL, "authentication class", " (optionally prefixed with \"rest_framework_simplejwt.authentication.\"; DRF's session, basic and token authentication are not supported)")
-            .map_err(|e| UnknownChoice { value: s.to_owned(), ..e })
+        pick(
+            short,
+            &Self::ALL,
+            "throttle class",
+            " (optionally prefixed with \"rest_framework.throttling.\")",
+        )
+        .map_err(|e| UnknownChoice {
+            value: s.to_owned(),
+            ..e
+        })
+    }
+}
+
+/// An entry of `SIMPLE_JWT.AUTH_TOKEN_CLASSES`: which token kinds authenticate a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenClass {
+    AccessToken,
+    SlidingToken,
+}
+
+impl TokenClass {
+    const MODULE: &'static str = "rest_framework_simplejwt.tokens.";
+    const ALL: [(&'static str, TokenClass); 2] = [
+        ("AccessToken", TokenClass::AccessToken),
+        ("SlidingToken", TokenClass::SlidingToken),
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TokenClass::AccessToken => "AccessToken",
+            TokenClass::SlidingToken => "SlidingToken",
+        }
+    }
+}
+
+impl fmt::Display for TokenClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for TokenClass {
+    type Err = UnknownChoice;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let short = s.trim().strip_prefix(Self::MODULE).unwrap_or(s);
+        pick(
+            short,
+            &Self::ALL,
+            "token class",
+            " (optionally prefixed with \"rest_framework_simplejwt.tokens.\")",
+        )
+        .map_err(|e| UnknownChoice {
+            value: s.to_owned(),
+            ..e
+        })
+    }
+}
+
+/// An entry of `SIMPLE_JWT.TOKEN_USER_CLAIMS`: a user field copied into tokens as a claim of
+/// the same name (what simplejwt users do by overriding `TokenObtainPairSerializer.get_token`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UserClaim {
+    Username,
+    Email,
+    FirstName,
+    LastName,
+    IsStaff,
+    IsSuperuser,
+    IsActive,
+}
+
+impl UserClaim {
+    const ALL: [(&'static str, UserClaim); 7] = [
+        ("username", UserClaim::Username),
+        ("email", UserClaim::Email),
+        ("first_name", UserClaim::FirstName),
+        ("last_name", UserClaim::LastName),
+        ("is_staff", UserClaim::IsStaff),
+        ("is_superuser", UserClaim::IsSuperuser),
+        ("is_active", UserClaim::IsActive),
+    ];
+
+    /// The user field, which is also the claim's name.
+    pub fn as_str(&self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, c)| c == self)
+            .map_or("", |(name, _)| name)
+    }
+}
+
+impl fmt::Display for UserClaim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for UserClaim {
+    type Err = UnknownChoice;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        pick(
+            s,
+            &Self::ALL,
+            "user field",
+            " (the password hash is never put in a token)",
+        )
     }
 }
 
@@ -298,9 +480,37 @@ mod tests {
             .to_string();
         assert!(err.contains("SessionAuthentication"), "{err}");
         assert!(
-            err.contains("JWTAuthentication, JWTStatelessUserAuthentication"),
+            err.contains("JWTAuthentication, JWTStatelessUserAuthentication, BasicAuthentication"),
             "{err}"
         );
+        assert_eq!(
+            "rest_framework.authentication.BasicAuthentication".parse(),
+            Ok(BasicAuthentication)
+        );
+        assert_eq!("BasicAuthentication".parse(), Ok(BasicAuthentication));
+        assert_eq!(
+            "rest_framework_simplejwt.authentication.JWTTokenUserAuthentication".parse(),
+            Ok(JwtStatelessUserAuthentication)
+        );
+        // Each class only under its own module.
+        assert!(
+            "rest_framework_simplejwt.authentication.BasicAuthentication"
+                .parse::<AuthenticationClass>()
+                .is_err()
+        );
+        assert!("rest_framework.authentication.JWTAuthentication"
+            .parse::<AuthenticationClass>()
+            .is_err());
+        assert_eq!(
+            "rest_framework.throttling.ScopedRateThrottle".parse(),
+            Ok(ThrottleClass::ScopedRateThrottle)
+        );
+        assert_eq!(
+            "rest_framework_simplejwt.tokens.SlidingToken".parse(),
+            Ok(TokenClass::SlidingToken)
+        );
+        assert!("password".parse::<UserClaim>().is_err());
+        assert_eq!("is_staff".parse(), Ok(UserClaim::IsStaff));
 
         assert_eq!(
             "IsAuthenticated".parse(),

@@ -16,23 +16,47 @@
 //! REFRESH_TOKEN_LIFETIME = "1d"
 //! ```
 
+mod auth_values;
 mod build;
 mod choices;
 mod duration;
 mod error;
 mod load;
+mod password_validators;
+mod rate;
 mod schema;
 mod secret;
+mod serving;
 mod sources;
 mod validate;
 mod value;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-pub use choices::{Algorithm, AuthenticationClass, PermissionClass, UnknownChoice, UserIdField};
+pub use auth_values::throttle_scope;
+pub use choices::{
+    Algorithm, AuthenticationClass, PermissionClass, ThrottleClass, TokenClass, UnknownChoice,
+    UserClaim, UserIdField,
+};
 pub use error::{Origin, SettingsError};
+pub use password_validators::{PasswordValidator, UserAttribute};
+pub use rate::Rate;
 pub use secret::Secret;
+pub use serving::{LogDestination, TrustedProxy};
+
+/// True for a secret that is no secret: a Django "django-insecure-" key, a dictionary word, a
+/// placeholder such as "change-me", or fewer than 5 distinct characters. For `manage check`.
+pub fn is_insecure_secret(secret: &Secret) -> bool {
+    validate::is_placeholder(secret.expose())
+}
+
+/// Parses a duration as the settings do: seconds (`"30"`, `"1.5"`) or text (`"5m"`, `"1h 30m"`).
+/// For command-line flags that mirror duration settings.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    duration::parse(text)
+}
 
 /// Every setting, after defaults, file and environment have been merged and validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +75,10 @@ pub struct Settings {
     pub server: Server,
     /// `[PASSWORDS]`
     pub passwords: Passwords,
+    /// `[CACHES]`
+    pub caches: Caches,
+    /// `AUTH_PASSWORD_VALIDATORS`, default the four of Django's `startproject` template.
+    pub auth_password_validators: Vec<PasswordValidator>,
 }
 
 /// `[REST_FRAMEWORK]`: the subset of DRF's settings this server honours.
@@ -60,6 +88,11 @@ pub struct RestFramework {
     pub default_authentication_classes: Vec<AuthenticationClass>,
     /// `DEFAULT_PERMISSION_CLASSES`, default `[AllowAny]` (DRF's own default).
     pub default_permission_classes: Vec<PermissionClass>,
+    /// `DEFAULT_THROTTLE_CLASSES`, default none (DRF's default).
+    pub default_throttle_classes: Vec<ThrottleClass>,
+    /// `DEFAULT_THROTTLE_RATES`: scope (`anon`, `user`, `login`) to rate; `None` is DRF's `None`
+    /// (that scope is not throttled). Every configured class must find its scope here.
+    pub default_throttle_rates: BTreeMap<String, Option<Rate>>,
 }
 
 impl Default for RestFramework {
@@ -67,6 +100,11 @@ impl Default for RestFramework {
         Self {
             default_authentication_classes: vec![AuthenticationClass::JwtAuthentication],
             default_permission_classes: vec![PermissionClass::AllowAny],
+            default_throttle_classes: Vec::new(),
+            // DRF's defaults: the scopes exist, unthrottled.
+            default_throttle_rates: [("anon".to_owned(), None), ("user".to_owned(), None)]
+                .into_iter()
+                .collect(),
         }
     }
 }
@@ -110,6 +148,43 @@ pub struct SimpleJwt {
     pub jti_claim: String,
     /// `CHECK_USER_IS_ACTIVE`, default true.
     pub check_user_is_active: bool,
+    /// `AUTH_TOKEN_CLASSES`: token kinds that authenticate requests, default `[AccessToken]`.
+    pub auth_token_classes: Vec<TokenClass>,
+    /// `SLIDING_TOKEN_LIFETIME`, default 5 minutes.
+    pub sliding_token_lifetime: Duration,
+    /// `SLIDING_TOKEN_REFRESH_LIFETIME`, default 1 day.
+    pub sliding_token_refresh_lifetime: Duration,
+    /// `SLIDING_TOKEN_REFRESH_EXP_CLAIM`, default `refresh_exp`.
+    pub sliding_token_refresh_exp_claim: String,
+    /// `CHECK_REVOKE_TOKEN`, default false: tokens carry a hash of the password hash and die
+    /// when the password changes.
+    pub check_revoke_token: bool,
+    /// `REVOKE_TOKEN_CLAIM`, default `hash_password`.
+    pub revoke_token_claim: String,
+    /// `TOKEN_USER_CLAIMS` (ours): user fields copied into every token, default none.
+    pub token_user_claims: Vec<UserClaim>,
+    /// `JWK_URL`: verify tokens against this JWKS (another issuer's) instead of VERIFYING_KEY.
+    pub jwk_url: Option<String>,
+    /// `KEY_ID` (ours): the `kid` of the signing key; when set, tokens carry it in their header.
+    pub key_id: Option<String>,
+    /// `VERIFYING_KEYS` (ours): earlier public keys still accepted and published, for rotation.
+    pub verifying_keys: Vec<VerifyingKey>,
+    /// `REFRESH_TOKEN_REUSE_DETECTION` (ours), default true: presenting a refresh token that was
+    /// already rotated revokes every refresh token of its login (RFC 9700 §4.14). Takes effect
+    /// only with ROTATE_REFRESH_TOKENS and BLACKLIST_AFTER_ROTATION: see `detects_refresh_reuse`.
+    pub refresh_token_reuse_detection: bool,
+    /// `REFRESH_TOKEN_REUSE_INTERVAL` (ours), default 10 s (GoTrue's REFRESH_TOKEN_REUSE_INTERVAL):
+    /// a reuse this soon after the rotation is refused without revoking the login, so a client's
+    /// honest double-submit (or a race of its own tabs) does not log it out.
+    pub refresh_token_reuse_interval: Duration,
+}
+
+/// One `SIMPLE_JWT.VERIFYING_KEYS` entry: `{ KID = "2024-01", KEY = "<PEM or path>" }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyingKey {
+    pub kid: String,
+    /// PEM text of a public key (read from the file when a path was given).
+    pub key: String,
 }
 
 impl SimpleJwt {
@@ -134,7 +209,27 @@ impl SimpleJwt {
             token_type_claim: "token_type".to_owned(),
             jti_claim: "jti".to_owned(),
             check_user_is_active: true,
+            auth_token_classes: vec![TokenClass::AccessToken],
+            sliding_token_lifetime: Duration::from_secs(5 * 60),
+            sliding_token_refresh_lifetime: Duration::from_secs(24 * 60 * 60),
+            sliding_token_refresh_exp_claim: "refresh_exp".to_owned(),
+            check_revoke_token: false,
+            revoke_token_claim: "hash_password".to_owned(),
+            token_user_claims: Vec::new(),
+            jwk_url: None,
+            key_id: None,
+            verifying_keys: Vec::new(),
+            refresh_token_reuse_detection: true,
+            refresh_token_reuse_interval: Duration::from_secs(10),
         }
+    }
+
+    /// Whether a reused refresh token revokes its family: only rotation that blacklists leaves
+    /// a record of which tokens were already used.
+    pub fn detects_refresh_reuse(&self) -> bool {
+        self.refresh_token_reuse_detection
+            && self.rotate_refresh_tokens
+            && self.blacklist_after_rotation
     }
 
     /// The HTTP header to read, from Django's `META` spelling:
@@ -183,15 +278,32 @@ impl fmt::Debug for Databases {
     }
 }
 
-/// `[SERVER]`: how the HTTP server listens.
+/// `[SERVER]`: how the HTTP server listens, its worker processes, timeouts and logs. Names and
+/// defaults follow gunicorn's where it has the same setting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Server {
-    /// `BIND`: `host:port` addresses, default `["127.0.0.1:8000"]`; `PORT=N` means `["0.0.0.0:N"]`.
+    /// `BIND`: `host:port` or `unix:/path.sock` addresses, default `["127.0.0.1:8000"]`;
+    /// `PORT=N` means `["0.0.0.0:N"]`.
     pub bind: Vec<String>,
-    /// `WORKERS`: worker threads, default none (one per core); `WEB_CONCURRENCY` also sets it.
+    /// `WORKERS`: worker processes, default none (one per core); `WEB_CONCURRENCY` also sets it.
     pub workers: Option<usize>,
+    /// `THREADS`: request-handling threads in each worker process, default 1.
+    pub threads: usize,
     /// `MAX_BODY_SIZE` in bytes, default 2.5 MiB (Django's `DATA_UPLOAD_MAX_MEMORY_SIZE`).
     pub max_body_size: usize,
+    /// `TIMEOUT`: a request running longer is answered 503 and abandoned; default 30 s, 0 = none.
+    pub timeout: Duration,
+    /// `GRACEFUL_TIMEOUT`: how long a stopping worker may finish its requests, default 30 s.
+    pub graceful_timeout: Duration,
+    /// `KEEP_ALIVE`: how long an idle client connection stays open, default 5 s, 0 = close.
+    pub keep_alive: Duration,
+    /// `TRUSTED_PROXIES`: peers whose X-Forwarded-For / X-Forwarded-Proto are believed; default
+    /// `["127.0.0.1", "::1"]` (gunicorn's). Unix-socket peers are always trusted.
+    pub trusted_proxies: Vec<TrustedProxy>,
+    /// `ACCESS_LOG`: `"-"` (stdout, the default), a file path, or `""` for none.
+    pub access_log: LogDestination,
+    /// `ERROR_LOG`: `"-"` (stderr, the default), a file path, or `""` for none.
+    pub error_log: LogDestination,
 }
 
 impl Default for Server {
@@ -199,7 +311,14 @@ impl Default for Server {
         Self {
             bind: vec!["127.0.0.1:8000".to_owned()],
             workers: None,
+            threads: 1,
             max_body_size: 2_621_440,
+            timeout: Duration::from_secs(30),
+            graceful_timeout: Duration::from_secs(30),
+            keep_alive: Duration::from_secs(5),
+            trusted_proxies: serving::default_trusted_proxies(),
+            access_log: LogDestination::Std,
+            error_log: LogDestination::Std,
         }
     }
 }
@@ -214,5 +333,34 @@ pub struct Passwords {
 impl Default for Passwords {
     fn default() -> Self {
         Self { bcrypt_rounds: 12 }
+    }
+}
+
+/// `[CACHES]`: where throttle counters live (Django's `CACHES["default"]`, given as a URL).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Caches {
+    /// `URL`, default `locmem://` (in-process); `redis://host:6379/0` shares counters between
+    /// instances. The `CACHE_URL` environment variable overrides it.
+    pub url: String,
+    /// `KEY_PREFIX`, default empty: prepended to every cache key (Django's `KEY_PREFIX`).
+    pub key_prefix: String,
+}
+
+impl Default for Caches {
+    fn default() -> Self {
+        Self {
+            url: "locmem://".to_owned(),
+            key_prefix: String::new(),
+        }
+    }
+}
+
+// Hand-written so that `{:?}` of the settings never prints a Redis password.
+impl fmt::Debug for Caches {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Caches")
+            .field("url", &secret::redact_url_password(&self.url))
+            .field("key_prefix", &self.key_prefix)
+            .finish()
     }
 }

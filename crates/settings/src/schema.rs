@@ -7,9 +7,10 @@ pub(crate) const SIMPLE_JWT: &str = "SIMPLE_JWT";
 pub(crate) const DATABASES: &str = "DATABASES";
 pub(crate) const SERVER: &str = "SERVER";
 pub(crate) const PASSWORDS: &str = "PASSWORDS";
+pub(crate) const CACHES: &str = "CACHES";
 
 /// Keys outside any section.
-pub(crate) const TOP_LEVEL: &[&str] = &["SECRET_KEY", "DEBUG"];
+pub(crate) const TOP_LEVEL: &[&str] = &["SECRET_KEY", "DEBUG", "AUTH_PASSWORD_VALIDATORS"];
 
 /// Each section and its keys, in the order the docs list them.
 pub(crate) const SECTIONS: &[(&str, &[&str])] = &[
@@ -18,6 +19,8 @@ pub(crate) const SECTIONS: &[(&str, &[&str])] = &[
         &[
             "DEFAULT_AUTHENTICATION_CLASSES",
             "DEFAULT_PERMISSION_CLASSES",
+            "DEFAULT_THROTTLE_CLASSES",
+            "DEFAULT_THROTTLE_RATES",
         ],
     ),
     (
@@ -33,29 +36,52 @@ pub(crate) const SECTIONS: &[(&str, &[&str])] = &[
             "VERIFYING_KEY",
             "AUDIENCE",
             "ISSUER",
+            "JWK_URL",
             "LEEWAY",
             "AUTH_HEADER_TYPES",
             "AUTH_HEADER_NAME",
             "USER_ID_FIELD",
             "USER_ID_CLAIM",
+            "AUTH_TOKEN_CLASSES",
             "TOKEN_TYPE_CLAIM",
             "JTI_CLAIM",
+            "SLIDING_TOKEN_REFRESH_EXP_CLAIM",
+            "SLIDING_TOKEN_LIFETIME",
+            "SLIDING_TOKEN_REFRESH_LIFETIME",
+            "CHECK_REVOKE_TOKEN",
+            "REVOKE_TOKEN_CLAIM",
             "CHECK_USER_IS_ACTIVE",
+            // Ours (no simplejwt equivalent): see docs/auth-settings.md.
+            "TOKEN_USER_CLAIMS",
+            "KEY_ID",
+            "VERIFYING_KEYS",
+            "REFRESH_TOKEN_REUSE_DETECTION",
+            "REFRESH_TOKEN_REUSE_INTERVAL",
         ],
     ),
     (DATABASES, &["URL", "POOL_SIZE", "CONNECT_TIMEOUT"]),
-    (SERVER, &["BIND", "WORKERS", "MAX_BODY_SIZE"]),
+    (
+        SERVER,
+        &[
+            "BIND",
+            "WORKERS",
+            "THREADS",
+            "MAX_BODY_SIZE",
+            "TIMEOUT",
+            "GRACEFUL_TIMEOUT",
+            "KEEP_ALIVE",
+            "TRUSTED_PROXIES",
+            "ACCESS_LOG",
+            "ERROR_LOG",
+        ],
+    ),
     (PASSWORDS, &["BCRYPT_ROUNDS"]),
+    (CACHES, &["URL", "KEY_PREFIX"]),
 ];
 
 /// simplejwt settings that exist in Django but not here: named specifically so a ported
 /// configuration gets "not supported" rather than a bare "unknown".
 const UNSUPPORTED_SIMPLE_JWT: &[&str] = &[
-    "SLIDING_TOKEN_LIFETIME",
-    "SLIDING_TOKEN_REFRESH_LIFETIME",
-    "SLIDING_TOKEN_REFRESH_EXP_CLAIM",
-    "AUTH_TOKEN_CLASSES",
-    "JWK_URL",
     "JSON_ENCODER",
     "USER_AUTHENTICATION_RULE",
     "TOKEN_USER_CLASS",
@@ -65,8 +91,14 @@ const UNSUPPORTED_SIMPLE_JWT: &[&str] = &[
     "TOKEN_BLACKLIST_SERIALIZER",
     "SLIDING_TOKEN_OBTAIN_SERIALIZER",
     "SLIDING_TOKEN_REFRESH_SERIALIZER",
-    "REVOKE_TOKEN_CLAIM",
-    "CHECK_REVOKE_TOKEN",
+];
+
+/// Settings simplejwt itself removed (it refuses to start with them), and what replaced each.
+const REMOVED_SIMPLE_JWT: &[(&str, &str)] = &[
+    ("AUTH_HEADER_TYPE", "AUTH_HEADER_TYPES (a list, e.g. [\"Bearer\"])"),
+    ("AUTH_TOKEN_CLASS", "AUTH_TOKEN_CLASSES (a list, e.g. [\"AccessToken\"])"),
+    ("SECRET_KEY", "SIGNING_KEY (or the top-level SECRET_KEY, which it defaults to)"),
+    ("TOKEN_BACKEND_CLASS", "ALGORITHM, SIGNING_KEY, VERIFYING_KEY, AUDIENCE, ISSUER, JWK_URL and LEEWAY, which configure the one token backend"),
 ];
 
 /// A setting's address: `SECRET_KEY` or `SIMPLE_JWT.LEEWAY`.
@@ -98,6 +130,7 @@ impl Key {
             (None, "SECRET_KEY")
                 | (Some(SIMPLE_JWT), "SIGNING_KEY" | "VERIFYING_KEY")
                 | (Some(DATABASES), "URL")
+                | (Some(CACHES), "URL")
         )
     }
 }
@@ -130,15 +163,24 @@ pub(crate) fn key_in(keys: &'static [&'static str], name: &str) -> Option<&'stat
 pub(crate) const TOP_LEVEL_LISTING: &[&str] = &[
     "SECRET_KEY",
     "DEBUG",
+    "AUTH_PASSWORD_VALIDATORS",
     "[REST_FRAMEWORK]",
     "[SIMPLE_JWT]",
     "[DATABASES]",
     "[SERVER]",
     "[PASSWORDS]",
+    "[CACHES]",
 ];
 
 /// A hint for an unknown `name` among `valid`: unsupported simplejwt settings, wrong case, typos.
 pub(crate) fn hint(section: Option<&str>, name: &str, valid: &[&str]) -> String {
+    if section == Some(SIMPLE_JWT) {
+        if let Some((_, instead)) = REMOVED_SIMPLE_JWT.iter().find(|(old, _)| *old == name) {
+            return format!(
+                " (the '{name}' setting has been removed from djangorestframework-simplejwt: use {instead})"
+            );
+        }
+    }
     if section == Some(SIMPLE_JWT) && UNSUPPORTED_SIMPLE_JWT.contains(&name) {
         return " (a djangorestframework-simplejwt setting this server does not support: remove it)"
             .to_owned();
@@ -147,6 +189,7 @@ pub(crate) fn hint(section: Option<&str>, name: &str, valid: &[&str]) -> String 
         // Environment-only shortcuts written into the file.
         let moved = match name {
             "DATABASE_URL" => Some("URL in [DATABASES]"),
+            "CACHE_URL" => Some("URL in [CACHES]"),
             "PORT" => Some("BIND in [SERVER]"),
             "WEB_CONCURRENCY" => Some("WORKERS in [SERVER]"),
             _ => None,
@@ -198,7 +241,10 @@ mod tests {
             hint(Some(SIMPLE_JWT), "leeway", jwt),
             " (setting names are UPPERCASE: did you mean LEEWAY?)"
         );
-        assert!(hint(Some(SIMPLE_JWT), "SLIDING_TOKEN_LIFETIME", jwt).contains("not support"));
+        assert!(hint(Some(SIMPLE_JWT), "JSON_ENCODER", jwt).contains("not support"));
+        assert!(hint(Some(SIMPLE_JWT), "AUTH_HEADER_TYPE", jwt).contains(
+            "has been removed from djangorestframework-simplejwt: use AUTH_HEADER_TYPES"
+        ));
         assert_eq!(hint(Some(SIMPLE_JWT), "COMPLETELY_DIFFERENT", jwt), "");
     }
 

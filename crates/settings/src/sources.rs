@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Origin, SettingsError};
-use crate::schema::{self, Key, DATABASES, SERVER};
+use crate::schema::{self, Key, CACHES, DATABASES, SERVER};
 
 /// A value as written, not yet interpreted.
 #[derive(Debug, Clone)]
@@ -117,8 +117,14 @@ pub(crate) fn classify(var: &str) -> Result<EnvVar, SettingsError> {
         // DEBUG: development mode (weak secrets only warn).
         "SECRET_KEY" => return Ok(EnvVar::Setting(Key::top("SECRET_KEY"))),
         "DEBUG" => return Ok(EnvVar::Setting(Key::top("DEBUG"))),
+        // AUTH_PASSWORD_VALIDATORS: a TOML list, e.g. [{ NAME = "MinimumLengthValidator" }].
+        "AUTH_PASSWORD_VALIDATORS" => {
+            return Ok(EnvVar::Setting(Key::top("AUTH_PASSWORD_VALIDATORS")))
+        }
         // DATABASE_URL: dj-database-url / Heroku convention for DATABASES.URL.
         "DATABASE_URL" => return Ok(EnvVar::Alias(Key::in_section(DATABASES, "URL"))),
+        // CACHE_URL: django-environ convention for CACHES.URL (locmem:// or redis://...).
+        "CACHE_URL" => return Ok(EnvVar::Alias(Key::in_section(CACHES, "URL"))),
         // PORT: Heroku-style port to listen on, on all interfaces; becomes SERVER.BIND.
         "PORT" => return Ok(EnvVar::Alias(Key::in_section(SERVER, "BIND"))),
         // WEB_CONCURRENCY: Heroku / gunicorn convention for the worker count; SERVER.WORKERS.

@@ -23,18 +23,26 @@ pub(crate) fn bcrypt_rounds(rounds: u32) -> Rule {
     }
 }
 
-/// `host:port` addresses, at least one.
+/// `host:port` or `unix:/path.sock` addresses, at least one.
 pub(crate) fn bind(addresses: &[String]) -> Rule {
     if addresses.is_empty() {
         return Err("must list at least one address, e.g. [\"127.0.0.1:8000\"]".to_owned());
     }
     for address in addresses {
+        if let Some(path) = address.strip_prefix("unix:") {
+            if path.trim().is_empty() {
+                return Err(format!(
+                    "{address:?} names no socket path, e.g. \"unix:/run/app/app.sock\""
+                ));
+            }
+            continue;
+        }
         let port_ok = address
             .rsplit_once(':')
             .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
         if !port_ok {
             return Err(format!(
-                "{address:?} is not a host:port address, e.g. \"127.0.0.1:8000\" or \"[::]:8000\""
+                "{address:?} is not a host:port address, e.g. \"127.0.0.1:8000\" or \"[::]:8000\" (or a unix socket, \"unix:/run/app.sock\")"
             ));
         }
     }
@@ -70,6 +78,32 @@ pub(crate) fn auth_header_name(name: &str, header: &str) -> Rule {
     }
 }
 
+pub(crate) fn not_empty_list<T>(items: &[T], example: &str) -> Rule {
+    if items.is_empty() {
+        Err(format!("must list at least one, e.g. {example}"))
+    } else {
+        Ok(())
+    }
+}
+
+/// JWK_URL: an http(s) URL, and only for asymmetric algorithms (a JWKS never holds HMAC secrets;
+/// simplejwt silently ignores it for HS*, we say so).
+pub(crate) fn jwk_url(url: Option<&str>, algorithm: Algorithm) -> Rule {
+    let Some(url) = url else {
+        return Ok(());
+    };
+    if algorithm.is_hmac() {
+        return Err(format!(
+            "{algorithm} tokens are verified with the shared secret, never with a JWKS: use an RS*/ES*/EdDSA ALGORITHM, or remove JWK_URL"
+        ));
+    }
+    if url.starts_with("https://") || url.starts_with("http://") {
+        Ok(())
+    } else {
+        Err(format!("{url:?} is not an http:// or https:// URL"))
+    }
+}
+
 pub(crate) fn not_empty(text: &str) -> Rule {
     if text.trim().is_empty() {
         Err("must not be empty".to_owned())
@@ -86,6 +120,8 @@ pub(crate) struct KeyOrigins {
     pub signing_key: Option<Origin>,
     pub verifying_key: Option<Origin>,
     pub algorithm: Origin,
+    /// Set when JWK_URL replaces VERIFYING_KEY.
+    pub jwk_url: Option<Origin>,
 }
 
 /// HMAC: the signing key must be long enough and not a placeholder (DEBUG downgrades this to a
@@ -137,7 +173,7 @@ fn hmac_key_problem(
 
 /// Values that are not secret however long they are: Django's generated development keys,
 /// dictionary words and template placeholders, and Django's "fewer than 5 distinct characters".
-fn is_placeholder(secret: &str) -> bool {
+pub(crate) fn is_placeholder(secret: &str) -> bool {
     const WORDS: &[&str] = &[
         "secret",
         "secretkey",
@@ -188,7 +224,7 @@ fn asymmetric_keys(settings: &Settings, origins: &KeyOrigins) -> Result<(), Sett
     let Some(signing_origin) = &origins.signing_key else {
         return Err(required(
             "SIGNING_KEY",
-            "set it to a PEM private key (SECRET_KEY can only sign HS256/HS384/HS512 tokens)",
+            "set it to a PEM private key, as PEM text or the path of a PEM file (SECRET_KEY can only sign HS256/HS384/HS512 tokens)",
         ));
     };
     if !is_pem(jwt.signing_key.expose(), true) {
@@ -201,12 +237,16 @@ fn asymmetric_keys(settings: &Settings, origins: &KeyOrigins) -> Result<(), Sett
             ),
         ));
     }
+    if origins.jwk_url.is_some() && jwt.verifying_key.is_none() {
+        // Tokens are verified with the keys JWK_URL publishes.
+        return Ok(());
+    }
     let (Some(verifying_key), Some(verifying_origin)) =
         (&jwt.verifying_key, &origins.verifying_key)
     else {
         return Err(required(
             "VERIFYING_KEY",
-            "set it to the PEM public key matching SIGNING_KEY",
+            "set it to the PEM public key matching SIGNING_KEY (PEM text or a file path), or set JWK_URL",
         ));
     };
     if !is_pem(verifying_key, false) {
@@ -265,6 +305,8 @@ mod tests {
         assert!(bind(&["8000".into()]).is_err());
         assert!(bind(&[":8000".into()]).is_err());
         assert!(bind(&["host:http".into()]).is_err());
+        assert!(bind(&["unix:/run/app.sock".into(), "127.0.0.1:80".into()]).is_ok());
+        assert!(bind(&["unix:".into()]).is_err());
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub(crate) fn describe(value: &toml::Value, sensitive: bool) -> String {
 }
 
 /// The value as TOML, parsing environment text.
-fn as_toml(entry: &Entry) -> toml::Value {
+pub(crate) fn as_toml(entry: &Entry) -> toml::Value {
     match &entry.raw {
         Raw::Toml(value) => value.clone(),
         Raw::Env(text) => env_as_toml(text),
@@ -62,7 +62,7 @@ fn env_as_toml(text: &str) -> toml::Value {
         .unwrap_or_else(|| toml::Value::String(text.to_owned()))
 }
 
-fn wrong_type(entry: &Entry, expected: &str, found: &toml::Value) -> SettingsError {
+pub(crate) fn wrong_type(entry: &Entry, expected: &str, found: &toml::Value) -> SettingsError {
     SettingsError::WrongType {
         key: entry.key.to_string(),
         origin: entry.origin.clone(),

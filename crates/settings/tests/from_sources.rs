@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use settings::{
-    Algorithm, AuthenticationClass, PermissionClass, Secret, Settings, SettingsError, UserIdField,
+    Algorithm, AuthenticationClass, LogDestination, PermissionClass, Secret, Settings,
+    SettingsError, TrustedProxy, UserIdField,
 };
 
 /// A valid HS256 key that is easy to spot if it ever leaks into a message.
@@ -95,6 +96,23 @@ fn defaults_match_simplejwt_and_drf() {
     assert_eq!(s.server.bind, ["127.0.0.1:8000"]);
     assert_eq!(s.server.workers, None);
     assert_eq!(s.server.max_body_size, 2_621_440);
+    assert_eq!(s.server.threads, 1);
+    assert_eq!(s.server.timeout, Duration::from_secs(30));
+    assert_eq!(s.server.graceful_timeout, Duration::from_secs(30));
+    assert_eq!(s.server.keep_alive, Duration::from_secs(5));
+    let trusted: Vec<String> = s
+        .server
+        .trusted_proxies
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert_eq!(
+        trusted,
+        ["127.0.0.1/32", "::1/128"],
+        "gunicorn's forwarded_allow_ips"
+    );
+    assert_eq!(s.server.access_log, LogDestination::Std);
+    assert_eq!(s.server.error_log, LogDestination::Std);
     assert_eq!(s.passwords.bcrypt_rounds, 12);
 }
 
@@ -133,9 +151,16 @@ POOL_SIZE = 20
 CONNECT_TIMEOUT = 2.5
 
 [SERVER]
-BIND = ["0.0.0.0:8080", "[::]:8080"]
+BIND = ["0.0.0.0:8080", "[::]:8080", "unix:/run/app/app.sock"]
 WORKERS = 4
+THREADS = 2
 MAX_BODY_SIZE = 1048576
+TIMEOUT = "1m"
+GRACEFUL_TIMEOUT = 10
+KEEP_ALIVE = 0
+TRUSTED_PROXIES = ["10.0.0.0/8", "::1"]
+ACCESS_LOG = "/var/log/app/access.log"
+ERROR_LOG = ""
 
 [PASSWORDS]
 BCRYPT_ROUNDS = 4
@@ -179,9 +204,28 @@ fn file_overrides_every_default() {
     assert_eq!(s.databases.url, "postgres://app:dbpass@db:5432/app");
     assert_eq!(s.databases.pool_size, 20);
     assert_eq!(s.databases.connect_timeout, Duration::from_millis(2_500));
-    assert_eq!(s.server.bind, ["0.0.0.0:8080", "[::]:8080"]);
+    assert_eq!(
+        s.server.bind,
+        ["0.0.0.0:8080", "[::]:8080", "unix:/run/app/app.sock"]
+    );
     assert_eq!(s.server.workers, Some(4));
+    assert_eq!(s.server.threads, 2);
     assert_eq!(s.server.max_body_size, 1_048_576);
+    assert_eq!(s.server.timeout, Duration::from_secs(60));
+    assert_eq!(s.server.graceful_timeout, Duration::from_secs(10));
+    assert_eq!(s.server.keep_alive, Duration::ZERO);
+    assert_eq!(
+        s.server.trusted_proxies,
+        [
+            TrustedProxy::parse("10.0.0.0/8").unwrap(),
+            TrustedProxy::parse("::1").unwrap()
+        ]
+    );
+    assert_eq!(
+        s.server.access_log,
+        LogDestination::File("/var/log/app/access.log".into())
+    );
+    assert_eq!(s.server.error_log, LogDestination::Off);
     assert_eq!(s.passwords.bcrypt_rounds, 4);
 }
 
@@ -293,6 +337,27 @@ fn platform_variables() {
     assert_eq!(s.server.bind, ["127.0.0.1:7000"]);
     assert_eq!(s.server.workers, Some(8));
 
+    // gunicorn-style comma-separated proxies, durations and "-" from the environment.
+    let s = load_ok(
+        None,
+        &[
+            ("SERVER__TRUSTED_PROXIES", "10.0.0.1, 192.168.0.0/16"),
+            ("SERVER__TIMEOUT", "45s"),
+            ("SERVER__ACCESS_LOG", "-"),
+        ],
+    );
+    let trusted: Vec<String> = s
+        .server
+        .trusted_proxies
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert_eq!(trusted, ["10.0.0.1/32", "192.168.0.0/16"]);
+    assert_eq!(s.server.timeout, Duration::from_secs(45));
+    assert_eq!(s.server.access_log, LogDestination::Std);
+    let s = load_ok(None, &[("SERVER__TRUSTED_PROXIES", r#"["*"]"#)]);
+    assert_eq!(s.server.trusted_proxies, [TrustedProxy::Any]);
+
     let err = error_with_secret(None, &[("PORT", "http")]);
     assert_eq!(err, "SERVER.BIND from environment variable PORT is invalid: PORT must be a port number from 1 to 65535, got \"http\"");
     let err = error_with_secret(None, &[("WEB_CONCURRENCY", "0")]);
@@ -354,7 +419,7 @@ fn unknown_keys_are_named_with_their_source() {
     );
 
     let err = error_with_secret(Some("[SIMPLEJWT]\nLEEWAY = 5\n"), &[]);
-    assert!(err.starts_with("unknown setting section [SIMPLEJWT] in settings.toml (did you mean SIMPLE_JWT?); valid keys at the top level are: SECRET_KEY, DEBUG, [REST_FRAMEWORK], [SIMPLE_JWT]"), "{err}");
+    assert!(err.starts_with("unknown setting section [SIMPLEJWT] in settings.toml (did you mean SIMPLE_JWT?); valid keys at the top level are: SECRET_KEY, DEBUG, AUTH_PASSWORD_VALIDATORS, [REST_FRAMEWORK], [SIMPLE_JWT]"), "{err}");
 
     let err = error_with_secret(Some("ALLOWED_HOSTS = [\"*\"]\n"), &[]);
     assert!(
@@ -370,8 +435,25 @@ fn unknown_keys_are_named_with_their_source() {
     let err = error_with_secret(Some("DATABASE_URL = \"sqlite:///x\"\n"), &[]);
     assert!(err.contains("set URL in [DATABASES]"), "{err}");
 
-    let err = error_with_secret(Some("[SIMPLE_JWT]\nSLIDING_TOKEN_LIFETIME = \"5m\"\n"), &[]);
+    let err = error_with_secret(Some("[SIMPLE_JWT]\nJSON_ENCODER = \"x\"\n"), &[]);
     assert!(err.contains("does not support"), "{err}");
+
+    // Settings simplejwt removed say what replaced them.
+    for (removed, instead) in [
+        ("AUTH_HEADER_TYPE", "use AUTH_HEADER_TYPES"),
+        ("AUTH_TOKEN_CLASS", "use AUTH_TOKEN_CLASSES"),
+        ("SECRET_KEY", "use SIGNING_KEY"),
+        ("TOKEN_BACKEND_CLASS", "use ALGORITHM, SIGNING_KEY"),
+    ] {
+        let err = error_with_secret(Some(&format!("[SIMPLE_JWT]\n{removed} = \"x\"\n")), &[]);
+        assert!(
+            err.contains(&format!("the '{removed}' setting has been removed from djangorestframework-simplejwt: {instead}")),
+            "{err}"
+        );
+        let var = format!("SIMPLE_JWT__{removed}");
+        let err = error_with_secret(None, &[(var.as_str(), "x")]);
+        assert!(err.contains("has been removed"), "{err}");
+    }
 
     // A typo is reported even though the environment sets other keys of the section.
     let err = error_with_secret(
@@ -517,7 +599,7 @@ const PUBLIC_PEM: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END
 #[test]
 fn asymmetric_algorithms_need_a_pem_key_pair() {
     let err = error_with_secret(None, &[("SIMPLE_JWT__ALGORITHM", "RS256")]);
-    assert_eq!(err, "SIMPLE_JWT.SIGNING_KEY is required when SIMPLE_JWT.ALGORITHM is RS256 (from environment variable SIMPLE_JWT__ALGORITHM): set it to a PEM private key (SECRET_KEY can only sign HS256/HS384/HS512 tokens)");
+    assert_eq!(err, "SIMPLE_JWT.SIGNING_KEY is required when SIMPLE_JWT.ALGORITHM is RS256 (from environment variable SIMPLE_JWT__ALGORITHM): set it to a PEM private key, as PEM text or the path of a PEM file (SECRET_KEY can only sign HS256/HS384/HS512 tokens)");
 
     let err = error_with_secret(
         None,
@@ -539,7 +621,9 @@ fn asymmetric_algorithms_need_a_pem_key_pair() {
             ("SIMPLE_JWT__VERIFYING_KEY", PUBLIC_PEM),
         ],
     );
-    assert!(err.starts_with("SIMPLE_JWT.SIGNING_KEY from environment variable SIMPLE_JWT__SIGNING_KEY is invalid: must be a PEM private key"), "{err}");
+    // Not PEM: for asymmetric algorithms that is a file path, and this one names no file.
+    assert!(err.starts_with("SIMPLE_JWT.SIGNING_KEY from environment variable SIMPLE_JWT__SIGNING_KEY is invalid: is not PEM text (\"-----BEGIN ...\") and the file it names cannot be read"), "{err}");
+    assert!(!err.contains(SIGNING), "{err}");
 
     let err = error_with_secret(
         None,
@@ -580,6 +664,12 @@ fn invalid_values() {
         ("[SERVER]\nBIND = []\n", "SERVER.BIND in settings.toml is invalid: must list at least one address"),
         ("[SERVER]\nBIND = [\"8000\"]\n", "SERVER.BIND in settings.toml is invalid: \"8000\" is not a host:port address"),
         ("[SERVER]\nMAX_BODY_SIZE = 0\n", "SERVER.MAX_BODY_SIZE in settings.toml is invalid: must be at least 1"),
+        ("[SERVER]\nBIND = [\"unix:\"]\n", "SERVER.BIND in settings.toml is invalid: \"unix:\" names no socket path"),
+        ("[SERVER]\nTHREADS = 0\n", "SERVER.THREADS in settings.toml is invalid: must be at least 1"),
+        ("[SERVER]\nTIMEOUT = \"soon\"\n", "SERVER.TIMEOUT in settings.toml is invalid: \"soon\" is not a duration"),
+        ("[SERVER]\nTRUSTED_PROXIES = [\"localhost\"]\n", "SERVER.TRUSTED_PROXIES in settings.toml is invalid: \"localhost\" is not an IP address or network"),
+        ("[SERVER]\nTRUSTED_PROXIES = \"10.0.0.0/40\"\n", "SERVER.TRUSTED_PROXIES in settings.toml is invalid: \"10.0.0.0/40\" has an invalid prefix length"),
+        ("[SERVER]\nACCESS_LOG = false\n", "SERVER.ACCESS_LOG in settings.toml must be a string, found the boolean false"),
         ("[SIMPLE_JWT]\nAUTH_HEADER_TYPES = []\n", "SIMPLE_JWT.AUTH_HEADER_TYPES in settings.toml is invalid: must list at least one header type"),
         ("[SIMPLE_JWT]\nUSER_ID_CLAIM = \"\"\n", "SIMPLE_JWT.USER_ID_CLAIM in settings.toml is invalid: must not be empty"),
         ("[SIMPLE_JWT]\nUSER_ID_FIELD = \"email\"\n", "SIMPLE_JWT.USER_ID_FIELD in settings.toml is invalid: \"email\" is not a valid user id field; valid values are: id, username"),
@@ -686,5 +776,151 @@ fn errors_never_contain_secrets() {
     error(
         None,
         &[("SECRET_KEY", SECRET), ("SIMPLE_JWT__BOGUS", SIGNING)],
+    );
+}
+
+#[test]
+fn issue5_keys_have_simplejwt_and_drf_defaults() {
+    use settings::{TokenClass, UserClaim};
+    let s = load_ok(None, &[]);
+    let jwt = &s.simple_jwt;
+    assert_eq!(jwt.auth_token_classes, [TokenClass::AccessToken]);
+    assert_eq!(jwt.sliding_token_lifetime, Duration::from_secs(300));
+    assert_eq!(
+        jwt.sliding_token_refresh_lifetime,
+        Duration::from_secs(86_400)
+    );
+    assert_eq!(jwt.sliding_token_refresh_exp_claim, "refresh_exp");
+    assert!(!jwt.check_revoke_token);
+    assert_eq!(jwt.revoke_token_claim, "hash_password");
+    assert!(jwt.token_user_claims.is_empty());
+    assert_eq!(jwt.jwk_url, None);
+    assert_eq!(jwt.key_id, None);
+    assert!(s.rest_framework.default_throttle_classes.is_empty());
+    assert_eq!(s.caches.url, "locmem://");
+
+    let s = load_ok(
+        Some(
+            "[SIMPLE_JWT]\nAUTH_TOKEN_CLASSES = [\"rest_framework_simplejwt.tokens.AccessToken\", \"SlidingToken\"]\nTOKEN_USER_CLAIMS = [\"username\", \"is_staff\"]\nCHECK_REVOKE_TOKEN = true\n[REST_FRAMEWORK]\nDEFAULT_THROTTLE_CLASSES = [\"rest_framework.throttling.AnonRateThrottle\"]\nDEFAULT_THROTTLE_RATES = { anon = \"5/min\" }\n",
+        ),
+        &[("CACHE_URL", "locmem://"), ("CACHES__KEY_PREFIX", "app1:")],
+    );
+    assert_eq!(
+        s.simple_jwt.auth_token_classes,
+        [TokenClass::AccessToken, TokenClass::SlidingToken]
+    );
+    assert_eq!(
+        s.simple_jwt.token_user_claims,
+        [UserClaim::Username, UserClaim::IsStaff]
+    );
+    assert!(s.simple_jwt.check_revoke_token);
+    assert_eq!(
+        s.rest_framework.default_throttle_rates["anon"].map(|r| r.num_requests),
+        Some(5)
+    );
+    assert_eq!(s.caches.key_prefix, "app1:");
+    let s = load_ok(None, &[("CACHE_URL", "redis://:pw@127.0.0.1:6379/0")]);
+    assert_eq!(s.caches.url, "redis://:pw@127.0.0.1:6379/0");
+    assert!(
+        !format!("{s:?}").contains(":pw@"),
+        "Redis password in Debug output"
+    );
+    let err = error_with_secret(None, &[("CACHE_URL", "memcached://:pw@127.0.0.1:11211")]);
+    assert!(
+        err.contains(
+            "CACHES.URL from environment variable CACHE_URL is invalid: must be locmem://"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains(":pw@"), "cache password in a message: {err}");
+}
+
+#[test]
+fn issue5_keys_are_checked() {
+    let cases: &[(&str, &str)] = &[
+        ("[SIMPLE_JWT]\nTOKEN_USER_CLAIMS = [\"password\"]\n", "\"password\" is not a valid user field"),
+        ("[SIMPLE_JWT]\nUSER_ID_CLAIM = \"email\"\nTOKEN_USER_CLAIMS = [\"email\"]\n", "\"email\" is also the name of USER_ID_CLAIM"),
+        ("[SIMPLE_JWT]\nAUTH_TOKEN_CLASSES = []\n", "must list at least one"),
+        ("[SIMPLE_JWT]\nAUTH_TOKEN_CLASSES = [\"RefreshToken\"]\n", "\"RefreshToken\" is not a valid token class; valid values are: AccessToken, SlidingToken"),
+        ("[SIMPLE_JWT]\nJWK_URL = \"https://issuer.example/jwks\"\n", "HS256 tokens are verified with the shared secret"),
+        ("[SIMPLE_JWT]\nVERIFYING_KEYS = [{ KID = \"a\", KEY = \"-----BEGIN PUBLIC KEY-----\" }]\n", "VERIFYING_KEYS only holds public keys"),
+        ("[REST_FRAMEWORK]\nDEFAULT_THROTTLE_CLASSES = [\"ScopedRateThrottle\"]\n", "no default throttle rate set for 'login' scope"),
+        ("[REST_FRAMEWORK]\nDEFAULT_THROTTLE_CLASSES = [\"rest_framework.throttling.FooThrottle\"]\n", "is not a valid throttle class; valid values are: AnonRateThrottle, UserRateThrottle, ScopedRateThrottle"),
+        ("[REST_FRAMEWORK]\nDEFAULT_THROTTLE_RATES = { anon = \"5/fortnight\" }\n", "anon: \"5/fortnight\" is not a rate"),
+        ("[CACHES]\nURL = \"memcached://x\"\n", "CACHES.URL in settings.toml is invalid: must be locmem://"),
+    ];
+    for (file, want) in cases {
+        let err = error_with_secret(Some(file), &[]);
+        assert!(err.contains(want), "\n got: {err}\nwant: {want}");
+    }
+}
+
+#[test]
+fn asymmetric_keys_may_be_file_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let private = dir.path().join("private.pem");
+    let public = dir.path().join("public.pem");
+    std::fs::write(&private, PRIVATE_PEM).unwrap();
+    std::fs::write(&public, PUBLIC_PEM).unwrap();
+    let s = load_ok(
+        None,
+        &[
+            ("SIMPLE_JWT__ALGORITHM", "EdDSA"),
+            ("SIMPLE_JWT__SIGNING_KEY", private.to_str().unwrap()),
+            ("SIMPLE_JWT__VERIFYING_KEY", public.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(s.simple_jwt.signing_key.expose(), PRIVATE_PEM);
+    assert_eq!(s.simple_jwt.verifying_key.as_deref(), Some(PUBLIC_PEM));
+    // A file that holds no PEM is refused.
+    let err = error_with_secret(
+        None,
+        &[
+            ("SIMPLE_JWT__ALGORITHM", "EdDSA"),
+            ("SIMPLE_JWT__SIGNING_KEY", dir.path().to_str().unwrap()),
+        ],
+    );
+    assert!(err.contains("SIMPLE_JWT.SIGNING_KEY"), "{err}");
+    // HMAC secrets are never read as paths.
+    let s = load_ok(
+        None,
+        &[
+            ("SIMPLE_JWT__SIGNING_KEY", private.to_str().unwrap()),
+            ("DEBUG", "true"),
+        ],
+    );
+    assert_ne!(s.simple_jwt.signing_key.expose(), PRIVATE_PEM);
+}
+
+#[test]
+fn refresh_token_reuse_settings() {
+    let s = load_ok(None, &[]);
+    assert!(s.simple_jwt.refresh_token_reuse_detection);
+    assert_eq!(
+        s.simple_jwt.refresh_token_reuse_interval,
+        Duration::from_secs(10)
+    );
+    assert!(
+        !s.simple_jwt.detects_refresh_reuse(),
+        "simplejwt's defaults do not rotate, so there is nothing to detect"
+    );
+    let rotating = [
+        ("SIMPLE_JWT__ROTATE_REFRESH_TOKENS", "true"),
+        ("SIMPLE_JWT__BLACKLIST_AFTER_ROTATION", "true"),
+    ];
+    assert!(load_ok(None, &rotating).simple_jwt.detects_refresh_reuse());
+    let mut off = rotating.to_vec();
+    off.push(("SIMPLE_JWT__REFRESH_TOKEN_REUSE_DETECTION", "false"));
+    off.push(("SIMPLE_JWT__REFRESH_TOKEN_REUSE_INTERVAL", "0s"));
+    let s = load_ok(None, &off);
+    assert!(!s.simple_jwt.detects_refresh_reuse());
+    assert_eq!(s.simple_jwt.refresh_token_reuse_interval, Duration::ZERO);
+    let err = error_with_secret(
+        None,
+        &[("SIMPLE_JWT__REFRESH_TOKEN_REUSE_INTERVAL", "soon")],
+    );
+    assert!(
+        err.contains("SIMPLE_JWT.REFRESH_TOKEN_REUSE_INTERVAL"),
+        "{err}"
     );
 }
