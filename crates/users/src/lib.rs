@@ -7,6 +7,7 @@ pub mod models;
 pub mod password;
 pub mod queries;
 pub mod schema;
+pub mod validators;
 
 pub use db::{DbConnection, DbError, Pool};
 pub use models::{NewUser, User};

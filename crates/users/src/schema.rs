@@ -27,6 +27,8 @@ diesel::table! {
         token_hash -> Text,
         created_at -> Nullable<Timestamp>,
         expires_at -> Timestamp,
+        /// The jti of the login's refresh token, shared by every token rotated from it.
+        family -> Nullable<Text>,
     }
 }
 

@@ -59,7 +59,14 @@ fn verify(prf: Prf, raw: &str, body: &str) -> Option<bool> {
     let stored = parse(prf, body)?;
     // Django uses the salt as its literal UTF-8 text, not decoded.
     let derived = prf.derive(raw.as_bytes(), stored.salt.as_bytes(), stored.iterations);
-    Some(derived.ct_eq(&stored.key).into())
+    Some(keys_match(&derived, &stored.key))
+}
+
+/// The one place a derived key meets the stored one: subtle's constant-time comparison, which
+/// reads every byte whatever differs, so the time taken does not say how much of a guess was
+/// right. (bcrypt hashes are compared by the bcrypt crate, also with subtle's `ct_eq`.)
+fn keys_match(derived: &[u8], stored: &[u8]) -> bool {
+    derived.ct_eq(stored).into()
 }
 
 /// Django verifies by re-encoding and comparing whole strings, so anything it would never have
@@ -170,6 +177,83 @@ mod tests {
             assert_eq!(verify_sha256("pw", case), None, "{case:?}");
             assert_eq!(verify_sha1("pw", case), None, "{case:?}");
         }
+    }
+
+    #[test]
+    fn keys_match_compares_whole_keys() {
+        let key = [7u8; 32];
+        assert!(keys_match(&key, &key));
+        let mut first = key;
+        first[0] ^= 1;
+        let mut last = key;
+        last[31] ^= 0x80;
+        assert!(!keys_match(&first, &key));
+        assert!(!keys_match(&last, &key));
+        assert!(!keys_match(&key[..31], &key), "a prefix is not a match");
+        assert!(!keys_match(&[], &key));
+    }
+
+    /// The structural guarantee: the comparison is subtle's `ConstantTimeEq`, and `verify`
+    /// compares through it, not with `==` (which stops at the first differing byte).
+    #[test]
+    fn comparison_is_subtles_constant_time_eq() {
+        let source = include_str!("pbkdf2.rs");
+        let body = source
+            .split("fn keys_match(")
+            .nth(1)
+            .and_then(|rest| rest.split("\n}").next())
+            .unwrap();
+        assert!(body.contains(".ct_eq("), "{body}");
+        let verify = source
+            .split("fn verify(prf")
+            .nth(1)
+            .and_then(|rest| rest.split("\n}").next())
+            .unwrap();
+        assert!(
+            verify.contains("keys_match(&derived, &stored.key)"),
+            "{verify}"
+        );
+        assert!(!verify.contains("=="), "{verify}");
+        // And the type-level fact the source relies on.
+        fn is_constant_time_eq<T: ConstantTimeEq + ?Sized>(_: &T) {}
+        is_constant_time_eq(&[0u8; 32][..]);
+    }
+
+    /// A timing check of the same property, kept deliberately weak. A test cannot prove constant
+    /// time: 32-byte comparisons take nanoseconds, below the timer's and the scheduler's noise,
+    /// and the optimiser may change the code it measures. It can only fail to see a difference:
+    /// an early-exit comparison would make "differs at the first byte" markedly faster than
+    /// "differs at the last byte", which this would catch if the difference were large. The
+    /// guarantee itself rests on subtle's implementation and the structural test above.
+    #[test]
+    fn first_and_last_byte_differences_take_about_the_same_time() {
+        use std::hint::black_box;
+        use std::time::{Duration, Instant};
+        const KEY_LEN: usize = 256;
+        const ITERATIONS: usize = 20_000;
+        let stored = vec![0x5au8; KEY_LEN];
+        let mut first = stored.clone();
+        first[0] ^= 1;
+        let mut last = stored.clone();
+        last[KEY_LEN - 1] ^= 1;
+        let time = |candidate: &[u8]| {
+            let start = Instant::now();
+            for _ in 0..ITERATIONS {
+                black_box(keys_match(black_box(candidate), black_box(&stored)));
+            }
+            start.elapsed()
+        };
+        // Minimum over interleaved batches: load on the machine only ever adds time.
+        let (mut first_best, mut last_best) = (Duration::MAX, Duration::MAX);
+        for _ in 0..15 {
+            first_best = first_best.min(time(&first));
+            last_best = last_best.min(time(&last));
+        }
+        let ratio = first_best.as_secs_f64() / last_best.as_secs_f64();
+        assert!(
+            ratio > 0.5,
+            "first-byte difference {first_best:?} vs last-byte {last_best:?}: early exit?"
+        );
     }
 
     #[test]

@@ -1,0 +1,2 @@
+DROP INDEX token_blacklist_outstandingtoken_family;
+ALTER TABLE token_blacklist_outstandingtoken DROP COLUMN family;
