@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use serde_json::Value;
 
 use settings::{AuthenticationClass, PermissionClass, SimpleJwt};
@@ -12,8 +12,12 @@ use users::User;
 
 use crate::api::error::TokenMessage;
 use crate::api::ApiError;
+use crate::basic;
+use crate::challenge::ProtectedView;
 use crate::lookup;
 use crate::permissions;
+use crate::revoke;
+use crate::service;
 use crate::state::AuthState;
 use crate::tokens::{now, Token, TokenKind};
 
@@ -43,11 +47,11 @@ impl AuthUser {
     }
 }
 
-/// An authenticated request: the user and the token that proved it.
+/// An authenticated request: the user, and the token that proved it (`None` for Basic).
 #[derive(Debug, Clone)]
 pub struct Authenticated {
     pub user: AuthUser,
-    pub token: Token,
+    pub token: Option<Token>,
 }
 
 const BAD_HEADER: &str = "Authorization header must contain two space-delimited values";
@@ -78,11 +82,17 @@ fn raw_token(req: &HttpRequest, jwt: &SimpleJwt) -> Result<Option<String>, ApiEr
     Ok(Some(parts[1].to_owned()))
 }
 
-/// `get_validated_token`: the first token class that accepts the token wins; else every reason.
-fn validated_token(state: &AuthState, raw: &str) -> Result<Token, ApiError> {
+/// `get_validated_token`: the first of AUTH_TOKEN_CLASSES that accepts the token wins; else every
+/// reason. A sliding token is also checked against the blacklist, as simplejwt's BlacklistMixin does.
+async fn validated_token(state: &AuthState, raw: &str) -> Result<Token, ApiError> {
     let mut messages = Vec::new();
-    for kind in [TokenKind::Access] {
-        match state.tokens().decode(raw, kind, now()) {
+    for class in &state.jwt().auth_token_classes {
+        let kind = TokenKind::from(*class);
+        let checked = match state.tokens().decode(raw, kind, now()) {
+            Ok(token) if kind.is_blacklistable() => service::not_blacklisted(state, token).await?,
+            other => other,
+        };
+        match checked {
             Ok(token) => return Ok(token),
             Err(e) => messages.push(TokenMessage {
                 kind,
@@ -100,7 +110,8 @@ fn no_user_id() -> ApiError {
     }
 }
 
-/// `JWTAuthentication.get_user`: the user the token names, who must exist and be active.
+/// `JWTAuthentication.get_user`: the user the token names, who must exist, be active and (with
+/// CHECK_REVOKE_TOKEN) still have the password the token was issued for.
 async fn database_user(state: &AuthState, token: &Token) -> Result<User, ApiError> {
     let jwt = state.jwt();
     let claim = token
@@ -133,42 +144,71 @@ async fn database_user(state: &AuthState, token: &Token) -> Result<User, ApiErro
             code: "user_inactive",
         });
     }
+    if !revoke::still_valid(jwt, token, &user) {
+        return Err(ApiError::AuthenticationFailedCode {
+            detail: revoke::PASSWORD_CHANGED.into(),
+            code: "password_changed",
+        });
+    }
     Ok(user)
 }
 
-/// Runs the configured authentication classes in order; `None` when none recognised the request.
+/// JWTAuthentication and JWTStatelessUserAuthentication: `None` when the header is not theirs.
+async fn jwt_authenticate(
+    req: &HttpRequest,
+    state: &AuthState,
+    class: AuthenticationClass,
+) -> Result<Option<Authenticated>, ApiError> {
+    let Some(raw) = raw_token(req, state.jwt())? else {
+        return Ok(None);
+    };
+    let token = validated_token(state, &raw).await?;
+    let user = if class == AuthenticationClass::JwtAuthentication {
+        AuthUser::User(database_user(state, &token).await?)
+    } else {
+        let id = token
+            .claims
+            .get(&state.jwt().user_id_claim)
+            .cloned()
+            .ok_or_else(no_user_id)?;
+        AuthUser::Token(TokenUser {
+            id,
+            token: token.clone(),
+        })
+    };
+    Ok(Some(Authenticated {
+        user,
+        token: Some(token),
+    }))
+}
+
+/// Runs DEFAULT_AUTHENTICATION_CLASSES in order, as DRF's `Request._authenticate`: a class that
+/// does not recognise the request passes it on; the first that does decides (user or error).
+/// `None` when no class recognised it.
 pub async fn authenticate(
     req: &HttpRequest,
     state: &AuthState,
 ) -> Result<Option<Authenticated>, ApiError> {
     for class in &state.settings.rest_framework.default_authentication_classes {
-        let Some(raw) = raw_token(req, state.jwt())? else {
-            continue;
-        };
-        let token = validated_token(state, &raw)?;
-        let user = match class {
-            AuthenticationClass::JwtAuthentication => {
-                AuthUser::User(database_user(state, &token).await?)
-            }
-            AuthenticationClass::JwtStatelessUserAuthentication => {
-                let id = token
-                    .claims
-                    .get(&state.jwt().user_id_claim)
-                    .cloned()
-                    .ok_or_else(no_user_id)?;
-                AuthUser::Token(TokenUser {
-                    id,
-                    token: token.clone(),
-                })
-            }
-        };
-        return Ok(Some(Authenticated { user, token }));
+        let found =
+            match class {
+                AuthenticationClass::BasicAuthentication => basic::authenticate(req, state)
+                    .await?
+                    .map(|user| Authenticated {
+                        user: AuthUser::User(user),
+                        token: None,
+                    }),
+                jwt => jwt_authenticate(req, state, *jwt).await?,
+            };
+        if found.is_some() {
+            return Ok(found);
+        }
     }
     Ok(None)
 }
 
 /// The guard of a view that needs a user: authentication, then DEFAULT_PERMISSION_CLASSES plus
-/// IsAuthenticated. Runs before the method check, as in DRF (so a wrong method with no token is 401).
+/// IsAuthenticated, then DEFAULT_THROTTLE_CLASSES. Runs before the method check, as in DRF (so a wrong method with no token is 401).
 pub struct RequireUser(pub Authenticated);
 
 impl FromRequest for RequireUser {
@@ -182,6 +222,8 @@ impl FromRequest for RequireUser {
                 .app_data::<web::Data<AuthState>>()
                 .cloned()
                 .ok_or_else(|| ApiError::internal("AuthState missing from app data"))?;
+            // Its 401s carry the first authentication class's challenge, not the token views'.
+            req.extensions_mut().insert(ProtectedView);
             let auth = authenticate(&req, &state).await?;
             let rf = &state.settings.rest_framework;
             let mut classes = rf.default_permission_classes.clone();
@@ -192,6 +234,11 @@ impl FromRequest for RequireUser {
                 req.method(),
                 !rf.default_authentication_classes.is_empty(),
             )?;
+            // DRF's order: authentication, permissions, then throttles (which see the user).
+            state
+                .throttles
+                .check(&req, auth.as_ref().map(|a| &a.user), None)
+                .await?;
             auth.map(RequireUser).ok_or(ApiError::NotAuthenticated)
         })
     }

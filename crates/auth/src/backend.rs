@@ -1,7 +1,9 @@
-//! The token backend: signs and verifies JWTs with the one configured algorithm, and checks the
-//! registered claims (iat, nbf, exp, iss, aud) the way PyJWT does for simplejwt. Nothing else.
+//! The token backend: signs and verifies JWTs with the one configured algorithm (and, for key
+//! rotation, earlier verifying keys chosen by `kid`), checks the registered claims (iat, nbf, exp,
+//! iss, aud) the way PyJWT does for simplejwt, and describes its public keys as a JWKS.
 
 use base64::Engine as _;
+use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use serde_json::{Map, Value};
 
@@ -31,6 +33,12 @@ pub struct TokenBackend {
     header_b64: String,
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// KEY_ID: the current key's `kid`, written in every token's header when set.
+    key_id: Option<String>,
+    /// VERIFYING_KEYS: earlier public keys by `kid`, still accepted.
+    previous: Vec<(String, DecodingKey)>,
+    /// The public keys as published at /api/token/jwks/ (empty for HMAC: never the secret).
+    jwks: JwkSet,
     validation: Validation,
     audience: Option<Vec<String>>,
     issuer: Option<String>,
@@ -104,8 +112,30 @@ fn keys(settings: &SimpleJwt, alg: Algorithm) -> Result<(EncodingKey, DecodingKe
 
 impl TokenBackend {
     pub fn from_settings(settings: &SimpleJwt) -> Result<Self, KeyError> {
+        if settings.jwk_url.is_some() {
+            return Err(KeyError {
+                key: "JWK_URL",
+                message: "verifying against another issuer's JWKS is not supported yet: set VERIFYING_KEY (and VERIFYING_KEYS to accept earlier keys)".into(),
+            });
+        }
         let algorithm = to_jwt_algorithm(settings.algorithm);
         let (encoding, decoding) = keys(settings, algorithm)?;
+        let previous = settings
+            .verifying_keys
+            .iter()
+            .map(|k| {
+                public_key(algorithm, k.key.as_bytes())
+                    .map(|key| (k.kid.clone(), key))
+                    .map_err(|e| KeyError {
+                        key: "VERIFYING_KEYS",
+                        message: format!(
+                            "the key {:?} is not a valid {alg:?} public key: {e}",
+                            k.kid,
+                            alg = algorithm
+                        ),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         // Only the signature and the algorithm are checked by the library (the algorithm is pinned:
         // "none", another HMAC size or another family are refused); claims are checked below, with
         // simplejwt's semantics (leeway 0, nbf and iat honoured, aud only when configured).
@@ -115,13 +145,36 @@ impl TokenBackend {
         validation.validate_nbf = false;
         validation.validate_aud = false;
         validation.leeway = 0;
-        // PyJWT writes {"alg":...,"typ":"JWT"} in that order; ours is byte-identical.
-        let header = format!(r#"{{"alg":"{}","typ":"JWT"}}"#, settings.algorithm);
+        // PyJWT writes its header with sorted keys: {"alg":...,"typ":"JWT"}, byte-identical here;
+        // with KEY_ID, {"alg":...,"kid":...,"typ":"JWT"}.
+        let header = match &settings.key_id {
+            None => format!(r#"{{"alg":"{}","typ":"JWT"}}"#, settings.algorithm),
+            Some(kid) => format!(
+                r#"{{"alg":"{}","kid":{},"typ":"JWT"}}"#,
+                settings.algorithm,
+                Value::String(kid.clone())
+            ),
+        };
+        let jwks = if settings.algorithm.is_hmac() {
+            JwkSet::default()
+        } else {
+            let current = std::iter::once((settings.key_id.as_deref(), &decoding));
+            let earlier = previous.iter().map(|(kid, key)| (Some(kid.as_str()), key));
+            JwkSet {
+                keys: current
+                    .chain(earlier)
+                    .map(|(kid, key)| public_jwk(key, algorithm, kid))
+                    .collect::<Result<_, _>>()?,
+            }
+        };
         let backend = TokenBackend {
             algorithm,
             header_b64: b64(header.as_bytes()),
             encoding,
             decoding,
+            key_id: settings.key_id.clone(),
+            previous,
+            jwks,
             validation,
             audience: settings.audience.clone(),
             issuer: settings.issuer.clone(),
@@ -163,10 +216,40 @@ impl TokenBackend {
 
     /// Verifies the signature and the registered claims at time `now` (seconds since the epoch).
     pub fn decode(&self, token: &str, now: i64) -> Result<Claims, BackendError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| BackendError::Invalid)?;
-        self.check_claims(&data.claims, now)?;
-        Ok(data.claims)
+        let claims = self.verified_claims(token)?;
+        self.check_claims(&claims, now)?;
+        Ok(claims)
+    }
+
+    /// The public keys, for /api/token/jwks/.
+    pub fn jwks(&self) -> &JwkSet {
+        &self.jwks
+    }
+
+    /// The signature check. With earlier keys configured, the token's `kid` picks the key; a token
+    /// without a known `kid` (issued before KEY_ID was set) is tried against each key.
+    fn verified_claims(&self, token: &str) -> Result<Claims, BackendError> {
+        let verify = |key: &DecodingKey| {
+            jsonwebtoken::decode::<Claims>(token, key, &self.validation).map(|data| data.claims)
+        };
+        if self.previous.is_empty() {
+            return verify(&self.decoding).map_err(|_| BackendError::Invalid);
+        }
+        let kid = jsonwebtoken::decode_header(token)
+            .map_err(|_| BackendError::Invalid)?
+            .kid;
+        if let Some(kid) = kid.as_deref() {
+            if self.key_id.as_deref() == Some(kid) {
+                return verify(&self.decoding).map_err(|_| BackendError::Invalid);
+            }
+            if let Some((_, key)) = self.previous.iter().find(|(k, _)| k == kid) {
+                return verify(key).map_err(|_| BackendError::Invalid);
+            }
+        }
+        std::iter::once(&self.decoding)
+            .chain(self.previous.iter().map(|(_, key)| key))
+            .find_map(|key| verify(key).ok())
+            .ok_or(BackendError::Invalid)
     }
 
     /// PyJWT's order: iat, nbf, exp, iss, aud. Times must be numbers.
@@ -204,6 +287,32 @@ impl TokenBackend {
         }
         Ok(())
     }
+}
+
+/// A public key of the configured algorithm's family, from PEM.
+fn public_key(alg: Algorithm, pem: &[u8]) -> Result<DecodingKey, jsonwebtoken::errors::Error> {
+    match alg {
+        Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 => DecodingKey::from_rsa_pem(pem),
+        Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(pem),
+        _ => DecodingKey::from_ed_pem(pem),
+    }
+}
+
+/// One published key: `kid` (KEY_ID, or the RFC 7638 thumbprint when none is set), `alg`,
+/// `use: sig`, and the public parameters.
+fn public_jwk(key: &DecodingKey, alg: Algorithm, kid: Option<&str>) -> Result<Jwk, KeyError> {
+    let bad = |e: jsonwebtoken::errors::Error| KeyError {
+        key: "VERIFYING_KEY",
+        message: format!("cannot be published as a JWK: {e}"),
+    };
+    let mut jwk = Jwk::from_decoding_key(key, Some(alg)).map_err(bad)?;
+    let kid = match kid {
+        Some(kid) => kid.to_owned(),
+        None => jwk.thumbprint(ThumbprintHash::SHA256).map_err(bad)?,
+    };
+    jwk.common.key_id = Some(kid);
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    Ok(jwk)
 }
 
 /// A NumericDate: an integer or a float (truncated, as PyJWT's int() does); anything else is invalid.

@@ -41,6 +41,24 @@ fn is_unique_violation(e: &Error) -> bool {
 /// Records the token as outstanding unless it already is; returns its row id. Two racing calls for
 /// one jti both get the same row.
 pub fn outstand(conn: &mut DbConnection, t: &Outstanding<'_>) -> QueryResult<i64> {
+    record(conn, t, None)
+}
+
+/// `outstand`, in a refresh-token family (see `reuse`). A row that had no family (written before
+/// families existed, or a token first seen now) joins this one; a family never changes.
+pub fn outstand_in(conn: &mut DbConnection, t: &Outstanding<'_>, family: &str) -> QueryResult<i64> {
+    let id = record(conn, t, Some(family))?;
+    diesel::update(
+        out::table
+            .filter(out::id.eq(id))
+            .filter(out::family.is_null()),
+    )
+    .set(out::family.eq(family))
+    .execute(conn)?;
+    Ok(id)
+}
+
+fn record(conn: &mut DbConnection, t: &Outstanding<'_>, family: Option<&str>) -> QueryResult<i64> {
     if let Some(id) = outstanding_id(conn, t.jti)? {
         return Ok(id);
     }
@@ -51,6 +69,7 @@ pub fn outstand(conn: &mut DbConnection, t: &Outstanding<'_>) -> QueryResult<i64
             out::user_id.eq(t.user_id),
             out::created_at.eq(Some(timestamp(t.created_at))),
             out::expires_at.eq(timestamp(t.expires_at)),
+            out::family.eq(family),
         ))
         .execute(conn);
     match inserted {
@@ -59,6 +78,29 @@ pub fn outstand(conn: &mut DbConnection, t: &Outstanding<'_>) -> QueryResult<i64
         Err(e) => return Err(e),
     }
     outstanding_id(conn, t.jti)?.ok_or(Error::NotFound)
+}
+
+/// What the store knows about one token: whose it is, its family, and when it was blacklisted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    pub user_id: Option<i32>,
+    pub family: Option<String>,
+    pub blacklisted_at: Option<NaiveDateTime>,
+}
+
+/// The token's row, `None` when it was never seen (one query: refresh asks this on every call).
+pub fn standing(conn: &mut DbConnection, jti: &str) -> QueryResult<Option<Standing>> {
+    let row: Option<(Option<i32>, Option<String>, Option<NaiveDateTime>)> = out::table
+        .left_join(black::table)
+        .filter(out::jti.eq(jti))
+        .select((out::user_id, out::family, black::blacklisted_at.nullable()))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(user_id, family, blacklisted_at)| Standing {
+        user_id,
+        family,
+        blacklisted_at,
+    }))
 }
 
 fn outstanding_id(conn: &mut DbConnection, jti: &str) -> QueryResult<Option<i64>> {
@@ -83,6 +125,62 @@ pub fn is_blacklisted(conn: &mut DbConnection, jti: &str) -> QueryResult<bool> {
 /// this the one atomic gate that lets exactly one of many concurrent rotations through.
 pub fn blacklist(conn: &mut DbConnection, t: &Outstanding<'_>, now: i64) -> QueryResult<bool> {
     let token_id = outstand(conn, t)?;
+    gate(conn, token_id, now)
+}
+
+/// `blacklist`, recording the token in `family` first (rotation: see `outstand_in`).
+pub fn blacklist_in(
+    conn: &mut DbConnection,
+    t: &Outstanding<'_>,
+    family: &str,
+    now: i64,
+) -> QueryResult<bool> {
+    let token_id = outstand_in(conn, t, family)?;
+    gate(conn, token_id, now)
+}
+
+/// Blacklists every unexpired, not yet blacklisted token of a family; returns how many. (Expired
+/// rows are left alone: their `exp` refuses them anyway.)
+pub fn blacklist_family(conn: &mut DbConnection, family: &str, now: i64) -> QueryResult<usize> {
+    let ids: Vec<i64> = out::table
+        .filter(out::family.eq(family))
+        .filter(out::expires_at.ge(timestamp(now)))
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            black::table.filter(black::token_id.eq(out::id)),
+        )))
+        .select(out::id)
+        .load(conn)?;
+    blacklist_ids(conn, &ids, now)
+}
+
+/// Blacklists every unexpired, not yet blacklisted token of a user (logout everywhere); returns
+/// how many.
+pub fn blacklist_user(conn: &mut DbConnection, user_id: i32, now: i64) -> QueryResult<usize> {
+    let ids: Vec<i64> = out::table
+        .filter(out::user_id.eq(user_id))
+        .filter(out::expires_at.ge(timestamp(now)))
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            black::table.filter(black::token_id.eq(out::id)),
+        )))
+        .select(out::id)
+        .load(conn)?;
+    blacklist_ids(conn, &ids, now)
+}
+
+/// One insert per row, each through the gate: a row blacklisted meanwhile (a concurrent rotation
+/// or logout) is simply not counted, instead of failing the whole batch.
+fn blacklist_ids(conn: &mut DbConnection, ids: &[i64], now: i64) -> QueryResult<usize> {
+    let mut count = 0;
+    for id in ids {
+        if gate(conn, *id, now)? {
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+/// Inserts the blacklist row; false when it already existed (the unique index decides).
+fn gate(conn: &mut DbConnection, token_id: i64, now: i64) -> QueryResult<bool> {
     let inserted = diesel::insert_into(black::table)
         .values((
             black::token_id.eq(token_id),

@@ -4,12 +4,19 @@
 pub mod api;
 pub mod authentication;
 pub mod backend;
+pub mod basic;
 pub mod blacklist;
 pub mod challenge;
+pub mod credentials;
 pub mod lookup;
+pub mod password_change;
 pub mod permissions;
+pub mod reuse;
+pub mod revoke;
 pub mod service;
+pub mod sessions;
 pub mod state;
+pub mod throttle;
 pub mod tokens;
 pub mod views;
 

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use settings::{SimpleJwt, UserIdField};
+use settings::{SimpleJwt, UserClaim, UserIdField};
 use users::{DbConnection, User};
 
 /// The user id claim could not name a user: absent, or of a type/shape no user id has.
@@ -43,6 +43,19 @@ pub fn claim_for_user(settings: &SimpleJwt, user: &User) -> String {
     match settings.user_id_field {
         UserIdField::Id => user.id.to_string(),
         UserIdField::Username => user.username.clone(),
+    }
+}
+
+/// A TOKEN_USER_CLAIMS field of the user, as the JSON value that goes into the token.
+pub fn user_field(user: &User, field: UserClaim) -> Value {
+    match field {
+        UserClaim::Username => user.username.clone().into(),
+        UserClaim::Email => user.email.clone().into(),
+        UserClaim::FirstName => user.first_name.clone().into(),
+        UserClaim::LastName => user.last_name.clone().into(),
+        UserClaim::IsStaff => user.is_staff.into(),
+        UserClaim::IsSuperuser => user.is_superuser.into(),
+        UserClaim::IsActive => user.is_active.into(),
     }
 }
 

@@ -5,7 +5,10 @@ use serde_json::Value;
 
 use crate::api::ApiError;
 use crate::blacklist::{self, Outstanding};
+use crate::credentials;
 use crate::lookup;
+use crate::reuse;
+use crate::revoke;
 use crate::state::AuthState;
 use crate::tokens::{now, Token, TokenError, TokenKind};
 
@@ -38,72 +41,110 @@ pub async fn obtain_pair(
     username: String,
     password: String,
 ) -> Result<Pair, ApiError> {
-    let user = state
-        .with_conn(move |conn| Ok(users::queries::by_username(conn, &username)?))
-        .await?;
-    let encoded = user.as_ref().map(|u| u.password.clone());
-    let matches = state.check_password(password.clone(), encoded).await?;
-    // Django's ModelBackend refuses inactive users whatever CHECK_USER_IS_ACTIVE says.
-    let user = match user {
-        Some(u) if matches && u.is_active => u,
-        _ => return Err(ApiError::AuthenticationFailed(NO_ACCOUNT_LOGIN)),
-    };
-
+    let user = login(state, username, password).await?;
     let t = state.tokens();
     let at = now();
-    let refresh = t.for_user(
-        TokenKind::Refresh,
-        &lookup::claim_for_user(state.jwt(), &user),
-        at,
-    );
+    let refresh = t.for_user_record(TokenKind::Refresh, &user, at);
     let access = t.access_for(&refresh, at);
     let pair = Pair {
         refresh: sign(state, &refresh)?,
         access: sign(state, &access)?,
     };
+    record_login(state, &user, &refresh, &pair.refresh, at).await?;
+    Ok(pair)
+}
 
-    // Django re-hashes a password stored with an older algorithm or cost on successful login.
-    let rehashed = if state.hasher.must_update(&user.password) {
-        let hasher = state.hasher.clone();
-        Some(
-            actix_web::web::block(move || hasher.make_password(&password))
-                .await?
-                .map_err(ApiError::internal)?,
-        )
-    } else {
-        None
-    };
+/// TokenObtainSlidingView: one sliding token (outstanding, like a refresh token).
+pub async fn obtain_sliding(
+    state: &AuthState,
+    username: String,
+    password: String,
+) -> Result<Slid, ApiError> {
+    let user = login(state, username, password).await?;
+    let at = now();
+    let token = state
+        .tokens()
+        .for_user_record(TokenKind::Sliding, &user, at);
+    let signed = sign(state, &token)?;
+    record_login(state, &user, &token, &signed, at).await?;
+    Ok(Slid { token: signed })
+}
+
+/// The sliding views' answer.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Slid {
+    pub token: String,
+}
+
+/// The active user the credentials belong to, or simplejwt's one refusal for every reason (Django's
+/// ModelBackend refuses inactive users whatever CHECK_USER_IS_ACTIVE says).
+async fn login(
+    state: &AuthState,
+    username: String,
+    password: String,
+) -> Result<users::User, ApiError> {
+    credentials::authenticate(state, username, password)
+        .await?
+        .ok_or(ApiError::AuthenticationFailed(NO_ACCOUNT_LOGIN))
+}
+
+/// One trip for what a login writes: the outstanding token row, and last_login when asked.
+async fn record_login(
+    state: &AuthState,
+    user: &users::User,
+    token: &Token,
+    signed: &str,
+    at: i64,
+) -> Result<(), ApiError> {
     let update_last_login = state.jwt().update_last_login;
-    let jti = refresh.jti(state.jwt()).unwrap_or_default().to_owned();
-    let (raw, exp) = (pair.refresh.clone(), refresh.exp());
+    let jti = token.jti(state.jwt()).unwrap_or_default().to_owned();
+    let (raw, exp, user_id) = (signed.to_owned(), token.exp(), user.id);
     state
         .with_conn(move |conn| {
             let record = Outstanding {
                 jti: &jti,
                 raw: &raw,
-                user_id: Some(user.id),
+                user_id: Some(user_id),
                 created_at: at,
                 expires_at: exp,
             };
-            blacklist::outstand(conn, &record)?;
+            // The login's refresh (or sliding) token starts a family named by its own jti.
+            blacklist::outstand_in(conn, &record, &jti)?;
             if update_last_login {
-                users::queries::set_last_login(conn, user.id, blacklist::timestamp(at))?;
-            }
-            if let Some(encoded) = rehashed {
-                users::queries::set_password(conn, user.id, &encoded)?;
+                users::queries::set_last_login(conn, user_id, blacklist::timestamp(at))?;
             }
             Ok(())
         })
-        .await?;
-    Ok(pair)
+        .await
 }
 
-/// The user a refresh token names must still exist and be allowed in (simplejwt checks this only
-/// when the claim is present and truthy). Returns the user's id for the outstanding-token row.
+/// The blacklist check of simplejwt's BlacklistMixin.verify, for a decoded refresh or sliding
+/// token: the token back, or "Token is blacklisted".
+pub async fn not_blacklisted(
+    state: &AuthState,
+    token: Token,
+) -> Result<Result<Token, TokenError>, ApiError> {
+    let jti = token.jti(state.jwt()).unwrap_or_default().to_owned();
+    let listed = state
+        .with_conn(move |conn| Ok(blacklist::is_blacklisted(conn, &jti)?))
+        .await?;
+    Ok(if listed {
+        Err(TokenError::Blacklisted)
+    } else {
+        Ok(token)
+    })
+}
+
+/// The user a refresh or sliding token names must still exist, be allowed in and, with
+/// CHECK_REVOKE_TOKEN, have the password the token was issued for; a token that outlived a
+/// password change is blacklisted (simplejwt after 5.5.1). Checked only when the claim is present
+/// and truthy, as simplejwt does. Returns the user's id for the outstanding-token row.
 fn check_token_user(
     conn: &mut users::DbConnection,
     settings: &settings::SimpleJwt,
     token: &Token,
+    raw: &str,
+    at: i64,
 ) -> Result<Option<i32>, ApiError> {
     let claim = match token.claims.get(&settings.user_id_claim) {
         None | Some(Value::Null) | Some(Value::Bool(false)) => return Ok(None),
@@ -111,32 +152,69 @@ fn check_token_user(
         Some(Value::Number(n)) if n.as_f64() == Some(0.0) => return Ok(None),
         Some(claim) => claim,
     };
-    match lookup::user_for_claim(conn, settings, claim)? {
-        Some(user) if lookup::may_authenticate(settings, &user) => Ok(Some(user.id)),
-        _ => Err(ApiError::AuthenticationFailed(NO_ACCOUNT_TOKEN)),
+    let user = match lookup::user_for_claim(conn, settings, claim)? {
+        Some(user) if lookup::may_authenticate(settings, &user) => user,
+        _ => return Err(ApiError::AuthenticationFailed(NO_ACCOUNT_TOKEN)),
+    };
+    if !revoke::still_valid(settings, token, &user) {
+        let record = Outstanding {
+            jti: token.jti(settings).unwrap_or_default(),
+            raw,
+            user_id: Some(user.id),
+            created_at: at,
+            expires_at: token.exp(),
+        };
+        blacklist::blacklist(conn, &record, at)?;
+        return Err(ApiError::AuthenticationFailed(revoke::PASSWORD_CHANGED));
     }
+    Ok(Some(user.id))
 }
 
 /// TokenRefreshView: a new access token; with ROTATE_REFRESH_TOKENS a new refresh token too, the
 /// old one blacklisted first when BLACKLIST_AFTER_ROTATION (the blacklist insert is the atomic gate:
-/// of many concurrent refreshes of one token exactly one wins).
+/// of many concurrent refreshes of one token exactly one wins). A blacklisted token presented here
+/// goes through reuse detection (`reuse`). The new tokens are signed before the one database trip,
+/// so the gate and the new token's row are written back to back.
 pub async fn refresh(state: &AuthState, raw: String) -> Result<Refreshed, ApiError> {
     let at = now();
-    let mut token = state
+    let presented = state
         .tokens()
         .decode(&raw, TokenKind::Refresh, at)
         .map_err(|e| ApiError::token(&e))?;
+    let t = state.tokens();
+    let access = sign(state, &t.access_for(&presented, at))?;
+    let next = if state.jwt().rotate_refresh_tokens {
+        let mut next = presented.clone();
+        t.rotate(&mut next, at);
+        let jti = next.jti(state.jwt()).unwrap_or_default().to_owned();
+        Some((sign(state, &next)?, jti, next.exp()))
+    } else {
+        None
+    };
     let settings = state.settings.clone();
-    let presented = token.clone();
-    let user_id = state
+    let rotated = next.as_ref().map(|(signed, _, _)| signed.clone());
+    state
         .with_conn(move |conn| {
             let jwt = &settings.simple_jwt;
             let jti = presented.jti(jwt).unwrap_or_default().to_owned();
-            if blacklist::is_blacklisted(conn, &jti)? {
+            let standing = blacklist::standing(conn, &jti)?;
+            if standing
+                .as_ref()
+                .is_some_and(|s| s.blacklisted_at.is_some())
+            {
+                reuse::presented_again(conn, jwt, standing.as_ref(), at)?;
                 return Err(ApiError::token(&TokenError::Blacklisted));
             }
-            let user_id = check_token_user(conn, jwt, &presented)?;
-            if jwt.rotate_refresh_tokens && jwt.blacklist_after_rotation {
+            let user_id = check_token_user(conn, jwt, &presented, &raw, at)?;
+            let Some((next_raw, next_jti, next_exp)) = next else {
+                return Ok(());
+            };
+            // A token first seen here (issued by simplejwt, or before families existed) starts
+            // its own family.
+            let family = standing
+                .and_then(|s| s.family)
+                .unwrap_or_else(|| jti.clone());
+            if jwt.blacklist_after_rotation {
                 let record = Outstanding {
                     jti: &jti,
                     raw: &raw,
@@ -144,53 +222,39 @@ pub async fn refresh(state: &AuthState, raw: String) -> Result<Refreshed, ApiErr
                     created_at: at,
                     expires_at: presented.exp(),
                 };
-                if !blacklist::blacklist(conn, &record, at)? {
+                if !blacklist::blacklist_in(conn, &record, &family, at)? {
+                    // Lost the race to a concurrent refresh of the same token.
+                    let standing = blacklist::standing(conn, &jti)?;
+                    reuse::presented_again(conn, jwt, standing.as_ref(), at)?;
                     return Err(ApiError::token(&TokenError::Blacklisted));
                 }
             }
-            Ok(user_id)
-        })
-        .await?;
-
-    let t = state.tokens();
-    let access = sign(state, &t.access_for(&token, at))?;
-    if !state.jwt().rotate_refresh_tokens {
-        return Ok(Refreshed {
-            access,
-            refresh: None,
-        });
-    }
-    t.rotate(&mut token, at);
-    let rotated = sign(state, &token)?;
-    let jti = token.jti(state.jwt()).unwrap_or_default().to_owned();
-    let (raw, exp) = (rotated.clone(), token.exp());
-    state
-        .with_conn(move |conn| {
             let record = Outstanding {
-                jti: &jti,
-                raw: &raw,
+                jti: &next_jti,
+                raw: &next_raw,
                 user_id,
                 created_at: at,
-                expires_at: exp,
+                expires_at: next_exp,
             };
-            blacklist::outstand(conn, &record)?;
+            blacklist::outstand_in(conn, &record, &family)?;
             Ok(())
         })
         .await?;
     Ok(Refreshed {
         access,
-        refresh: Some(rotated),
+        refresh: rotated,
     })
 }
 
-/// TokenVerifyView: any well-signed, unexpired token with exp and jti. Only refresh tokens can be
-/// blacklisted, so only they cost a database trip: verifying an access token needs no database.
+/// TokenVerifyView: any well-signed, unexpired token with exp and jti. Only refresh and sliding
+/// tokens can be blacklisted, so only they cost a database trip: verifying an access token needs no database.
 pub async fn verify(state: &AuthState, raw: String) -> Result<(), ApiError> {
     let token = state
         .tokens()
         .decode(&raw, TokenKind::Untyped, now())
         .map_err(|e| ApiError::token(&e))?;
-    if token.kind_claim(state.jwt()) != Some(TokenKind::Refresh.name()) {
+    let kind = token.kind_claim(state.jwt());
+    if kind != Some(TokenKind::Refresh.name()) && kind != Some(TokenKind::Sliding.name()) {
         return Ok(());
     }
     let jti = token.jti(state.jwt()).unwrap_or_default().to_owned();
@@ -233,4 +297,35 @@ pub async fn blacklist_token(state: &AuthState, raw: String) -> Result<(), ApiEr
             Ok(())
         })
         .await
+}
+
+/// TokenRefreshSlidingView: the same token (same jti) with a new exp and iat, while its
+/// refresh_exp has not passed and its user may still sign in.
+pub async fn refresh_sliding(state: &AuthState, raw: String) -> Result<Slid, ApiError> {
+    let at = now();
+    let token = state
+        .tokens()
+        .decode(&raw, TokenKind::Sliding, at)
+        .map_err(|e| ApiError::token(&e))?;
+    let settings = state.settings.clone();
+    let presented = token.clone();
+    state
+        .with_conn(move |conn| {
+            let jwt = &settings.simple_jwt;
+            let jti = presented.jti(jwt).unwrap_or_default().to_owned();
+            if blacklist::is_blacklisted(conn, &jti)? {
+                return Err(ApiError::token(&TokenError::Blacklisted));
+            }
+            check_token_user(conn, jwt, &presented, &raw, at)?;
+            Ok(())
+        })
+        .await?;
+    let mut token = token;
+    state
+        .tokens()
+        .slide(&mut token, at)
+        .map_err(|e| ApiError::token(&e))?;
+    Ok(Slid {
+        token: sign(state, &token)?,
+    })
 }

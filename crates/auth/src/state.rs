@@ -1,14 +1,16 @@
 //! What the token views and authentication share, built once at startup: settings, the token
-//! backend, the database pool and the password hasher.
+//! backend, the database pool, the password hasher and the throttle counters.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use actix_web::web;
 use settings::{Settings, SimpleJwt};
+use users::validators::PasswordValidators;
 use users::{DbConnection, PasswordHasher, Pool};
 
 use crate::api::ApiError;
 use crate::backend::{KeyError, TokenBackend};
+use crate::throttle::Throttles;
 use crate::tokens::Tokens;
 
 pub struct AuthState {
@@ -16,6 +18,10 @@ pub struct AuthState {
     pub backend: TokenBackend,
     pub pool: Pool,
     pub hasher: PasswordHasher,
+    /// DEFAULT_THROTTLE_CLASSES with their counters.
+    pub throttles: Throttles,
+    /// AUTH_PASSWORD_VALIDATORS, built on first use (see `password_validators`).
+    validators: OnceLock<PasswordValidators>,
 }
 
 impl AuthState {
@@ -25,12 +31,26 @@ impl AuthState {
         hasher: PasswordHasher,
     ) -> Result<Self, KeyError> {
         let backend = TokenBackend::from_settings(&settings.simple_jwt)?;
+        let throttles = Throttles::new(&settings);
         Ok(AuthState {
+            throttles,
             settings,
             backend,
             pool,
             hasher,
+            validators: OnceLock::new(),
         })
+    }
+
+    /// AUTH_PASSWORD_VALIDATORS, built on first use (the common-password list is decompressed
+    /// then: CPU work, so call this on the blocking pool) and kept for the life of the state.
+    pub fn password_validators(&self) -> Result<&PasswordValidators, ApiError> {
+        if let Some(built) = self.validators.get() {
+            return Ok(built);
+        }
+        let built = PasswordValidators::from_settings(&self.settings.auth_password_validators)
+            .map_err(ApiError::internal)?;
+        Ok(self.validators.get_or_init(|| built))
     }
 
     pub fn jwt(&self) -> &SimpleJwt {
@@ -44,7 +64,8 @@ impl AuthState {
         }
     }
 
-    /// The `WWW-Authenticate` value of every 401: the first header type, realm "api" (simplejwt's).
+    /// The `WWW-Authenticate` value of the token views' 401s and of JWT authentication: the first
+    /// header type, realm "api" (simplejwt's).
     pub fn challenge(&self) -> String {
         let kind = self
             .jwt()
@@ -53,6 +74,22 @@ impl AuthState {
             .map(String::as_str)
             .unwrap_or("Bearer");
         format!("{kind} realm=\"api\"")
+    }
+
+    /// The challenge of a protected view's 401: its first authentication class's (`None` when
+    /// there is none; DRF then answers 403 instead, which `permissions::check` does).
+    pub fn view_challenge(&self) -> Option<String> {
+        match self
+            .settings
+            .rest_framework
+            .default_authentication_classes
+            .first()?
+        {
+            settings::AuthenticationClass::BasicAuthentication => {
+                Some(crate::basic::CHALLENGE.to_owned())
+            }
+            _ => Some(self.challenge()),
+        }
     }
 
     /// Runs `f` with a pooled connection on the blocking pool (diesel never runs on the async

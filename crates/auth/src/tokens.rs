@@ -13,6 +13,8 @@ use settings::SimpleJwt;
 pub enum TokenKind {
     Access,
     Refresh,
+    /// One token that authenticates and, until its `refresh_exp`, renews itself.
+    Sliding,
     /// Any type (TokenVerifyView): only signature, exp and jti are checked.
     Untyped,
 }
@@ -22,6 +24,7 @@ impl TokenKind {
         match self {
             TokenKind::Access => "access",
             TokenKind::Refresh => "refresh",
+            TokenKind::Sliding => "sliding",
             TokenKind::Untyped => "untyped",
         }
     }
@@ -31,7 +34,22 @@ impl TokenKind {
         match self {
             TokenKind::Access => "AccessToken",
             TokenKind::Refresh => "RefreshToken",
+            TokenKind::Sliding => "SlidingToken",
             TokenKind::Untyped => "UntypedToken",
+        }
+    }
+
+    /// The kinds simplejwt keeps in the outstanding/blacklist tables (its BlacklistMixin).
+    pub fn is_blacklistable(self) -> bool {
+        matches!(self, TokenKind::Refresh | TokenKind::Sliding)
+    }
+}
+
+impl From<settings::TokenClass> for TokenKind {
+    fn from(class: settings::TokenClass) -> Self {
+        match class {
+            settings::TokenClass::AccessToken => TokenKind::Access,
+            settings::TokenClass::SlidingToken => TokenKind::Sliding,
         }
     }
 }
@@ -50,7 +68,9 @@ pub enum TokenError {
     #[error("Token has no id")]
     NoId,
     #[error("Token has no '{0}' claim")]
-    NoClaim(&'static str),
+    NoClaim(String),
+    #[error("Token '{0}' claim has expired")]
+    ClaimExpired(String),
     #[error("Token is blacklisted")]
     Blacklisted,
 }
@@ -105,18 +125,66 @@ impl Tokens<'_> {
         match kind {
             TokenKind::Access => secs(self.settings.access_token_lifetime),
             TokenKind::Refresh => secs(self.settings.refresh_token_lifetime),
+            TokenKind::Sliding => secs(self.settings.sliding_token_lifetime),
             TokenKind::Untyped => 0,
         }
     }
 
-    /// A fresh token: token_type, exp, iat, jti in that order (simplejwt's), nothing else.
+    /// A fresh token: token_type, exp, iat, jti in that order (simplejwt's), and for a sliding
+    /// token its refresh_exp; nothing else.
     pub fn new_token(&self, kind: TokenKind, now: i64) -> Token {
         let mut claims = Claims::new();
         claims.insert(self.settings.token_type_claim.clone(), kind.name().into());
         claims.insert("exp".into(), (now + self.lifetime(kind)).into());
         claims.insert("iat".into(), now.into());
         claims.insert(self.settings.jti_claim.clone(), new_jti().into());
+        if kind == TokenKind::Sliding {
+            claims.insert(
+                self.settings.sliding_token_refresh_exp_claim.clone(),
+                (now + secs(self.settings.sliding_token_refresh_lifetime)).into(),
+            );
+        }
         Token { claims }
+    }
+
+    /// `Token.for_user` with everything a user record adds: the user id, the revocation claim
+    /// (CHECK_REVOKE_TOKEN) and the TOKEN_USER_CLAIMS fields, in that order.
+    pub fn for_user_record(&self, kind: TokenKind, user: &users::User, now: i64) -> Token {
+        let id = crate::lookup::claim_for_user(self.settings, user);
+        let mut token = self.for_user(kind, &id, now);
+        if self.settings.check_revoke_token {
+            token.claims.insert(
+                self.settings.revoke_token_claim.clone(),
+                crate::revoke::password_hash_claim(&user.password).into(),
+            );
+        }
+        for field in &self.settings.token_user_claims {
+            token.claims.insert(
+                field.as_str().to_owned(),
+                crate::lookup::user_field(user, *field),
+            );
+        }
+        token
+    }
+
+    /// TokenRefreshSlidingView: the token's `refresh_exp` must not have passed; then new exp and
+    /// iat (same jti, as simplejwt).
+    pub fn slide(&self, token: &mut Token, now: i64) -> Result<(), TokenError> {
+        let claim = &self.settings.sliding_token_refresh_exp_claim;
+        let refresh_exp = token
+            .claims
+            .get(claim)
+            .ok_or_else(|| TokenError::NoClaim(claim.clone()))?;
+        let leeway = i64::try_from(self.settings.leeway.as_secs()).unwrap_or(i64::MAX / 2);
+        if epoch(refresh_exp)? <= now - leeway {
+            return Err(TokenError::ClaimExpired(claim.clone()));
+        }
+        token.claims.insert(
+            "exp".into(),
+            (now + self.lifetime(TokenKind::Sliding)).into(),
+        );
+        token.claims.insert("iat".into(), now.into());
+        Ok(())
     }
 
     /// `RefreshToken.for_user`: the user id goes in as a string, as simplejwt 5.5.1 writes it.
@@ -167,7 +235,7 @@ impl Tokens<'_> {
         let claims = self.backend.decode(raw, now)?;
         let token = Token { claims };
         if !token.claims.contains_key("exp") {
-            return Err(TokenError::NoClaim("exp"));
+            return Err(TokenError::NoClaim("exp".into()));
         }
         if !token.claims.contains_key(&self.settings.jti_claim) {
             return Err(TokenError::NoId);
@@ -268,7 +336,7 @@ mod tests {
             (
                 json!({"token_type": "access", "jti": "x"}),
                 TokenKind::Access,
-                TokenError::NoClaim("exp"),
+                TokenError::NoClaim("exp".into()),
             ),
             (
                 json!({"token_type": "access", "exp": 2000}),

@@ -2,14 +2,17 @@
 //! mounted under the URLs simplejwt documents by `configure`.
 
 use actix_web::http::Method;
-use actix_web::middleware::DefaultHeaders;
+use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use crate::api::{ApiError, Fields, RequestData};
 use crate::authentication::{AuthUser, RequireUser};
+use crate::password_change;
 use crate::service;
+use crate::sessions;
 use crate::state::AuthState;
+use crate::throttle;
 
 type State = web::Data<AuthState>;
 
@@ -39,6 +42,23 @@ async fn obtain_pair(state: State, data: RequestData) -> Result<HttpResponse, Ap
     Ok(HttpResponse::Ok().json(pair))
 }
 
+async fn obtain_sliding(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
+    let mut fields = Fields::new(&data.0)?;
+    let username = fields.char_field("username");
+    let password = fields.char_field("password");
+    fields.finish()?;
+    let (Some(username), Some(password)) = (username, password) else {
+        return Err(ApiError::internal("validated fields missing"));
+    };
+    let token = service::obtain_sliding(&state, username, password).await?;
+    Ok(HttpResponse::Ok().json(token))
+}
+
+async fn refresh_sliding(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
+    let raw = one_field(&data, "token")?;
+    Ok(HttpResponse::Ok().json(service::refresh_sliding(&state, raw).await?))
+}
+
 async fn refresh(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
     let raw = one_field(&data, "refresh")?;
     Ok(HttpResponse::Ok().json(service::refresh(&state, raw).await?))
@@ -54,6 +74,55 @@ async fn blacklist(state: State, data: RequestData) -> Result<HttpResponse, ApiE
     let raw = one_field(&data, "refresh")?;
     service::blacklist_token(&state, raw).await?;
     Ok(HttpResponse::Ok().json(json!({})))
+}
+
+/// Logout everywhere: every outstanding token of the authenticated user is blacklisted.
+async fn logout_all(
+    state: State,
+    RequireUser(auth): RequireUser,
+) -> Result<HttpResponse, ApiError> {
+    sessions::logout_all(&state, auth.user).await?;
+    Ok(HttpResponse::Ok().json(json!({})))
+}
+
+/// Password change (old password required); ends every session of the user.
+async fn change_password(
+    state: State,
+    RequireUser(auth): RequireUser,
+    data: RequestData,
+) -> Result<HttpResponse, ApiError> {
+    let (old, new) = password_change::parse(&data)?;
+    let body = password_change::change(&state, auth.user, old, new).await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// An authenticated POST view: authentication runs before the method check (401 without a
+/// token, 405 with one), as for /api/me/.
+fn user_post_view<F, Args>(
+    path: &str,
+    name: &'static str,
+    description: &'static str,
+    handler: F,
+) -> impl actix_web::dev::HttpServiceFactory
+where
+    F: actix_web::Handler<Args> + Clone + 'static,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path)
+        .wrap(
+            DefaultHeaders::new()
+                .add(("Allow", TOKEN_ALLOW))
+                .add(("Vary", "Accept")),
+        )
+        .route(web::post().to(handler))
+        .route(
+            web::method(Method::OPTIONS)
+                .to(move |_: RequireUser| async move { metadata(name, description) }),
+        )
+        .default_service(web::to(|req: HttpRequest, _: RequireUser| async move {
+            Err::<HttpResponse, _>(not_allowed(&req, TOKEN_ALLOW))
+        }))
 }
 
 /// The example protected view: who am I.
@@ -72,6 +141,14 @@ async fn me(RequireUser(auth): RequireUser) -> HttpResponse {
         }
     };
     HttpResponse::Ok().json(body)
+}
+
+/// The verifying keys as a JWK Set (RFC 7517), for other services to verify our tokens. Empty
+/// for HMAC algorithms: the secret is never published.
+async fn jwks(state: State) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .json(state.backend.jwks())
 }
 
 /// DRF's OPTIONS answer (SimpleMetadata, without the per-field "actions").
@@ -93,11 +170,13 @@ fn not_allowed(req: &HttpRequest, allow: &'static str) -> ApiError {
 
 const TOKEN_ALLOW: &str = "POST, OPTIONS";
 const ME_ALLOW: &str = "GET, HEAD, OPTIONS";
+const JWKS_ALLOW: &str = "GET, HEAD, OPTIONS";
 
 /// A token view: POST does the work, OPTIONS describes it, anything else is 405 (no
 /// authentication on token views, as in simplejwt).
 fn token_view<F, Fut>(
     path: &str,
+    throttle_scope: Option<&'static str>,
     name: &'static str,
     description: &'static str,
     handler: F,
@@ -107,6 +186,9 @@ where
     Fut: actix_web::Responder + 'static,
 {
     web::resource(path)
+        .wrap(from_fn(move |req, next| {
+            throttle::middleware(throttle_scope, req, next)
+        }))
         .wrap(
             DefaultHeaders::new()
                 .add(("Allow", TOKEN_ALLOW))
@@ -122,28 +204,68 @@ where
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(token_view(
         "/api/token/",
+        Some(throttle::LOGIN_SCOPE),
         "Token Obtain Pair",
         "Takes a set of user credentials and returns an access and refresh JSON web token pair to prove the authentication of those credentials.",
         obtain_pair,
     ))
     .service(token_view(
         "/api/token/refresh/",
+        None,
         "Token Refresh",
         "Takes a refresh type JSON web token and returns an access type JSON web token if the refresh token is valid.",
         refresh,
     ))
     .service(token_view(
+        "/api/token/sliding/",
+        Some(throttle::LOGIN_SCOPE),
+        "Token Obtain Sliding",
+        "Takes a set of user credentials and returns a sliding JSON web token to prove the authentication of those credentials.",
+        obtain_sliding,
+    ))
+    .service(token_view(
+        "/api/token/sliding/refresh/",
+        None,
+        "Token Refresh Sliding",
+        "Takes a sliding JSON web token and returns a new, refreshed version if the token's refresh period has not expired.",
+        refresh_sliding,
+    ))
+    .service(token_view(
         "/api/token/verify/",
+        None,
         "Token Verify",
         "Takes a token and indicates if it is valid.  This view provides no information about a token's fitness for a particular use.",
         verify,
     ))
     .service(token_view(
         "/api/token/blacklist/",
+        None,
         "Token Blacklist",
         "Takes a token and blacklists it. Must be used with the `rest_framework_simplejwt.token_blacklist` app installed.",
         blacklist,
     ))
+    .service(user_post_view(
+        "/api/token/logout-all/",
+        "Token Logout All",
+        "Blacklists every outstanding token of the authenticated user: logs out every session.",
+        logout_all,
+    ))
+    .service(user_post_view(
+        "/api/users/me/password/",
+        "Password Change",
+        "Takes the old and the new password, sets the new one and ends every session of the user.",
+        change_password,
+    ))
+    .service(
+        web::resource("/api/token/jwks/")
+            .wrap(DefaultHeaders::new().add(("Allow", JWKS_ALLOW)).add(("Vary", "Accept")))
+            .route(web::get().to(jwks))
+            .route(web::head().to(jwks))
+            .route(web::method(Method::OPTIONS).to(|| async { metadata("Token JWKS", "The public keys that verify the tokens this server signs, as a JSON Web Key Set.") }))
+            .default_service(web::to(|req: HttpRequest| async move {
+                Err::<HttpResponse, _>(not_allowed(&req, JWKS_ALLOW))
+            })),
+    )
     .service(
         web::resource("/api/me/")
             .wrap(DefaultHeaders::new().add(("Allow", ME_ALLOW)).add(("Vary", "Accept")))

@@ -42,6 +42,9 @@ pub enum ApiError {
     PermissionDenied,
     #[error("Not found.")]
     NotFound,
+    /// 429 `{"detail": "Request was throttled. Expected available in N seconds."}` + Retry-After.
+    #[error("Request was throttled.")]
+    Throttled { wait: Option<u64> },
     #[error("Method {method:?} not allowed.")]
     MethodNotAllowed { method: String, allow: &'static str },
     #[error("request body larger than {limit} bytes")]
@@ -98,6 +101,14 @@ impl ApiError {
             ApiError::NotAuthenticated | ApiError::PermissionDenied | ApiError::NotFound => {
                 json!({ "detail": self.to_string() })
             }
+            ApiError::Throttled { wait } => {
+                let detail = match wait {
+                    Some(1) => "Request was throttled. Expected available in 1 second.".to_owned(),
+                    Some(n) => format!("Request was throttled. Expected available in {n} seconds."),
+                    None => "Request was throttled.".to_owned(),
+                };
+                json!({ "detail": detail })
+            }
             ApiError::MethodNotAllowed { method, .. } => {
                 json!({ "detail": format!("Method \"{method}\" not allowed.") })
             }
@@ -132,6 +143,7 @@ impl ResponseError for ApiError {
             | ApiError::NotAuthenticated => StatusCode::UNAUTHORIZED,
             ApiError::PermissionDenied => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -149,6 +161,12 @@ impl ResponseError for ApiError {
         let mut res = HttpResponse::build(self.status_code());
         if let ApiError::MethodNotAllowed { allow, .. } = self {
             res.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
+        }
+        // DRF sends Retry-After only for a non-zero wait.
+        if let ApiError::Throttled { wait: Some(wait) } = self {
+            if *wait > 0 {
+                res.insert_header((header::RETRY_AFTER, wait.to_string()));
+            }
         }
         // WWW-Authenticate is added to every 401 in one place: see `challenge::add_challenge`.
         res.json(self.body())

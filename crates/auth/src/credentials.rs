@@ -1,0 +1,41 @@
+//! Checking a username and password, as Django's `authenticate()` with ModelBackend does: the
+//! password is hashed even for unknown users (same time either way), inactive users are refused,
+//! and a hash in an outdated format or cost is upgraded after a successful check.
+
+use users::User;
+
+use crate::api::ApiError;
+use crate::state::AuthState;
+
+/// The active user these credentials belong to, or `None` (unknown, wrong password, inactive).
+pub async fn authenticate(
+    state: &AuthState,
+    username: String,
+    password: String,
+) -> Result<Option<User>, ApiError> {
+    let user = state
+        .with_conn(move |conn| Ok(users::queries::by_username(conn, &username)?))
+        .await?;
+    let encoded = user.as_ref().map(|u| u.password.clone());
+    let matches = state.check_password(password.clone(), encoded).await?;
+    let user = match user {
+        Some(u) if matches && u.is_active => u,
+        _ => return Ok(None),
+    };
+    if !state.hasher.must_update(&user.password) {
+        return Ok(Some(user));
+    }
+    let hasher = state.hasher.clone();
+    let encoded = actix_web::web::block(move || hasher.make_password(&password))
+        .await?
+        .map_err(ApiError::internal)?;
+    let id = user.id;
+    let stored = encoded.clone();
+    state
+        .with_conn(move |conn| Ok(users::queries::set_password(conn, id, &stored)?))
+        .await?;
+    Ok(Some(User {
+        password: encoded,
+        ..user
+    }))
+}

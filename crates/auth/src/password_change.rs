@@ -1,0 +1,95 @@
+//! `POST /api/users/me/password/`: Django's PasswordChangeForm over DRF. The old password must be
+//! right, the new one passes AUTH_PASSWORD_VALIDATORS, and then every session of the user ends.
+
+use actix_web::web;
+use diesel::Connection;
+use serde_json::{json, Map, Value};
+use users::validators::UserAttributes;
+
+use crate::api::{ApiError, Fields, RequestData};
+use crate::authentication::AuthUser;
+use crate::sessions;
+use crate::state::AuthState;
+use crate::tokens::now;
+
+/// Django's PasswordChangeForm message for a wrong old password.
+pub const INCORRECT_OLD: &str = "Your old password was entered incorrectly. Please enter it again.";
+
+/// dj-rest-auth's PasswordChangeView answer (the anchor for this endpoint's shape).
+pub const SAVED: &str = "New password has been saved.";
+
+fn field_error(field: &str, messages: Vec<String>) -> ApiError {
+    let mut map = Map::new();
+    map.insert(
+        field.to_owned(),
+        Value::Array(messages.into_iter().map(Value::String).collect()),
+    );
+    ApiError::Fields(map)
+}
+
+/// The two fields, DRF's CharField rules. Passwords are trimmed as the token view trims them, so
+/// a password set here is the one that logs in.
+pub fn parse(data: &RequestData) -> Result<(String, String), ApiError> {
+    let mut fields = Fields::new(&data.0)?;
+    let old = fields.char_field("old_password");
+    let new = fields.char_field("new_password");
+    fields.finish()?;
+    match (old, new) {
+        (Some(old), Some(new)) => Ok((old, new)),
+        _ => Err(ApiError::internal("validated fields missing")),
+    }
+}
+
+/// Checks the old password, validates and stores the new one, and ends every session. With
+/// CHECK_REVOKE_TOKEN the access tokens die too: their claim is a hash of the stored hash.
+pub async fn change(
+    state: &web::Data<AuthState>,
+    user: AuthUser,
+    old: String,
+    new: String,
+) -> Result<Value, ApiError> {
+    let settings = state.settings.clone();
+    let user = state
+        .with_conn(move |conn| sessions::database_user(conn, &settings.simple_jwt, &user))
+        .await?;
+    if !state
+        .check_password(old, Some(user.password.clone()))
+        .await?
+    {
+        return Err(field_error("old_password", vec![INCORRECT_OLD.to_owned()]));
+    }
+    let state_ref = state.clone();
+    let candidate = user.clone();
+    // Validation and bcrypt are CPU work: both on the blocking pool.
+    let encoded = web::block(move || {
+        state_ref
+            .password_validators()?
+            .validate(&new, Some(&UserAttributes::from(&candidate)))
+            .map_err(|rejected| {
+                field_error(
+                    "new_password",
+                    rejected.failures.into_iter().map(|f| f.message).collect(),
+                )
+            })?;
+        state_ref
+            .hasher
+            .make_password(&new)
+            .map_err(ApiError::internal)
+    })
+    .await??;
+    let (id, at) = (user.id, now());
+    let ended = state
+        .with_conn(move |conn| {
+            // One transaction: a new password with the old sessions still live is what an
+            // attacker who knew the old password would want.
+            conn.transaction(|conn| {
+                if users::queries::set_password(conn, id, &encoded)? == 0 {
+                    return Err(ApiError::NotFound);
+                }
+                Ok(sessions::end_all(conn, id, at)?)
+            })
+        })
+        .await?;
+    log::info!("password changed: user {id}, {ended} token(s) blacklisted");
+    Ok(json!({ "detail": SAVED }))
+}

@@ -1,0 +1,71 @@
+//! Refresh-token reuse detection (RFC 9700 §4.14): a refresh token presented again after it was
+//! blacklisted revokes every token of its login (its family), unless it comes back within
+//! REFRESH_TOKEN_REUSE_INTERVAL of being blacklisted.
+//!
+//! Why: with rotation, a stolen refresh token and its rightful owner both hold a copy; whoever
+//! refreshes second presents a token already used. The server cannot tell which is the thief, so
+//! it ends the login for both. The grace interval keeps an honest double-submit (a retried request,
+//! two tabs racing) from logging the user out; that reuse is still refused.
+//!
+//! A token blacklisted otherwise (the blacklist view, logout everywhere, a password change) is
+//! treated alike: its family has nothing live left to revoke unless the token had also been
+//! rotated, in which case the reuse is exactly the attack above. The answer stays simplejwt's
+//! 401 "Token is blacklisted", so clients written for simplejwt need no change.
+
+use std::time::Duration;
+
+use diesel::QueryResult;
+use settings::SimpleJwt;
+use users::DbConnection;
+
+use crate::blacklist::{self, Standing};
+
+/// What a reuse led to, for the caller's tests and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Detection off, a token without a family (issued elsewhere), or not blacklisted after all.
+    Ignored,
+    /// Within the grace interval: refused, the family left alone.
+    Tolerated,
+    /// The family was revoked: this many tokens were blacklisted just now.
+    Revoked(usize),
+}
+
+/// Applies the policy to a blacklisted token that was presented for refresh at `now`.
+pub fn presented_again(
+    conn: &mut DbConnection,
+    settings: &SimpleJwt,
+    standing: Option<&Standing>,
+    now: i64,
+) -> QueryResult<Outcome> {
+    let Some(Standing {
+        user_id,
+        family: Some(family),
+        blacklisted_at: Some(blacklisted_at),
+    }) = standing
+    else {
+        return Ok(Outcome::Ignored);
+    };
+    if !settings.detects_refresh_reuse() {
+        return Ok(Outcome::Ignored);
+    }
+    let user = user_id.map_or_else(|| "unknown".to_owned(), |id| id.to_string());
+    let elapsed = now
+        .saturating_sub(blacklisted_at.and_utc().timestamp())
+        .max(0);
+    // Whole seconds: the store keeps blacklisting times to the second.
+    if Duration::from_secs(elapsed.unsigned_abs()) < settings.refresh_token_reuse_interval {
+        log::info!(
+            "refresh token of user {user} (login family {family}) reused {elapsed}s after \
+             rotation, within REFRESH_TOKEN_REUSE_INTERVAL: refused, family kept"
+        );
+        return Ok(Outcome::Tolerated);
+    }
+    let revoked = blacklist::blacklist_family(conn, family, now)?;
+    // A security event: the token itself is never logged, only whose login it ended.
+    log::warn!(
+        "security: refresh token reuse detected for user {user}, {elapsed}s after rotation: \
+         revoked login family {family} ({revoked} live token(s) blacklisted)"
+    );
+    Ok(Outcome::Revoked(revoked))
+}

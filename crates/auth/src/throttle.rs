@@ -1,0 +1,360 @@
+//! DRF's rate throttles (AnonRateThrottle, UserRateThrottle, ScopedRateThrottle): which request
+//! counts against which key, DRF's sliding-log algorithm, and the wait a throttled client is told.
+//! Counters live in a [`Store`] chosen by `CACHES.URL`.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, HttpRequest};
+use serde_json::Value;
+
+use settings::{Rate, Settings, ThrottleClass};
+
+use crate::api::ApiError;
+use crate::authentication::AuthUser;
+use crate::state::AuthState;
+
+/// DRF's `throttle_scope` of the token obtain views (pair and sliding), for ScopedRateThrottle.
+pub const LOGIN_SCOPE: &str = "login";
+
+/// The client's address as established by a trusted-proxy layer, when there is one (put it in
+/// the request's extensions); without it the TCP peer address is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
+/// DRF's `get_ident`: the proxy-aware client address ([`ClientAddr`]) or else the peer address.
+pub fn client_address(req: &HttpRequest) -> String {
+    if let Some(ClientAddr(addr)) = req.extensions().get::<ClientAddr>() {
+        return addr.to_string();
+    }
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default()
+}
+
+/// The configured throttles and their counters, built once at startup.
+#[derive(Debug)]
+pub struct Throttles {
+    classes: Vec<ThrottleClass>,
+    rates: HashMap<String, Rate>,
+    key_prefix: String,
+    store: Store,
+}
+
+impl Throttles {
+    pub fn new(settings: &Settings) -> Self {
+        let rf = &settings.rest_framework;
+        Throttles {
+            classes: rf.default_throttle_classes.clone(),
+            rates: rf
+                .default_throttle_rates
+                .iter()
+                .filter_map(|(scope, rate)| rate.map(|r| (scope.clone(), r)))
+                .collect(),
+            key_prefix: settings.caches.key_prefix.clone(),
+            store: Store::for_url(&settings.caches.url),
+        }
+    }
+
+    /// DRF's `check_throttles`: every class counts the request (those that allow it record it);
+    /// if any refuses, 429 with the longest of their waits.
+    pub async fn check(
+        &self,
+        req: &HttpRequest,
+        user: Option<&AuthUser>,
+        view_scope: Option<&'static str>,
+    ) -> Result<(), ApiError> {
+        let mut refused = Vec::new();
+        for class in &self.classes {
+            let Some((key, rate)) = self.key(*class, req, user, view_scope) else {
+                continue;
+            };
+            if let Decision::Refused { wait } = self.store.hit(&key, now(), rate).await {
+                refused.push(wait);
+            }
+        }
+        if refused.is_empty() {
+            return Ok(());
+        }
+        let wait = refused.into_iter().flatten().reduce(f64::max);
+        Err(ApiError::Throttled {
+            wait: wait.map(|w| w.ceil() as u64),
+        })
+    }
+
+    /// `get_cache_key` of each class with its rate; `None` when it does not apply.
+    fn key(
+        &self,
+        class: ThrottleClass,
+        req: &HttpRequest,
+        user: Option<&AuthUser>,
+        view_scope: Option<&'static str>,
+    ) -> Option<(String, Rate)> {
+        let scope = match class {
+            ThrottleClass::AnonRateThrottle if user.is_some() => return None,
+            ThrottleClass::ScopedRateThrottle => view_scope?,
+            other => settings::throttle_scope(other),
+        };
+        // A scope whose rate is None is not throttled.
+        let rate = *self.rates.get(scope)?;
+        let ident = match user {
+            Some(user) if class != ThrottleClass::AnonRateThrottle => user_pk(user),
+            _ => client_address(req),
+        };
+        Some((format!("{}throttle_{scope}_{ident}", self.key_prefix), rate))
+    }
+}
+
+/// Wraps a token view (no authentication, as simplejwt's TokenViewBase): every request to it is
+/// counted before anything else runs, with the view's scope (`Some("login")` for obtain views).
+pub async fn middleware(
+    scope: Option<&'static str>,
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(state) = req.app_data::<web::Data<AuthState>>() {
+        state.throttles.check(req.request(), None, scope).await?;
+    }
+    next.call(req).await
+}
+
+/// `request.user.pk`.
+fn user_pk(user: &AuthUser) -> String {
+    match user {
+        AuthUser::User(u) => u.id.to_string(),
+        AuthUser::Token(t) => match &t.id {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        },
+    }
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// The outcome of counting one request against one key.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Decision {
+    Allowed,
+    /// `wait`: DRF's recommended seconds before the next request (`None` when it cannot say).
+    Refused {
+        wait: Option<f64>,
+    },
+}
+
+/// Where the counters live.
+#[derive(Debug)]
+pub enum Store {
+    /// In this process (`CACHES.URL = "locmem://"`): each instance counts on its own.
+    Local(LocalStore),
+    /// In Redis (`redis://` or `rediss://`): every instance shares the counters.
+    Redis(RedisStore),
+}
+
+impl Store {
+    /// The store `CACHES.URL` names (settings have already refused any other scheme).
+    pub fn for_url(url: &str) -> Store {
+        if url.starts_with("redis://") || url.starts_with("rediss://") {
+            match redis::Client::open(url) {
+                Ok(client) => return Store::Redis(RedisStore::new(client)),
+                // The URL passed the settings' scheme check but not the client's parser: say so
+                // once at startup and throttle per process rather than not at all.
+                Err(e) => {
+                    log::error!("CACHES.URL is not a usable Redis URL ({e}); counting in-process")
+                }
+            }
+        }
+        Store::Local(LocalStore::default())
+    }
+
+    async fn hit(&self, key: &str, now: f64, rate: Rate) -> Decision {
+        match self {
+            Store::Local(store) => store.hit(key, now, rate),
+            Store::Redis(store) => store.hit(key, now, rate).await,
+        }
+    }
+}
+
+/// DRF's sliding log in a Redis sorted set (score = request time), updated atomically by one
+/// script so that concurrent requests on several instances cannot both take the last slot.
+const SLIDING_LOG: &str = r#"
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
+local n = redis.call('ZCARD', KEYS[1])
+if n >= tonumber(ARGV[3]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return {0, n, oldest[2] or ''}
+end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2]) * 1000))
+return {1, n + 1, ''}
+"#;
+
+/// How long one throttle check may wait for Redis before letting the request through.
+const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Counters in Redis. The connection is made on first use (so a Redis that is down at startup
+/// does not stop the server) and then kept and re-established by redis' ConnectionManager.
+pub struct RedisStore {
+    client: redis::Client,
+    connection: tokio::sync::OnceCell<redis::aio::ConnectionManager>,
+    script: redis::Script,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the URL: it may hold a password.
+        f.debug_struct("RedisStore").finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    fn new(client: redis::Client) -> Self {
+        RedisStore {
+            client,
+            connection: tokio::sync::OnceCell::new(),
+            script: redis::Script::new(SLIDING_LOG),
+        }
+    }
+
+    /// Counts one request. If Redis cannot be reached the request is allowed (and logged):
+    /// throttling limits abuse, and failing closed would turn a cache outage into a full one.
+    async fn hit(&self, key: &str, now: f64, rate: Rate) -> Decision {
+        match self.try_hit(key, now, rate).await {
+            Ok(decision) => decision,
+            Err(e) => {
+                log::warn!("throttle cache unavailable, request not counted: {e}");
+                Decision::Allowed
+            }
+        }
+    }
+
+    async fn try_hit(&self, key: &str, now: f64, rate: Rate) -> redis::RedisResult<Decision> {
+        let mut conn = self
+            .connection
+            .get_or_try_init(|| {
+                // Bounded: a throttle check must never hold a request for long.
+                let config = redis::aio::ConnectionManagerConfig::new()
+                    .set_number_of_retries(1)
+                    .set_connection_timeout(REDIS_TIMEOUT)
+                    .set_response_timeout(REDIS_TIMEOUT);
+                redis::aio::ConnectionManager::new_with_config(self.client.clone(), config)
+            })
+            .await?
+            .clone();
+        let duration = rate.period.as_secs_f64();
+        // A unique member per request: two requests in the same microsecond are two requests.
+        let member = format!("{now:.6}-{}", uuid::Uuid::new_v4().simple());
+        let (allowed, count, oldest): (i64, i64, String) = self
+            .script
+            .key(key)
+            .arg(now)
+            .arg(duration)
+            .arg(rate.num_requests)
+            .arg(member)
+            .invoke_async(&mut conn)
+            .await?;
+        if allowed == 1 {
+            return Ok(Decision::Allowed);
+        }
+        let limit = usize::try_from(rate.num_requests).unwrap_or(usize::MAX);
+        let len = usize::try_from(count).unwrap_or(usize::MAX);
+        Ok(Decision::Refused {
+            wait: wait_for(len, oldest.parse().ok(), now, duration, limit),
+        })
+    }
+}
+
+/// Per key, the times of the requests still inside the window, newest first (DRF's history list).
+#[derive(Debug, Default)]
+pub struct LocalStore {
+    histories: Mutex<HashMap<String, Vec<f64>>>,
+}
+
+/// Sweep stale keys once the map holds this many, so idle clients do not accumulate forever.
+const SWEEP_AT: usize = 10_000;
+
+impl LocalStore {
+    /// DRF's `SimpleRateThrottle.allow_request` and `wait`.
+    pub fn hit(&self, key: &str, now: f64, rate: Rate) -> Decision {
+        let duration = rate.period.as_secs_f64();
+        // A poisoned lock only means another request panicked mid-update; the data is still usable.
+        let mut histories = self
+            .histories
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if histories.len() >= SWEEP_AT {
+            let oldest_period = Duration::from_secs(86_400).as_secs_f64();
+            histories.retain(|_, h| h.first().is_some_and(|t| *t > now - oldest_period));
+        }
+        let history = histories.entry(key.to_owned()).or_default();
+        while history.last().is_some_and(|t| *t <= now - duration) {
+            history.pop();
+        }
+        let limit = usize::try_from(rate.num_requests).unwrap_or(usize::MAX);
+        if history.len() >= limit {
+            return Decision::Refused {
+                wait: wait_for(history.len(), history.last().copied(), now, duration, limit),
+            };
+        }
+        history.insert(0, now);
+        Decision::Allowed
+    }
+}
+
+/// DRF's `wait`: the time until the oldest request leaves the window, spread over the requests
+/// that will then be available (`len` requests in the window, the oldest at `oldest`).
+fn wait_for(len: usize, oldest: Option<f64>, now: f64, duration: f64, limit: usize) -> Option<f64> {
+    let remaining = match oldest {
+        Some(oldest) => duration - (now - oldest),
+        None => duration,
+    };
+    let available = limit as f64 - len as f64 + 1.0;
+    (available > 0.0).then(|| remaining / available)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rate(n: u32, secs: u64) -> Rate {
+        Rate {
+            num_requests: n,
+            period: Duration::from_secs(secs),
+        }
+    }
+
+    #[test]
+    fn drf_sliding_log() {
+        let store = LocalStore::default();
+        let r = rate(2, 60);
+        assert_eq!(store.hit("k", 100.0, r), Decision::Allowed);
+        assert_eq!(store.hit("k", 110.0, r), Decision::Allowed);
+        // Full: the oldest (100) leaves at 160; one slot then: 160 - 130 = 30 s.
+        assert_eq!(
+            store.hit("k", 130.0, r),
+            Decision::Refused { wait: Some(30.0) }
+        );
+        // Other keys count separately.
+        assert_eq!(store.hit("other", 130.0, r), Decision::Allowed);
+        // At exactly 160 the first request is out of the window.
+        assert_eq!(store.hit("k", 160.0, r), Decision::Allowed);
+        assert!(matches!(store.hit("k", 161.0, r), Decision::Refused { .. }));
+    }
+
+    #[test]
+    fn zero_requests_means_always_refused() {
+        let store = LocalStore::default();
+        assert_eq!(
+            store.hit("k", 1.0, rate(0, 60)),
+            Decision::Refused { wait: Some(60.0) }
+        );
+    }
+}
