@@ -4,7 +4,9 @@
 use std::io::Write;
 
 use super::error::CommandError;
-use super::{prompt, setup};
+use users::validators::{PasswordValidators, UserAttributes};
+
+use super::{password_policy, prompt, setup};
 
 /// Django's MAX_TRIES.
 const MAX_TRIES: usize = 3;
@@ -26,18 +28,24 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CommandError> {
         ));
     }
     let (settings, mut conn, user) = setup::user(&args.username)?;
+    let validators = password_policy::load(&settings)?;
+    let attributes = UserAttributes::from(&user);
     let password = if args.password_stdin {
-        prompt::password_from_stdin()?
+        let password = prompt::password_from_stdin()?;
+        password_policy::enforce(&validators, &password, &attributes)?;
+        password
     } else {
         writeln!(out, "Changing password for user '{}'", user.username)?;
         out.flush()?;
-        ask_twice(out, &user.username)?
+        ask_twice(out, &validators, &attributes)?
     };
     let encoded = setup::hasher(&settings)?.make_password(&password)?;
     if users::queries::set_password(&mut conn, user.id, &encoded)? == 0 {
         // Deleted by someone else since it was looked up.
         return Err(super::error::not_found(&user.username));
     }
+    // A new password ends every session, as POST /api/users/me/password/ does.
+    auth::sessions::end_all(&mut conn, user.id, auth::tokens::now())?;
     writeln!(
         out,
         "Password changed successfully for user '{}'",
@@ -46,18 +54,26 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CommandError> {
     Ok(())
 }
 
-fn ask_twice(out: &mut dyn Write, username: &str) -> Result<String, CommandError> {
+/// Django's loop: a mismatch or a password the validators refuse uses up one of the attempts
+/// (no bypass here, unlike createsuperuser).
+fn ask_twice(
+    out: &mut dyn Write,
+    validators: &PasswordValidators,
+    user: &UserAttributes<'_>,
+) -> Result<String, CommandError> {
     for _ in 0..MAX_TRIES {
         let first = non_blank(prompt::password("Password: ")?)?;
         let again = non_blank(prompt::password("Password (again): ")?)?;
-        if first == again {
+        if first != again {
+            writeln!(out, "Passwords do not match. Please try again.")?;
+            out.flush()?;
+        } else if password_policy::accept_interactively(validators, &first, user, false)? {
             return Ok(first);
         }
-        writeln!(out, "Passwords do not match. Please try again.")?;
-        out.flush()?;
     }
     Err(CommandError::msg(format!(
-        "Aborting password change for user '{username}' after {MAX_TRIES} attempts"
+        "Aborting password change for user '{}' after {MAX_TRIES} attempts",
+        user.username
     )))
 }
 

@@ -8,7 +8,9 @@ use users::password::make_unusable_password;
 use users::{DbConnection, NewUser};
 
 use super::error::CommandError;
-use super::{prompt, setup, validate};
+use users::validators::{PasswordValidators, UserAttributes};
+
+use super::{password_policy, prompt, setup, validate};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -44,10 +46,15 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CommandError> {
     }
     let settings = setup::settings()?;
     let mut conn = setup::connect_migrated(&settings)?;
+    let validators = password_policy::load(&settings)?;
     let wanted = if args.noinput {
-        from_options(&mut conn, args)?
+        let wanted = from_options(&mut conn, args)?;
+        if let Some(raw) = &wanted.password {
+            password_policy::enforce(&validators, raw, &wanted.attributes())?;
+        }
+        wanted
     } else {
-        interactively(&mut conn, args)?
+        interactively(&mut conn, args, &validators)?
     };
     let encoded = match &wanted.password {
         Some(raw) => setup::hasher(&settings)?.make_password(raw)?,
@@ -76,6 +83,17 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CommandError> {
         )?;
     }
     Ok(())
+}
+
+impl Superuser {
+    /// What the similarity check compares the password with (Django's `fake_user_data`).
+    fn attributes(&self) -> UserAttributes<'_> {
+        UserAttributes {
+            username: &self.username,
+            email: &self.email,
+            ..Default::default()
+        }
+    }
 }
 
 /// Django's non-interactive mode: options first, then `DJANGO_SUPERUSER_*` variables.
@@ -115,7 +133,11 @@ fn from_options(conn: &mut DbConnection, args: Args) -> Result<Superuser, Comman
 }
 
 /// Django's prompts, re-asking after each invalid answer.
-fn interactively(conn: &mut DbConnection, args: Args) -> Result<Superuser, CommandError> {
+fn interactively(
+    conn: &mut DbConnection,
+    args: Args,
+    validators: &PasswordValidators,
+) -> Result<Superuser, CommandError> {
     let mut given = match args.username {
         Some(name) if name.is_empty() => {
             return Err(CommandError::msg("Username cannot be blank."))
@@ -166,7 +188,14 @@ fn interactively(conn: &mut DbConnection, args: Args) -> Result<Superuser, Comma
         } else if first.trim().is_empty() {
             eprintln!("Error: Blank passwords aren't allowed.");
         } else {
-            break first;
+            let user = UserAttributes {
+                username: &username,
+                email: &email,
+                ..Default::default()
+            };
+            if password_policy::accept_interactively(validators, &first, &user, true)? {
+                break first;
+            }
         }
     };
     Ok(Superuser {

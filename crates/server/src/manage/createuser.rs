@@ -8,7 +8,7 @@ use users::password::make_unusable_password;
 use users::NewUser;
 
 use super::error::CommandError;
-use super::{prompt, setup, validate};
+use super::{password_policy, prompt, setup, validate};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -40,6 +40,14 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CommandError> {
         None
     };
     let settings = setup::settings()?;
+    if let Some(raw) = &password {
+        let user = users::validators::UserAttributes {
+            username: &args.username,
+            email: &args.email,
+            ..Default::default()
+        };
+        password_policy::enforce(&password_policy::load(&settings)?, raw, &user)?;
+    }
     let mut conn = setup::connect_migrated(&settings)?;
     // Checked before hashing so that a taken name fails fast; the unique index still decides.
     if users::queries::by_username(&mut conn, &args.username)?.is_some() {

@@ -8,6 +8,7 @@
 
 mod activate;
 mod changepassword;
+mod check;
 mod createsuperuser;
 mod createuser;
 mod deactivate;
@@ -21,8 +22,10 @@ mod grant;
 mod listusers;
 mod loaddata;
 mod migrate;
+mod password_policy;
 mod prompt;
 mod revoke;
+mod revoketokens;
 mod runserver;
 mod setup;
 mod showmigrations;
@@ -79,6 +82,8 @@ pub enum Command {
     Grant(grant::Args),
     /// Revokes staff and/or superuser status from a user.
     Revoke(revoke::Args),
+    /// Logs a user out everywhere: blacklists every outstanding refresh and sliding token.
+    Revoketokens(revoketokens::Args),
     /// Deletes a user, after confirmation unless --yes.
     Deleteuser(deleteuser::Args),
     /// Loads the users of a Django `dumpdata auth.user` JSON file, keeping ids and hashes.
@@ -101,6 +106,8 @@ pub enum Command {
     Runserver(runserver::Args),
     /// Prints a new random secret suitable for SECRET_KEY.
     Generatesecretkey(generatesecretkey::Args),
+    /// Checks the settings for problems, Django-style; --deploy adds the production checks.
+    Check(check::Args),
 }
 
 impl Cli {
@@ -133,12 +140,14 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CommandError> {
         Command::Deactivate(args) => deactivate::run(args, out),
         Command::Grant(args) => grant::run(args, out),
         Command::Revoke(args) => revoke::run(args, out),
+        Command::Revoketokens(args) => revoketokens::run(args, out),
         Command::Deleteuser(args) => deleteuser::run(args, out),
         Command::Loaddata(args) => loaddata::run(args, out),
         Command::Dumpdata(args) => dumpdata::run(args, out),
         Command::Flushexpiredtokens(args) => flushexpiredtokens::run(args, out),
         Command::Runserver(args) => runserver::run(args, out),
         Command::Generatesecretkey(args) => generatesecretkey::run(args, out),
+        Command::Check(args) => check::run(args, out),
     }
 }
 
@@ -169,6 +178,7 @@ mod tests {
             "deactivate",
             "grant",
             "revoke",
+            "revoketokens",
             "deleteuser",
             "loaddata",
             "dumpdata",
