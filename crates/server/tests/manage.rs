@@ -387,6 +387,36 @@ fn changepassword_from_stdin() {
 }
 
 #[test]
+fn changepassword_ends_every_session() {
+    let project = Project::migrated();
+    project.ok(&["createuser", "alice"]);
+    let alice = project.stored_user("alice").expect("alice");
+    let now = auth::tokens::now();
+    {
+        let mut conn = project.connect();
+        for jti in ["session-one", "session-two"] {
+            let t = auth::blacklist::Outstanding {
+                jti,
+                raw: jti,
+                user_id: Some(alice.id),
+                created_at: now,
+                expires_at: now + 3600,
+            };
+            auth::blacklist::outstand(&mut conn, &t).expect("outstand");
+        }
+    }
+    let args = ["changepassword", "alice", "--password-stdin"];
+    succeeded(&args, project.run_with(&args, Some("n3w password\n"), &[]));
+    let mut conn = project.connect();
+    for jti in ["session-one", "session-two"] {
+        assert!(
+            auth::blacklist::is_blacklisted(&mut conn, jti).expect("query"),
+            "{jti}"
+        );
+    }
+}
+
+#[test]
 fn listusers_table_and_json_never_show_hashes() {
     let project = Project::migrated();
     assert_eq!(project.ok(&["listusers"]), "No users.\n");
@@ -399,7 +429,10 @@ fn listusers_table_and_json_never_show_hashes() {
         "--staff",
         "--password-stdin",
     ];
-    succeeded(&args, project.run_with(&args, Some("pw\n"), &[]));
+    succeeded(
+        &args,
+        project.run_with(&args, Some("a long enough pw\n"), &[]),
+    );
     project.ok(&["createuser", "alice"]);
     let hash = project.stored_user("bob").unwrap().password;
     let unusable = project.stored_user("alice").unwrap().password;

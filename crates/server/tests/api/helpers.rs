@@ -286,3 +286,61 @@ pub fn claims(token: &str) -> Value {
 pub fn now() -> i64 {
     Utc::now().timestamp()
 }
+
+/// The path of a test key in tests/api/keys/ (throwaway pairs made for these tests).
+pub fn key_path(name: &str) -> String {
+    format!("{}/tests/api/keys/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A `WWW-Authenticate` header's value, if any.
+pub fn challenge_of(res: &Response) -> Option<String> {
+    res.headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// `Authorization: Basic base64(username:password)`.
+pub fn basic_auth(username: &str, password: &str) -> String {
+    use base64::Engine as _;
+    let encoded =
+        base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+    format!("Basic {encoded}")
+}
+
+impl TestApp {
+    /// GET /api/me/ with an optional Authorization header: status, body, challenge.
+    pub async fn me_as(&self, authorization: Option<&str>) -> (StatusCode, Value, Option<String>) {
+        let mut req = self.client.get(self.url("/api/me/"));
+        if let Some(a) = authorization {
+            req = req.header("Authorization", a);
+        }
+        let res = req.send().await.expect("request");
+        let challenge = challenge_of(&res);
+        let (status, body) = parts(res).await;
+        (status, body, challenge)
+    }
+
+    /// Sets a user's password directly in the database (as `manage changepassword` does).
+    pub fn change_password(&self, user: &User, password: &str) {
+        let encoded = self.state.hasher.make_password(password).expect("hash");
+        let mut conn = users::db::get(&self.state.pool).expect("connection");
+        users::queries::set_password(&mut conn, user.id, &encoded).expect("update");
+    }
+
+    pub fn set_staff(&self, user: &User, staff: bool) {
+        let mut conn = users::db::get(&self.state.pool).expect("connection");
+        users::queries::set_flag(&mut conn, user.id, users::models::Flag::Staff, staff)
+            .expect("update");
+    }
+}
+
+/// The JOSE header of a token, unverified.
+pub fn header_of(token: &str) -> Value {
+    use base64::Engine as _;
+    let header = token.split('.').next().expect("header segment");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .expect("base64");
+    serde_json::from_slice(&bytes).expect("header json")
+}

@@ -2,12 +2,23 @@
 
 mod helpers;
 
+mod attacks;
+mod auth_classes;
 mod blacklist;
 mod database;
+mod jwks;
+mod keys;
+mod logout;
 mod me;
 mod obtain;
 mod parsing;
+mod password_change;
 mod refresh;
+mod reuse;
+mod revoke;
 mod settings_layering;
+mod sliding;
+mod throttling;
+mod user_claims;
 mod vectors;
 mod verify;
