@@ -1,12 +1,17 @@
 //! Startup: settings → state (pool, hasher, token backend) → an actix-web server on given sockets.
 
 use std::net::TcpListener;
+use std::rc::Rc;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::http::StatusCode;
-use actix_web::middleware::{DefaultHeaders, ErrorHandlers, Logger};
+use actix_web::middleware::{from_fn, DefaultHeaders, ErrorHandlers};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+
+use crate::access_log::AccessLog;
+use crate::listener::Listener;
 
 use auth::api::data::BodyLimit;
 use auth::{ApiError, AuthState};
@@ -28,6 +33,8 @@ pub enum StartupError {
         source: std::io::Error,
     },
     #[error(transparent)]
+    Listen(#[from] crate::listener::ListenError),
+    #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 
@@ -43,38 +50,111 @@ async fn not_found(_: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound)
 }
 
-/// Serves the app on already-bound listeners (tests bind port 0 and read the port back).
+/// Django's SecurityMiddleware and XFrameOptionsMiddleware defaults, on every response.
+pub const SECURITY_HEADERS: [(&str, &str); 4] = [
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "same-origin"),
+    ("cross-origin-opener-policy", "same-origin"),
+];
+
+/// How [`serve_with`] runs the app, beyond what the settings say.
+#[derive(Debug)]
+pub struct ServeOptions {
+    /// Request-handling threads (actix workers) in this process.
+    pub threads: usize,
+    pub access_log: AccessLog,
+    /// Let actix handle SIGTERM (graceful), SIGINT and SIGQUIT (fast) itself. The `server`
+    /// binary's worker processes handle signals themselves (see `crate::worker`).
+    pub handle_signals: bool,
+}
+
+/// Serves the app on already-bound listeners (tests bind port 0 and read the port back), with
+/// `workers` threads, actix's own signal handling, and the access log through the `log` crate.
 pub fn serve(
     listeners: Vec<TcpListener>,
     state: web::Data<AuthState>,
     workers: usize,
 ) -> Result<Server, StartupError> {
-    let limit = BodyLimit(state.settings.server.max_body_size);
+    let options = ServeOptions {
+        threads: workers,
+        access_log: AccessLog::Log,
+        handle_signals: true,
+    };
+    serve_with(
+        listeners.into_iter().map(Listener::Tcp).collect(),
+        state,
+        options,
+    )
+}
+
+/// Serves the app on TCP or unix listeners, with timeouts, keep-alive, trusted proxies and body
+/// limit from `state.settings.server`.
+pub fn serve_with(
+    listeners: Vec<Listener>,
+    state: web::Data<AuthState>,
+    options: ServeOptions,
+) -> Result<Server, StartupError> {
+    let server_settings = &state.settings.server;
+    let limit = BodyLimit(server_settings.max_body_size);
+    let timeout = server_settings.timeout;
+    let keep_alive = server_settings.keep_alive;
+    let graceful = server_settings.graceful_timeout;
+    let trusted: Arc<[settings::TrustedProxy]> = server_settings.trusted_proxies.clone().into();
+    let access_log = Arc::new(options.access_log);
     let mut server = HttpServer::new(move || {
+        // Per worker thread: the middleware closures hold cheap `Rc`s.
+        let trusted: Rc<[settings::TrustedProxy]> = trusted.iter().copied().collect();
+        let access_log = Arc::clone(&access_log);
         App::new()
             .app_data(state.clone())
             .app_data(limit)
+            // Innermost: the access line below records its 503.
+            .wrap(from_fn(move |req, next| {
+                crate::timeout::middleware(timeout, req, next)
+            }))
             .wrap(
                 ErrorHandlers::new()
                     .handler(StatusCode::UNAUTHORIZED, auth::challenge::add_challenge),
             )
-            // Django's SecurityMiddleware and XFrameOptionsMiddleware defaults.
             .wrap(
-                DefaultHeaders::new()
-                    .add(("X-Content-Type-Options", "nosniff"))
-                    .add(("X-Frame-Options", "DENY"))
-                    .add(("Referrer-Policy", "same-origin"))
-                    .add(("Cross-Origin-Opener-Policy", "same-origin")),
+                SECURITY_HEADERS
+                    .iter()
+                    .fold(DefaultHeaders::new(), |headers, &pair| headers.add(pair)),
             )
             // The request line, never headers: an Authorization header must not reach a log.
-            .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
+            .wrap(from_fn(move |req, next| {
+                crate::access_log::middleware(Arc::clone(&access_log), req, next)
+            }))
+            // Outermost: the client address is known before anything logs it.
+            .wrap(from_fn(move |req, next| {
+                crate::proxy::middleware(Rc::clone(&trusted), req, next)
+            }))
             .configure(auth::configure)
             .configure(crate::health::configure)
             .default_service(web::to(not_found))
     })
-    .workers(workers.max(1));
+    .workers(options.threads.max(1))
+    .keep_alive(keep_alive_setting(keep_alive))
+    // actix counts whole seconds; round up so a short graceful timeout is not zero.
+    .shutdown_timeout(graceful.as_secs() + u64::from(graceful.subsec_nanos() > 0));
+    if !options.handle_signals {
+        server = server.disable_signals();
+    }
     for listener in listeners {
-        server = server.listen(listener)?;
+        server = match listener {
+            Listener::Tcp(l) => server.listen(l)?,
+            Listener::Unix(l) => server.listen_uds(l)?,
+        };
     }
     Ok(server.run())
+}
+
+/// `KEEP_ALIVE = 0` closes each connection after its response, as gunicorn's `--keep-alive 0`.
+fn keep_alive_setting(idle: Duration) -> actix_web::http::KeepAlive {
+    if idle.is_zero() {
+        actix_web::http::KeepAlive::Disabled
+    } else {
+        actix_web::http::KeepAlive::Timeout(idle)
+    }
 }

@@ -1,62 +1,28 @@
-//! The production server: `server [--bind HOST:PORT]... [--workers N]`, settings from
-//! settings.toml and the environment.
+//! The production server, gunicorn's equivalent: `server [--bind ADDRESS]... [--workers N] ...`
+//! (`server --help` lists the flags), settings from settings.toml and the environment.
+//!
+//! Started by a person or a platform it is the master (`server::process`); the master starts
+//! the same binary with hidden `--worker-*` flags for each worker process (`server::worker`).
 
-use std::net::TcpListener;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Parser;
 
-/// Serves the JWT API (simplejwt's endpoints) over HTTP.
-#[derive(Debug, Parser)]
-#[command(name = "server", version, about)]
-struct Args {
-    /// Address to listen on, HOST:PORT; repeat for several. Default: SERVER.BIND from settings
-    /// (127.0.0.1:8000, or 0.0.0.0:$PORT when PORT is set, as on Heroku).
-    #[arg(long, short = 'b', value_name = "HOST:PORT")]
-    bind: Vec<String>,
-    /// Worker threads. Default: SERVER.WORKERS, WEB_CONCURRENCY, else the number of cores.
-    #[arg(long, short = 'w', value_name = "N")]
-    workers: Option<usize>,
-}
+use server::server_cli::Args;
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let args = Args::parse();
-    match run(args) {
+    let result = if args.worker.is_worker() {
+        server::worker::run(&args).map_err(|e| e.to_string())
+    } else {
+        server::process::run(args).map_err(|e| e.to_string())
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("server: {e}");
+        Err(message) => {
+            // Also when the error log is a file: whoever started the server must see why it stopped.
+            eprintln!("server: {message}");
             ExitCode::FAILURE
         }
     }
-}
-
-fn run(args: Args) -> Result<(), server::StartupError> {
-    let settings = Arc::new(settings::Settings::load()?);
-    let binds = if args.bind.is_empty() {
-        settings.server.bind.clone()
-    } else {
-        args.bind
-    };
-    let workers = args
-        .workers
-        .or(settings.server.workers)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let listeners = binds
-        .iter()
-        .map(|addr| {
-            TcpListener::bind(addr).map_err(|source| server::StartupError::Bind {
-                addr: addr.clone(),
-                source,
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let state = server::build_state(settings)?;
-    log::info!("listening on {} with {workers} workers", binds.join(", "));
-    actix_web::rt::System::new().block_on(async move {
-        server::serve(listeners, state, workers)?
-            .await
-            .map_err(Into::into)
-    })
 }

@@ -1,0 +1,727 @@
+//! The `server` binary as a black box: a real master with worker processes on a temporary SQLite
+//! database, signalled while clients send real requests.
+//!
+//! No fixed ports (it binds 127.0.0.1:0 and the test reads "Listening at:" from its log), no
+//! sleeps to synchronise (the test waits for log lines and responses, each wait bounded), and
+//! every load loop stops by itself.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use rustix::process::{Pid, Signal};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+const SECRET: &str = "process-test-secret-4f8a2c9e1b7d3f5a0c6e8b2d4f6a8c0e2b4d6f8a";
+const PASSWORD: &str = "correct horse battery staple";
+/// Every wait in these tests gives up after this long.
+const WAIT: Duration = Duration::from_secs(60);
+
+/// Lines a child process printed, shared with the thread that reads them.
+#[derive(Clone, Default)]
+struct Lines(Arc<(Mutex<Vec<String>>, Condvar)>);
+
+impl Lines {
+    fn follow(stream: impl Read + Send + 'static) -> Lines {
+        let lines = Lines::default();
+        let shared = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let (store, changed) = &*shared.0;
+                store.lock().unwrap().push(line);
+                changed.notify_all();
+            }
+        });
+        lines
+    }
+
+    fn snapshot(&self) -> Vec<String> {
+        self.0 .0.lock().unwrap().clone()
+    }
+
+    /// Waits until `done` holds for the lines so far; panics after [`WAIT`].
+    fn wait_for<T>(&self, what: &str, mut done: impl FnMut(&[String]) -> Option<T>) -> T {
+        let deadline = Instant::now() + WAIT;
+        let (store, changed) = &*self.0;
+        let mut lines = store.lock().unwrap();
+        loop {
+            if let Some(found) = done(&lines) {
+                return found;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "timed out waiting for {what}; log:\n{}",
+                lines.join("\n")
+            );
+            lines = changed.wait_timeout(lines, left).unwrap().0;
+        }
+    }
+
+    fn count(&self, needle: &str) -> usize {
+        self.snapshot()
+            .iter()
+            .filter(|l| l.contains(needle))
+            .count()
+    }
+}
+
+/// Worker pids from "Booting worker with pid: N" lines, in order.
+fn booted_pids(lines: &[String]) -> Vec<i32> {
+    lines
+        .iter()
+        .filter_map(|l| l.split("Booting worker with pid: ").nth(1))
+        .filter_map(|p| p.trim().parse().ok())
+        .collect()
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    log: Lines,
+    access: Lines,
+    dir: TempDir,
+}
+
+struct Options<'a> {
+    args: &'a [&'a str],
+    env: &'a [(&'a str, &'a str)],
+    settings: &'a str,
+    workers: usize,
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Options {
+            args: &[],
+            env: &[],
+            settings: "",
+            workers: 2,
+        }
+    }
+}
+
+fn db_url(dir: &TempDir) -> String {
+    format!("sqlite:///{}", dir.path().join("db.sqlite3").display())
+}
+
+/// A migrated database with user `alice` (bcrypt cost 4) and `slow` (a hash of `slow_cost`).
+fn prepare_database(dir: &TempDir, slow_cost: Option<u32>) {
+    let target = users::db::Target::parse(&db_url(dir)).unwrap();
+    let pool = users::db::pool_for(target, 1, Duration::from_secs(10));
+    let mut conn = users::db::get(&pool).unwrap();
+    users::migrations::run_pending(&mut conn).unwrap();
+    let mut add = |username: &str, cost: u32| {
+        let hash = users::PasswordHasher::new(cost)
+            .unwrap()
+            .make_password(PASSWORD)
+            .unwrap();
+        let new = users::NewUser {
+            username,
+            email: "",
+            password: &hash,
+            first_name: "",
+            last_name: "",
+            is_active: true,
+            is_staff: false,
+            is_superuser: false,
+            date_joined: Utc::now().naive_utc(),
+        };
+        users::queries::create(&mut conn, &new).unwrap();
+    };
+    add("alice", 4);
+    if let Some(cost) = slow_cost {
+        add("slow", cost);
+    }
+}
+
+impl Server {
+    fn start(options: Options) -> Server {
+        Self::start_in(tempfile::tempdir().unwrap(), None, options)
+    }
+
+    fn start_in(dir: TempDir, slow_cost: Option<u32>, options: Options) -> Server {
+        prepare_database(&dir, slow_cost);
+        let settings_file = dir.path().join("settings.toml");
+        std::fs::write(&settings_file, options.settings).unwrap();
+        let workers = options.workers.to_string();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
+        command
+            .args(["--bind", "127.0.0.1:0", "--workers", &workers])
+            .args(options.args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("SECRET_KEY", SECRET)
+            .env("DATABASE_URL", db_url(&dir))
+            .env("SETTINGS_FILE", &settings_file)
+            .env("RUST_LOG", "info")
+            // Hashes are made at cost 4; a different setting would re-hash on every login.
+            .env("PASSWORDS__BCRYPT_ROUNDS", "4")
+            .envs(options.env.iter().copied())
+            // The temp dir, so no .env or settings.toml of the repository is read.
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("server binary");
+        let log = Lines::follow(child.stderr.take().unwrap());
+        let access = Lines::follow(child.stdout.take().unwrap());
+        let base = log.wait_for("the listening address", |lines| {
+            lines
+                .iter()
+                .find_map(|l| l.split("Listening at: ").nth(1))
+                .and_then(|rest| rest.split_whitespace().next())
+                .map(str::to_owned)
+        });
+        let server = Server {
+            child,
+            base,
+            log,
+            access,
+            dir,
+        };
+        server.wait_serving(options.workers);
+        server
+    }
+
+    fn pid(&self) -> i32 {
+        i32::try_from(self.child.id()).unwrap()
+    }
+
+    fn signal(&self, signal: Signal) {
+        signal_pid(self.pid(), signal);
+    }
+
+    /// Waits until `n` "is serving" lines in all.
+    fn wait_serving(&self, n: usize) {
+        self.log.wait_for(&format!("{n} workers serving"), |lines| {
+            (lines.iter().filter(|l| l.contains("is serving")).count() >= n).then_some(())
+        });
+    }
+
+    /// Waits for the master to exit by itself, within [`WAIT`].
+    fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server did not exit; log:\n{}",
+                self.log.snapshot().join("\n")
+            );
+            // Polling a child's exit: bounded, and nothing else to wait on.
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn port(&self) -> u16 {
+        self.base.rsplit(':').next().unwrap().parse().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // A failed test must not leave a master (and its workers, which follow it) running.
+        if self.child.try_wait().ok().flatten().is_none() {
+            signal_pid(self.pid(), Signal::KILL);
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn signal_pid(pid: i32, signal: Signal) {
+    rustix::process::kill_process(Pid::from_raw(pid).unwrap(), signal).unwrap();
+}
+
+fn client(keep_alive: bool) -> reqwest::Client {
+    let builder = reqwest::Client::builder().timeout(Duration::from_secs(30));
+    let builder = if keep_alive {
+        builder
+    } else {
+        builder.pool_max_idle_per_host(0)
+    };
+    builder.build().unwrap()
+}
+
+async fn login(
+    client: &reqwest::Client,
+    server_url: &str,
+    username: &str,
+) -> reqwest::Result<reqwest::Response> {
+    client
+        .post(format!("{server_url}/api/token/"))
+        .json(&json!({"username": username, "password": PASSWORD}))
+        .send()
+        .await
+}
+
+/// One request of the load: when it was sent and how it ended.
+#[derive(Debug)]
+struct Outcome {
+    sent: Instant,
+    result: Result<u16, String>,
+}
+
+/// Clients looping over login, token refresh-free protected calls and health checks, each on a
+/// fresh connection, until stopped or `MAX` requests or [`WAIT`].
+struct Load {
+    stop: Arc<AtomicBool>,
+    tasks: Vec<tokio::task::JoinHandle<Vec<Outcome>>>,
+}
+
+impl Load {
+    const MAX: usize = 20_000;
+
+    fn start(base: &str, clients: usize) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let tasks = (0..clients)
+            .map(|n| {
+                let (base, stop) = (base.to_owned(), Arc::clone(&stop));
+                tokio::spawn(async move {
+                    let client = client(false);
+                    let started = Instant::now();
+                    let mut outcomes = Vec::new();
+                    let mut access: Option<String> = None;
+                    while !stop.load(Ordering::Relaxed)
+                        && outcomes.len() < Self::MAX
+                        && started.elapsed() < WAIT
+                    {
+                        let sent = Instant::now();
+                        let result = match (outcomes.len() + n) % 3 {
+                            0 => login(&client, &base, "alice")
+                                .await
+                                .map(|r| r.status().as_u16()),
+                            1 => match &access {
+                                Some(token) => client
+                                    .get(format!("{base}/api/me/"))
+                                    .bearer_auth(token)
+                                    .send()
+                                    .await
+                                    .map(|r| r.status().as_u16()),
+                                None => match login(&client, &base, "alice").await {
+                                    Ok(res) if res.status() == 200 => {
+                                        let body: Value = res.json().await.unwrap_or_default();
+                                        access = body["access"].as_str().map(str::to_owned);
+                                        Ok(200)
+                                    }
+                                    other => other.map(|r| r.status().as_u16()),
+                                },
+                            },
+                            _ => client
+                                .get(format!("{base}/healthz"))
+                                .send()
+                                .await
+                                .map(|r| r.status().as_u16()),
+                        };
+                        outcomes.push(Outcome {
+                            sent,
+                            result: result.map_err(|e| format!("{e:?}")),
+                        });
+                    }
+                    outcomes
+                })
+            })
+            .collect();
+        Load { stop, tasks }
+    }
+
+    async fn finish(self) -> Vec<Outcome> {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut all = Vec::new();
+        for task in self.tasks {
+            all.extend(task.await.unwrap());
+        }
+        all
+    }
+}
+
+/// Waits until the load has completed `n` more requests successfully (proof it is flowing).
+async fn until_requests_flow(server: &Server, n: usize) {
+    let client = client(false);
+    for _ in 0..n {
+        let res = client.get(server.url("/healthz")).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+    }
+}
+
+fn failures(outcomes: &[Outcome]) -> Vec<&Outcome> {
+    outcomes.iter().filter(|o| o.result != Ok(200)).collect()
+}
+
+/// A login as `slow` written on a raw connection, so the test knows it reached the server's
+/// accept queue before anything after it. Returns the stream to read the answer from.
+fn send_slow_login(server: &Server) -> std::net::TcpStream {
+    let body = json!({"username": "slow", "password": PASSWORD}).to_string();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+    write!(
+        stream,
+        "POST /api/token/ HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream
+}
+
+/// The status line of a raw response, or the error that ended the connection.
+fn read_status(mut stream: std::net::TcpStream) -> Result<String, String> {
+    let mut text = String::new();
+    stream
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    text.lines()
+        .next()
+        .map(str::to_owned)
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| "connection closed without a response".to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn term_finishes_in_flight_requests_then_exits_zero() {
+    let server = Server::start_in(tempfile::tempdir().unwrap(), Some(13), Options::default());
+    let load = Load::start(&server.base, 4);
+    until_requests_flow(&server, 20).await;
+
+    // The slow login is accepted before the health check that follows it on the same socket.
+    let slow = send_slow_login(&server);
+    until_requests_flow(&server, 1).await;
+    let term_sent = Instant::now();
+    server.signal(Signal::TERM);
+    let slow = tokio::task::spawn_blocking(move || read_status(slow));
+
+    let status = tokio::task::spawn_blocking(move || {
+        let mut server = server;
+        (server.wait_exit(), server)
+    })
+    .await
+    .unwrap();
+    let (status, server) = status;
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "log:\n{}",
+        server.log.snapshot().join("\n")
+    );
+    let slow = slow.await.unwrap();
+    assert_eq!(
+        slow.as_deref(),
+        Ok("HTTP/1.1 200 OK"),
+        "the in-flight request was finished"
+    );
+
+    let outcomes = load.finish().await;
+    let before: Vec<_> = outcomes.iter().filter(|o| o.sent < term_sent).collect();
+    assert!(before.len() > 20, "load ran: {} requests", before.len());
+    let failed_before: Vec<_> = before.iter().filter(|o| o.result != Ok(200)).collect();
+    assert!(
+        failed_before.is_empty(),
+        "requests sent before TERM failed: {failed_before:?}"
+    );
+    // After TERM new connections are refused, never answered with an error status.
+    let bad_status: Vec<_> = outcomes
+        .iter()
+        .filter(|o| matches!(o.result, Ok(s) if s != 200))
+        .collect();
+    assert!(bad_status.is_empty(), "{bad_status:?}");
+    // Stopped listening.
+    assert!(std::net::TcpStream::connect(("127.0.0.1", server.port())).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hup_reloads_settings_with_no_failed_request() {
+    let server = Server::start(Options {
+        settings: "[SIMPLE_JWT]\nACCESS_TOKEN_LIFETIME = \"5m\"\n",
+        ..Options::default()
+    });
+    let first = booted_pids(&server.log.snapshot());
+    let load = Load::start(&server.base, 4);
+    until_requests_flow(&server, 20).await;
+
+    std::fs::write(
+        server.dir.path().join("settings.toml"),
+        "[SIMPLE_JWT]\nACCESS_TOKEN_LIFETIME = \"10m\"\n",
+    )
+    .unwrap();
+    server.signal(Signal::HUP);
+    server.log.wait_for("the reload", |l| {
+        l.iter()
+            .any(|l| l.contains("Reload complete"))
+            .then_some(())
+    });
+    for pid in &first {
+        server.log.wait_for("old workers to exit", |l| {
+            l.iter()
+                .any(|l| l.contains(&format!("Worker {pid} exited")))
+                .then_some(())
+        });
+    }
+    until_requests_flow(&server, 20).await;
+
+    // A broken settings file is refused and the workers carry on.
+    std::fs::write(
+        server.dir.path().join("settings.toml"),
+        "[SIMPLE_JWT]\nACCESS_TOKEN_LIFETIME = \"soon\"\n",
+    )
+    .unwrap();
+    server.signal(Signal::HUP);
+    server.log.wait_for("the refusal", |l| {
+        l.iter().any(|l| l.contains("Reload refused")).then_some(())
+    });
+    until_requests_flow(&server, 20).await;
+
+    let outcomes = load.finish().await;
+    assert!(
+        outcomes.len() > 100,
+        "load ran: {} requests",
+        outcomes.len()
+    );
+    let failed = failures(&outcomes);
+    assert!(
+        failed.is_empty(),
+        "no request may fail during a reload: {failed:?}"
+    );
+
+    // The new workers use the new settings.
+    let res = login(&client(false), &server.base, "alice").await.unwrap();
+    let body: Value = res.json().await.unwrap();
+    let claims = decode_claims(body["access"].as_str().unwrap());
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        600
+    );
+    let now = booted_pids(&server.log.snapshot());
+    assert_eq!(
+        now.len(),
+        4,
+        "two new workers booted, none for the refused reload"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_worker_is_replaced_and_service_continues() {
+    let server = Server::start(Options::default());
+    let victim = booted_pids(&server.log.snapshot())[0];
+    let load = Load::start(&server.base, 4);
+    until_requests_flow(&server, 20).await;
+    let killed_at = Instant::now();
+    signal_pid(victim, Signal::KILL);
+    server.log.wait_for("the replacement", |l| {
+        (l.iter()
+            .any(|l| l.contains(&format!("Worker {victim} died (killed by signal 9)")))
+            && booted_pids(l).len() == 3)
+            .then_some(())
+    });
+    server.wait_serving(3);
+    let replaced_at = Instant::now();
+    until_requests_flow(&server, 20).await;
+    let outcomes = load.finish().await;
+    // Only requests that were on the killed worker at that moment may fail (as with gunicorn).
+    let failed = failures(&outcomes);
+    assert!(failed.len() <= 4, "{failed:?}");
+    assert!(
+        failed
+            .iter()
+            .all(|o| o.sent < replaced_at && o.sent + Duration::from_secs(30) > killed_at),
+        "{failed:?}"
+    );
+    let after: Vec<_> = outcomes.iter().filter(|o| o.sent > replaced_at).collect();
+    assert!(!after.is_empty(), "load went on after the replacement");
+    let failed_after: Vec<_> = after.iter().filter(|o| o.result != Ok(200)).collect();
+    assert!(failed_after.is_empty(), "{failed_after:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quit_stops_at_once_without_waiting_for_requests() {
+    let mut server = Server::start_in(
+        tempfile::tempdir().unwrap(),
+        Some(14),
+        Options {
+            workers: 1,
+            ..Options::default()
+        },
+    );
+    let slow = send_slow_login(&server);
+    until_requests_flow(&server, 1).await;
+    server.signal(Signal::QUIT);
+    let status = server.wait_exit();
+    assert_eq!(status.code(), Some(0));
+    let answer = read_status(slow);
+    assert!(
+        answer.is_err(),
+        "a fast stop drops the in-flight request: {answer:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_request_is_answered_503_at_the_timeout() {
+    let server = Server::start_in(
+        tempfile::tempdir().unwrap(),
+        Some(14),
+        Options {
+            args: &["--timeout", "0.2"],
+            workers: 1,
+            ..Options::default()
+        },
+    );
+    let started = Instant::now();
+    let res = login(&client(false), &server.base, "slow").await.unwrap();
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "service_unavailable");
+    assert!(body["detail"].is_string());
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // The worker is still there for the next request.
+    assert_eq!(
+        login(&client(false), &server.base, "alice")
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    server.access.wait_for("the 503 access line", |l| {
+        l.iter()
+            .any(|l| l.contains("\"POST /api/token/ HTTP/1.1\" 503"))
+            .then_some(())
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_log_names_the_client_only_through_trusted_proxies() {
+    let dir = tempfile::tempdir().unwrap();
+    let access_file = dir.path().join("access.log");
+    let access_arg = access_file.display().to_string();
+    let server = Server::start_in(
+        dir,
+        None,
+        Options {
+            args: &[
+                "--access-log",
+                &access_arg,
+                "--trusted-proxies",
+                "127.0.0.1",
+            ],
+            workers: 1,
+            ..Options::default()
+        },
+    );
+    let client = client(false);
+    let secret_header = "Bearer not-a-token-but-must-never-be-logged";
+    let send = |xff: &str| {
+        client
+            .get(server.url("/api/me/?x=1"))
+            .header("X-Forwarded-For", xff)
+            .header("Authorization", secret_header)
+            .header("User-Agent", "process-test")
+            .send()
+    };
+    assert_eq!(send("6.6.6.6, 198.51.100.7").await.unwrap().status(), 401);
+    let read = || std::fs::read_to_string(&access_file).unwrap_or_default();
+    let deadline = Instant::now() + WAIT;
+    while read().lines().count() < 1 {
+        assert!(Instant::now() < deadline, "no access line");
+        // Polling a file another process appends to: bounded, nothing to wait on instead.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let line = read();
+    assert!(line.starts_with("198.51.100.7 - - ["), "{line}");
+    assert!(
+        line.contains("\"GET /api/me/?x=1 HTTP/1.1\" 401 "),
+        "{line}"
+    );
+    assert!(line.contains("\"-\" \"process-test\" 0."), "{line}");
+    assert!(!line.contains("never-be-logged"), "{line}");
+    assert!(!server.log.snapshot().join("\n").contains("never-be-logged"));
+    assert_eq!(server.access.count("GET"), 0, "the file, not stdout");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_headers_from_untrusted_peers_are_ignored() {
+    let server = Server::start(Options {
+        args: &["--trusted-proxies", "10.0.0.0/8"],
+        workers: 1,
+        ..Options::default()
+    });
+    let res = client(false)
+        .get(server.url("/healthz"))
+        .header("X-Forwarded-For", "198.51.100.7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let line = server.access.wait_for("an access line", |l| {
+        l.iter().find(|l| l.contains("/healthz")).cloned()
+    });
+    assert!(line.starts_with("127.0.0.1 - - ["), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_on_a_unix_socket_and_removes_it_at_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("app.sock");
+    let bind = format!("unix:{}", socket.display());
+    let mut server = Server::start_in(
+        dir,
+        None,
+        Options {
+            args: &["--bind", &bind],
+            workers: 1,
+            ..Options::default()
+        },
+    );
+    let mut stream = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: app\r\nX-Forwarded-For: 198.51.100.7\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    // A unix-socket peer is the local proxy: its X-Forwarded-For is believed.
+    server.access.wait_for("the unix access line", |l| {
+        l.iter()
+            .any(|l| l.starts_with("198.51.100.7 "))
+            .then_some(())
+    });
+    server.signal(Signal::TERM);
+    assert_eq!(server.wait_exit().code(), Some(0));
+    assert!(!socket.exists(), "socket file removed");
+}
+
+#[test]
+fn invalid_settings_stop_startup_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(["--bind", "127.0.0.1:0"])
+        .env_clear()
+        .env("SECRET_KEY", SECRET)
+        .env("DATABASE_URL", db_url(&dir))
+        .env("SERVER__TIMEOUT", "soon")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("SERVER.TIMEOUT from environment variable SERVER__TIMEOUT is invalid"),
+        "{stderr}"
+    );
+}
+
+fn decode_claims(token: &str) -> Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
