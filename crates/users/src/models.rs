@@ -5,8 +5,11 @@ use diesel::prelude::*;
 
 use crate::schema::auth_user;
 
-/// A row of `auth_user`. Times are UTC.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]
+/// A row of `auth_user`. Times are UTC. Insertable and AsChangeset (every column but the id) let
+/// `loaddata` write a Django row exactly as given.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Insertable, AsChangeset,
+)]
 #[diesel(table_name = auth_user)]
 pub struct User {
     pub id: i32,

@@ -92,37 +92,14 @@ pub fn delete(conn: &mut DbConnection, id: i32) -> QueryResult<usize> {
 /// collide with these ids.
 pub fn insert_exact(conn: &mut DbConnection, user: &User) -> QueryResult<usize> {
     diesel::insert_into(dsl::auth_user)
-        .values((
-            dsl::id.eq(user.id),
-            dsl::password.eq(&user.password),
-            dsl::last_login.eq(user.last_login),
-            dsl::is_superuser.eq(user.is_superuser),
-            dsl::username.eq(&user.username),
-            dsl::first_name.eq(&user.first_name),
-            dsl::last_name.eq(&user.last_name),
-            dsl::email.eq(&user.email),
-            dsl::is_staff.eq(user.is_staff),
-            dsl::is_active.eq(user.is_active),
-            dsl::date_joined.eq(user.date_joined),
-        ))
+        .values(user)
         .execute(conn)
 }
 
 /// Overwrites every column of user `user.id` with the values given.
 pub fn replace(conn: &mut DbConnection, user: &User) -> QueryResult<usize> {
     diesel::update(dsl::auth_user.find(user.id))
-        .set((
-            dsl::password.eq(&user.password),
-            dsl::last_login.eq(user.last_login),
-            dsl::is_superuser.eq(user.is_superuser),
-            dsl::username.eq(&user.username),
-            dsl::first_name.eq(&user.first_name),
-            dsl::last_name.eq(&user.last_name),
-            dsl::email.eq(&user.email),
-            dsl::is_staff.eq(user.is_staff),
-            dsl::is_active.eq(user.is_active),
-            dsl::date_joined.eq(user.date_joined),
-        ))
+        .set(user)
         .execute(conn)
 }
 
