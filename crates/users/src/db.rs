@@ -95,10 +95,29 @@ impl ConnectionManager {
     }
 }
 
-/// SQLite needs these per connection: WAL lets readers run beside the one writer, busy_timeout makes a
-/// writer wait for the lock instead of failing with "database is locked", foreign keys are off by default.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+/// SQLite needs these per connection: busy_timeout makes a writer wait for the lock instead of
+/// failing with "database is locked", foreign keys are off by default, NORMAL sync is safe in WAL.
+const SQLITE_PRAGMAS: &str =
+    "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+
+/// WAL lets readers run beside the one writer. The mode is stored in the file, so only the first
+/// connections to a new database switch it, and that switch takes an exclusive lock for which
+/// SQLite does not call the busy handler: when processes race to open a new file (two `migrate`s),
+/// the loser retries for a bounded time instead of failing.
+fn enable_wal(conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
+    let mut attempts = 0;
+    loop {
+        match conn.batch_execute("PRAGMA journal_mode = WAL;") {
+            Err(diesel::result::Error::DatabaseError(_, info))
+                if info.message().contains("locked") && attempts < 100 =>
+            {
+                attempts += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
 
 impl r2d2::ManageConnection for ConnectionManager {
     type Connection = DbConnection;
@@ -110,6 +129,8 @@ impl r2d2::ManageConnection for ConnectionManager {
                 let path = path.to_string_lossy();
                 let mut conn = SqliteConnection::establish(&path)?;
                 conn.batch_execute(SQLITE_PRAGMAS)
+                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                enable_wal(&mut conn)
                     .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Sqlite(conn))
             }

@@ -17,12 +17,7 @@ const PG_MIGRATION_LOCK: i64 = 0x6a77_745f_6d69_6772;
 pub fn run_pending(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
     let result = match conn {
         DbConnection::Sqlite(c) => apply(c, SQLITE),
-        DbConnection::Pg(c) => {
-            c.batch_execute(&format!("SELECT pg_advisory_lock({PG_MIGRATION_LOCK})"))?;
-            let result = apply(c, POSTGRES);
-            c.batch_execute(&format!("SELECT pg_advisory_unlock({PG_MIGRATION_LOCK})"))?;
-            result
-        }
+        DbConnection::Pg(c) => with_pg_lock(c, |c| apply(c, POSTGRES)),
     };
     match result {
         Ok(applied) => Ok(applied),
@@ -34,6 +29,19 @@ pub fn run_pending(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
         }
         Err(e) => Err(e),
     }
+}
+
+/// Runs `f` holding the migration advisory lock. Even reading what is pending takes it: the
+/// harness creates its bookkeeping table on first use, and two concurrent CREATE TABLE IF NOT
+/// EXISTS collide in PostgreSQL's catalog.
+fn with_pg_lock<T>(
+    c: &mut diesel::PgConnection,
+    f: impl FnOnce(&mut diesel::PgConnection) -> Result<T, DbError>,
+) -> Result<T, DbError> {
+    c.batch_execute(&format!("SELECT pg_advisory_lock({PG_MIGRATION_LOCK})"))?;
+    let result = f(c);
+    c.batch_execute(&format!("SELECT pg_advisory_unlock({PG_MIGRATION_LOCK})"))?;
+    result
 }
 
 fn conn_is_sqlite(conn: &DbConnection) -> bool {
@@ -66,6 +74,6 @@ where
 pub fn pending(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
     match conn {
         DbConnection::Sqlite(c) => names(c, SQLITE),
-        DbConnection::Pg(c) => names(c, POSTGRES),
+        DbConnection::Pg(c) => with_pg_lock(c, |c| names(c, POSTGRES)),
     }
 }
