@@ -4,8 +4,9 @@
 //! Like gunicorn's `forwarded_allow_ips` with Django's `SECURE_PROXY_SSL_HEADER`. Downstream code
 //! sees the verdict either way: from an untrusted peer the forwarding headers are removed; from a
 //! trusted one they are replaced by the resolved client address and scheme alone. So actix's
-//! `ConnectionInfo::realip_remote_addr()` and `scheme()` give the real client to any handler (a
-//! throttle, say) without knowing about proxies, and cannot be spoofed.
+//! `ConnectionInfo::realip_remote_addr()` and `scheme()` give the real client to any handler
+//! without knowing about proxies, and cannot be spoofed; the throttles get it as
+//! `auth::throttle::ClientAddr`.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -161,6 +162,11 @@ pub async fn middleware(
         headers.insert(HeaderName::from_static(X_FORWARDED_PROTO), scheme);
     } else {
         headers.remove(HeaderName::from_static(X_FORWARDED_HOST));
+    }
+    if let Some(addr) = info.addr {
+        // The address DRF-style throttles count requests by (`auth::throttle::client_address`).
+        req.extensions_mut()
+            .insert(auth::throttle::ClientAddr(addr));
     }
     req.extensions_mut().insert(info);
     next.call(req).await
@@ -331,7 +337,7 @@ mod tests {
         );
     }
 
-    /// What a handler downstream sees through actix's own `ConnectionInfo`.
+    /// What a handler downstream sees through actix's own `ConnectionInfo` and the throttles.
     async fn seen_by_handler(peer: &str, headers: &[(&str, &str)], trusted: &[&str]) -> String {
         use actix_web::{middleware::from_fn, test, web, App, HttpRequest, HttpResponse};
         let trusted: Rc<[TrustedProxy]> = nets(trusted).into();
@@ -343,8 +349,9 @@ mod tests {
                 .default_service(web::to(|req: HttpRequest| async move {
                     let info = req.connection_info();
                     let forwarded = req.headers().contains_key(FORWARDED);
+                    let throttled_as = auth::throttle::client_address(&req);
                     HttpResponse::Ok().body(format!(
-                        "{} {} {forwarded}",
+                        "{} {} {forwarded} {throttled_as}",
                         info.realip_remote_addr().unwrap_or("-"),
                         info.scheme()
                     ))
@@ -368,11 +375,11 @@ mod tests {
         ];
         assert_eq!(
             seen_by_handler("127.0.0.1:5000", &headers, &["127.0.0.1"]).await,
-            "198.51.100.7 https false"
+            "198.51.100.7 https false 198.51.100.7"
         );
         assert_eq!(
             seen_by_handler("203.0.113.5:5000", &headers, &["127.0.0.1"]).await,
-            "203.0.113.5 http false"
+            "203.0.113.5 http false 203.0.113.5"
         );
     }
 

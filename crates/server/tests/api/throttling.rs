@@ -160,10 +160,10 @@ async fn redis_counters_are_shared_by_every_instance() {
 
 #[tokio::test]
 async fn an_unreachable_redis_lets_requests_through() {
-    // A port nothing listens on: the connection is refused at once.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = closed.local_addr().expect("addr").port();
-    drop(closed);
+    // A listener that never answers: Redis "hangs". Kept open for the whole test, so the port
+    // cannot be taken by anything else meanwhile.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = silent.local_addr().expect("addr").port();
     let url = format!("redis://127.0.0.1:{port}/0");
     let app = spawn_app_with(&[
         (CLASSES, r#"["ScopedRateThrottle"]"#),
@@ -176,6 +176,7 @@ async fn an_unreachable_redis_lets_requests_through() {
         let (status, body, _) = login(&app, PASSWORD).await;
         assert_eq!(status, StatusCode::OK, "fails open: {body}");
     }
+    drop(silent);
 }
 
 fn now_nanos() -> u128 {
