@@ -9,6 +9,8 @@ pub mod blacklist;
 pub mod challenge;
 pub mod credentials;
 pub mod lookup;
+pub mod metrics;
+pub mod openapi;
 pub mod password_change;
 pub mod permissions;
 pub mod reuse;

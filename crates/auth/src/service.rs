@@ -7,6 +7,7 @@ use crate::api::ApiError;
 use crate::blacklist::{self, Outstanding};
 use crate::credentials;
 use crate::lookup;
+use crate::metrics::Refresh;
 use crate::reuse;
 use crate::revoke;
 use crate::state::AuthState;
@@ -16,14 +17,14 @@ const NO_ACCOUNT_LOGIN: &str = "No active account found with the given credentia
 const NO_ACCOUNT_TOKEN: &str = "No active account found for the given token.";
 
 /// A signed token pair.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Pair {
     pub refresh: String,
     pub access: String,
 }
 
 /// The refresh view's answer: `refresh` only when rotating.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Refreshed {
     pub access: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -71,7 +72,7 @@ pub async fn obtain_sliding(
 }
 
 /// The sliding views' answer.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Slid {
     pub token: String,
 }
@@ -83,9 +84,23 @@ async fn login(
     username: String,
     password: String,
 ) -> Result<users::User, ApiError> {
-    credentials::authenticate(state, username, password)
-        .await?
-        .ok_or(ApiError::AuthenticationFailed(NO_ACCOUNT_LOGIN))
+    let user = credentials::authenticate(state, username, password).await?;
+    // Only credential refusals count as failed logins; a 503 is not the client's failure.
+    state.metrics.login(user.is_some());
+    user.ok_or(ApiError::AuthenticationFailed(NO_ACCOUNT_LOGIN))
+}
+
+/// Counts a refusal of a blacklisted token (every view refuses with simplejwt's one message).
+fn count_blacklisted<T>(state: &AuthState, result: Result<T, ApiError>) -> Result<T, ApiError> {
+    let blacklisted = TokenError::Blacklisted.to_string();
+    if let Err(ApiError::AuthenticationFailedCode { detail, .. } | ApiError::NonField(detail)) =
+        &result
+    {
+        if *detail == blacklisted {
+            state.metrics.blacklist_hit();
+        }
+    }
+    result
 }
 
 /// One trip for what a login writes: the outstanding token row, and last_login when asked.
@@ -129,6 +144,7 @@ pub async fn not_blacklisted(
         .with_conn(move |conn| Ok(blacklist::is_blacklisted(conn, &jti)?))
         .await?;
     Ok(if listed {
+        state.metrics.blacklist_hit();
         Err(TokenError::Blacklisted)
     } else {
         Ok(token)
@@ -176,6 +192,12 @@ fn check_token_user(
 /// goes through reuse detection (`reuse`). The new tokens are signed before the one database trip,
 /// so the gate and the new token's row are written back to back.
 pub async fn refresh(state: &AuthState, raw: String) -> Result<Refreshed, ApiError> {
+    let refreshed = count_blacklisted(state, refresh_pair(state, raw).await)?;
+    state.metrics.refreshed(Refresh::Pair);
+    Ok(refreshed)
+}
+
+async fn refresh_pair(state: &AuthState, raw: String) -> Result<Refreshed, ApiError> {
     let at = now();
     let presented = state
         .tokens()
@@ -193,7 +215,7 @@ pub async fn refresh(state: &AuthState, raw: String) -> Result<Refreshed, ApiErr
     };
     let settings = state.settings.clone();
     let rotated = next.as_ref().map(|(signed, _, _)| signed.clone());
-    state
+    let reuse = state
         .with_conn(move |conn| {
             let jwt = &settings.simple_jwt;
             let jti = presented.jti(jwt).unwrap_or_default().to_owned();
@@ -202,12 +224,12 @@ pub async fn refresh(state: &AuthState, raw: String) -> Result<Refreshed, ApiErr
                 .as_ref()
                 .is_some_and(|s| s.blacklisted_at.is_some())
             {
-                reuse::presented_again(conn, jwt, standing.as_ref(), at)?;
-                return Err(ApiError::token(&TokenError::Blacklisted));
+                let outcome = reuse::presented_again(conn, jwt, standing.as_ref(), at)?;
+                return Ok(Some(outcome));
             }
             let user_id = check_token_user(conn, jwt, &presented, &raw, at)?;
             let Some((next_raw, next_jti, next_exp)) = next else {
-                return Ok(());
+                return Ok(None);
             };
             // A token first seen here (issued by simplejwt, or before families existed) starts
             // its own family.
@@ -225,8 +247,8 @@ pub async fn refresh(state: &AuthState, raw: String) -> Result<Refreshed, ApiErr
                 if !blacklist::blacklist_in(conn, &record, &family, at)? {
                     // Lost the race to a concurrent refresh of the same token.
                     let standing = blacklist::standing(conn, &jti)?;
-                    reuse::presented_again(conn, jwt, standing.as_ref(), at)?;
-                    return Err(ApiError::token(&TokenError::Blacklisted));
+                    let outcome = reuse::presented_again(conn, jwt, standing.as_ref(), at)?;
+                    return Ok(Some(outcome));
                 }
             }
             let record = Outstanding {
@@ -237,9 +259,18 @@ pub async fn refresh(state: &AuthState, raw: String) -> Result<Refreshed, ApiErr
                 expires_at: next_exp,
             };
             blacklist::outstand_in(conn, &record, &family)?;
-            Ok(())
+            Ok(None)
         })
         .await?;
+    // The reuse outcome leaves the closure as a value so that it can be counted here.
+    if let Some(outcome) = reuse {
+        match outcome {
+            reuse::Outcome::Revoked(_) => state.metrics.reuse_detected(true),
+            reuse::Outcome::Tolerated => state.metrics.reuse_detected(false),
+            reuse::Outcome::Ignored => {}
+        }
+        return Err(ApiError::token(&TokenError::Blacklisted));
+    }
     Ok(Refreshed {
         access,
         refresh: rotated,
@@ -249,6 +280,10 @@ pub async fn refresh(state: &AuthState, raw: String) -> Result<Refreshed, ApiErr
 /// TokenVerifyView: any well-signed, unexpired token with exp and jti. Only refresh and sliding
 /// tokens can be blacklisted, so only they cost a database trip: verifying an access token needs no database.
 pub async fn verify(state: &AuthState, raw: String) -> Result<(), ApiError> {
+    count_blacklisted(state, verify_token(state, raw).await)
+}
+
+async fn verify_token(state: &AuthState, raw: String) -> Result<(), ApiError> {
     let token = state
         .tokens()
         .decode(&raw, TokenKind::Untyped, now())
@@ -269,6 +304,10 @@ pub async fn verify(state: &AuthState, raw: String) -> Result<(), ApiError> {
 
 /// TokenBlacklistView: blacklists a refresh token (one already blacklisted is refused as such).
 pub async fn blacklist_token(state: &AuthState, raw: String) -> Result<(), ApiError> {
+    count_blacklisted(state, blacklist_raw(state, raw).await)
+}
+
+async fn blacklist_raw(state: &AuthState, raw: String) -> Result<(), ApiError> {
     let at = now();
     let token = state
         .tokens()
@@ -302,6 +341,12 @@ pub async fn blacklist_token(state: &AuthState, raw: String) -> Result<(), ApiEr
 /// TokenRefreshSlidingView: the same token (same jti) with a new exp and iat, while its
 /// refresh_exp has not passed and its user may still sign in.
 pub async fn refresh_sliding(state: &AuthState, raw: String) -> Result<Slid, ApiError> {
+    let slid = count_blacklisted(state, slide(state, raw).await)?;
+    state.metrics.refreshed(Refresh::Sliding);
+    Ok(slid)
+}
+
+async fn slide(state: &AuthState, raw: String) -> Result<Slid, ApiError> {
     let at = now();
     let token = state
         .tokens()

@@ -20,6 +20,8 @@ pub struct AuthState {
     pub hasher: PasswordHasher,
     /// DEFAULT_THROTTLE_CLASSES with their counters.
     pub throttles: Throttles,
+    /// Prometheus series: auth events recorded by `service`, HTTP series by the server.
+    pub metrics: crate::metrics::Metrics,
     /// AUTH_PASSWORD_VALIDATORS, built on first use (see `password_validators`).
     validators: OnceLock<PasswordValidators>,
 }
@@ -38,6 +40,7 @@ impl AuthState {
             backend,
             pool,
             hasher,
+            metrics: crate::metrics::Metrics::new(),
             validators: OnceLock::new(),
         })
     }

@@ -30,6 +30,18 @@ fn one_field(data: &RequestData, name: &str) -> Result<String, ApiError> {
     value.ok_or_else(|| ApiError::internal("validated field missing"))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/token/",
+    tag = "token",
+    operation_id = "token_obtain_pair",
+    request_body = crate::openapi::TokenObtainRequest,
+    responses(
+        (status = 200, description = "An access and refresh token pair.", body = crate::service::Pair),
+        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::openapi::BadRequest),
+        (status = 401, description = "No active account found with the given credentials.", body = crate::openapi::ErrorDetail),
+    )
+)]
 async fn obtain_pair(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
     let mut fields = Fields::new(&data.0)?;
     let username = fields.char_field("username");
@@ -42,6 +54,18 @@ async fn obtain_pair(state: State, data: RequestData) -> Result<HttpResponse, Ap
     Ok(HttpResponse::Ok().json(pair))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/token/sliding/",
+    tag = "token",
+    operation_id = "token_obtain_sliding",
+    request_body = crate::openapi::TokenObtainRequest,
+    responses(
+        (status = 200, description = "A sliding token.", body = crate::service::Slid),
+        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::openapi::BadRequest),
+        (status = 401, description = "No active account found with the given credentials.", body = crate::openapi::ErrorDetail),
+    )
+)]
 async fn obtain_sliding(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
     let mut fields = Fields::new(&data.0)?;
     let username = fields.char_field("username");
@@ -54,28 +78,88 @@ async fn obtain_sliding(state: State, data: RequestData) -> Result<HttpResponse,
     Ok(HttpResponse::Ok().json(token))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/token/sliding/refresh/",
+    tag = "token",
+    operation_id = "token_refresh_sliding",
+    request_body = crate::openapi::TokenRequest,
+    responses(
+        (status = 200, description = "The sliding token with a new expiry.", body = crate::service::Slid),
+        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::openapi::BadRequest),
+        (status = 401, description = "Invalid, expired or blacklisted token (code `token_not_valid`), or its user may no longer sign in.", body = crate::openapi::ErrorDetail),
+    )
+)]
 async fn refresh_sliding(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
     let raw = one_field(&data, "token")?;
     Ok(HttpResponse::Ok().json(service::refresh_sliding(&state, raw).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/token/refresh/",
+    tag = "token",
+    operation_id = "token_refresh",
+    request_body = crate::openapi::RefreshRequest,
+    responses(
+        (status = 200, description = "A new access token, and a new refresh token when ROTATE_REFRESH_TOKENS is on.", body = crate::service::Refreshed),
+        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::openapi::BadRequest),
+        (status = 401, description = "Invalid, expired or blacklisted token (code `token_not_valid`), or its user may no longer sign in.", body = crate::openapi::ErrorDetail),
+    )
+)]
 async fn refresh(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
     let raw = one_field(&data, "refresh")?;
     Ok(HttpResponse::Ok().json(service::refresh(&state, raw).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/token/verify/",
+    tag = "token",
+    operation_id = "token_verify",
+    request_body = crate::openapi::TokenRequest,
+    responses(
+        (status = 200, description = "The token is valid.", body = crate::openapi::Empty),
+        (status = 400, description = "Field errors (a blacklisted token is a `non_field_errors` entry), or a body that does not parse.", body = crate::openapi::BadRequest),
+        (status = 401, description = "Invalid or expired token (code `token_not_valid`).", body = crate::openapi::ErrorDetail),
+    )
+)]
 async fn verify(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
     let raw = one_field(&data, "token")?;
     service::verify(&state, raw).await?;
     Ok(HttpResponse::Ok().json(json!({})))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/token/blacklist/",
+    tag = "token",
+    operation_id = "token_blacklist",
+    request_body = crate::openapi::RefreshRequest,
+    responses(
+        (status = 200, description = "The refresh token is blacklisted.", body = crate::openapi::Empty),
+        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::openapi::BadRequest),
+        (status = 401, description = "Invalid, expired or already blacklisted token (code `token_not_valid`).", body = crate::openapi::ErrorDetail),
+    )
+)]
 async fn blacklist(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
     let raw = one_field(&data, "refresh")?;
     service::blacklist_token(&state, raw).await?;
     Ok(HttpResponse::Ok().json(json!({})))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/token/logout-all/",
+    tag = "token",
+    operation_id = "token_logout_all",
+    security(("jwt" = []), ("basic" = [])),
+    responses(
+        (status = 200, description = "Every outstanding token of the user is blacklisted.", body = crate::openapi::Empty),
+        (status = 401, description = "No credentials, or credentials no authentication class accepts.", body = crate::openapi::Unauthorized),
+        (status = 403, description = "Not permitted (or no authentication class is configured).", body = crate::openapi::ErrorDetail),
+    )
+)]
 /// Logout everywhere: every outstanding token of the authenticated user is blacklisted.
 async fn logout_all(
     state: State,
@@ -85,6 +169,20 @@ async fn logout_all(
     Ok(HttpResponse::Ok().json(json!({})))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/users/me/password/",
+    tag = "user",
+    operation_id = "user_password_change",
+    security(("jwt" = []), ("basic" = [])),
+    request_body = crate::openapi::PasswordChangeRequest,
+    responses(
+        (status = 200, description = "The new password is saved and every session ended.", body = crate::openapi::ErrorDetail),
+        (status = 400, description = "Field errors (a wrong old password, a new password AUTH_PASSWORD_VALIDATORS refuse), or a body that does not parse.", body = crate::openapi::BadRequest),
+        (status = 401, description = "No credentials, or credentials no authentication class accepts.", body = crate::openapi::Unauthorized),
+        (status = 403, description = "Not permitted (or no authentication class is configured).", body = crate::openapi::ErrorDetail),
+    )
+)]
 /// Password change (old password required); ends every session of the user.
 async fn change_password(
     state: State,
@@ -125,6 +223,18 @@ where
         }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/me/",
+    tag = "user",
+    operation_id = "me",
+    security(("jwt" = []), ("basic" = [])),
+    responses(
+        (status = 200, description = "The authenticated user.", body = crate::openapi::Me),
+        (status = 401, description = "No credentials, or credentials no authentication class accepts.", body = crate::openapi::Unauthorized),
+        (status = 403, description = "Not permitted (or no authentication class is configured).", body = crate::openapi::ErrorDetail),
+    )
+)]
 /// The example protected view: who am I.
 async fn me(RequireUser(auth): RequireUser) -> HttpResponse {
     let body = match &auth.user {
@@ -143,6 +253,15 @@ async fn me(RequireUser(auth): RequireUser) -> HttpResponse {
     HttpResponse::Ok().json(body)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/token/jwks/",
+    tag = "token",
+    operation_id = "token_jwks",
+    responses(
+        (status = 200, description = "The verifying keys as a JSON Web Key Set.", body = crate::openapi::Jwks),
+    )
+)]
 /// The verifying keys as a JWK Set (RFC 7517), for other services to verify our tokens. Empty
 /// for HMAC algorithms: the secret is never published.
 async fn jwks(state: State) -> HttpResponse {

@@ -76,13 +76,15 @@ pub struct Entry<'a> {
     pub referer: Option<&'a str>,
     pub user_agent: Option<&'a str>,
     pub duration: Duration,
+    /// The request's X-Request-ID (kept from the client or generated), to match log lines.
+    pub request_id: Option<&'a str>,
 }
 
 impl Entry<'_> {
     pub fn format(&self) -> String {
         let size = self.size.map_or_else(|| "-".to_owned(), |n| n.to_string());
         format!(
-            "{} - - [{}] \"{}\" {} {} \"{}\" \"{}\" {:.6}",
+            "{} - - [{}] \"{}\" {} {} \"{}\" \"{}\" {:.6} {}",
             escape(self.client),
             self.time.format("%d/%b/%Y:%H:%M:%S %z"),
             escape(self.request_line),
@@ -91,6 +93,7 @@ impl Entry<'_> {
             escape(self.referer.unwrap_or("-")),
             escape(self.user_agent.unwrap_or("-")),
             self.duration.as_secs_f64(),
+            escape(self.request_id.unwrap_or("-")),
         )
     }
 }
@@ -134,6 +137,10 @@ pub async fn middleware(
         Some(pq) => format!("{} {} {:?}", req.method(), pq, req.version()),
         None => format!("{} {} {:?}", req.method(), req.path(), req.version()),
     };
+    let request_id = req
+        .extensions()
+        .get::<crate::request_id::RequestId>()
+        .map(|r| r.0.clone());
     let referer = header(req.headers(), REFERER).map(str::to_owned);
     let user_agent = header(req.headers(), USER_AGENT).map(str::to_owned);
     let result = next.call(req).await;
@@ -156,6 +163,7 @@ pub async fn middleware(
         referer: referer.as_deref(),
         user_agent: user_agent.as_deref(),
         duration: started.elapsed(),
+        request_id: request_id.as_deref(),
     };
     log.write_line(&entry.format());
     result
@@ -185,12 +193,13 @@ mod tests {
             referer: None,
             user_agent: Some("curl/7.88.1"),
             duration: Duration::from_micros(251_302),
+            request_id: Some("req-42"),
         };
         let line = entry.format();
         let offset = time.format("%z").to_string();
         assert_eq!(
             line,
-            format!("198.51.100.7 - - [28/Nov/2025:19:56:01 {offset}] \"POST /api/token/ HTTP/1.1\" 200 483 \"-\" \"curl/7.88.1\" 0.251302")
+            format!("198.51.100.7 - - [28/Nov/2025:19:56:01 {offset}] \"POST /api/token/ HTTP/1.1\" 200 483 \"-\" \"curl/7.88.1\" 0.251302 req-42")
         );
     }
 

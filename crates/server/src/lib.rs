@@ -2,12 +2,17 @@
 //! serves them. The `server` and `manage` binaries and the tests all start the app through here.
 
 pub mod access_log;
+pub mod docs;
 pub mod error_log;
 pub mod health;
 pub mod listener;
 pub mod manage;
+pub mod metrics;
+pub mod observe;
+pub mod openapi;
 pub mod process;
 pub mod proxy;
+pub mod request_id;
 pub mod server_cli;
 pub mod startup;
 pub mod timeout;

@@ -126,12 +126,15 @@ pub fn serve_with(
             .wrap(from_fn(move |req, next| {
                 crate::access_log::middleware(Arc::clone(&access_log), req, next)
             }))
+            // Outside the access log, so its line can carry the request id; times every answer.
+            .wrap(from_fn(crate::observe::middleware))
             // Outermost: the client address is known before anything logs it.
             .wrap(from_fn(move |req, next| {
                 crate::proxy::middleware(Rc::clone(&trusted), req, next)
             }))
             .configure(auth::configure)
             .configure(crate::health::configure)
+            .configure(crate::observe::configure)
             .default_service(web::to(not_found))
     })
     .workers(options.threads.max(1))

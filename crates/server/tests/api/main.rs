@@ -11,6 +11,7 @@ mod keys;
 mod logout;
 mod me;
 mod obtain;
+mod observe;
 mod parsing;
 mod password_change;
 mod refresh;

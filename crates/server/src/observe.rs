@@ -1,0 +1,30 @@
+//! What the app mounts to describe and observe itself, composed for `startup`: the OpenAPI
+//! document, the docs page, `/metrics`, and the request-id and metrics middleware.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::web;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.configure(crate::openapi::configure)
+        .configure(crate::docs::configure)
+        .configure(crate::metrics::configure);
+}
+
+/// Middleware: the request id is assigned before anything inner runs (so the access log can
+/// print it), the request is timed, and the id is echoed on the response.
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = crate::request_id::assign(&req);
+    let timing = crate::metrics::start(&req);
+    let result = next.call(req).await;
+    if let Some(timing) = timing {
+        timing.finish(&result);
+    }
+    let mut res = result?;
+    crate::request_id::echo(&mut res, &id);
+    Ok(res)
+}
