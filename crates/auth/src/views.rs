@@ -30,6 +30,18 @@ fn one_field(data: &RequestData, name: &str) -> Result<String, ApiError> {
     value.ok_or_else(|| ApiError::internal("validated field missing"))
 }
 
+/// The obtain views' body: two required CharFields, both validated before either is refused.
+fn credentials(data: &RequestData) -> Result<(String, String), ApiError> {
+    let mut fields = Fields::new(&data.0)?;
+    let username = fields.char_field("username");
+    let password = fields.char_field("password");
+    fields.finish()?;
+    match (username, password) {
+        (Some(username), Some(password)) => Ok((username, password)),
+        _ => Err(ApiError::internal("validated fields missing")),
+    }
+}
+
 #[utoipa::path(
     post,
     path = "/api/token/",
@@ -43,13 +55,7 @@ fn one_field(data: &RequestData, name: &str) -> Result<String, ApiError> {
     )
 )]
 async fn obtain_pair(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
-    let mut fields = Fields::new(&data.0)?;
-    let username = fields.char_field("username");
-    let password = fields.char_field("password");
-    fields.finish()?;
-    let (Some(username), Some(password)) = (username, password) else {
-        return Err(ApiError::internal("validated fields missing"));
-    };
+    let (username, password) = credentials(&data)?;
     let pair = service::obtain_pair(&state, username, password).await?;
     Ok(HttpResponse::Ok().json(pair))
 }
@@ -67,13 +73,7 @@ async fn obtain_pair(state: State, data: RequestData) -> Result<HttpResponse, Ap
     )
 )]
 async fn obtain_sliding(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
-    let mut fields = Fields::new(&data.0)?;
-    let username = fields.char_field("username");
-    let password = fields.char_field("password");
-    fields.finish()?;
-    let (Some(username), Some(password)) = (username, password) else {
-        return Err(ApiError::internal("validated fields missing"));
-    };
+    let (username, password) = credentials(&data)?;
     let token = service::obtain_sliding(&state, username, password).await?;
     Ok(HttpResponse::Ok().json(token))
 }
