@@ -94,7 +94,7 @@ pub fn standing(conn: &mut DbConnection, jti: &str) -> QueryResult<Option<Standi
         .left_join(black::table)
         .filter(out::jti.eq(jti))
         .select((out::user_id, out::family, black::blacklisted_at.nullable()))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(row.map(|(user_id, family, blacklisted_at)| Standing {
         user_id,
@@ -107,7 +107,7 @@ fn outstanding_id(conn: &mut DbConnection, jti: &str) -> QueryResult<Option<i64>
     out::table
         .filter(out::jti.eq(jti))
         .select(out::id)
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -116,7 +116,7 @@ pub fn is_blacklisted(conn: &mut DbConnection, jti: &str) -> QueryResult<bool> {
         .inner_join(out::table)
         .filter(out::jti.eq(jti))
         .select(black::id)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(hit.is_some())
 }
