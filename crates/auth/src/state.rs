@@ -105,7 +105,12 @@ impl AuthState {
         let pool = self.pool.clone();
         web::block(move || {
             let mut conn = users::db::get(&pool)?;
-            f(&mut conn)
+            let result = f(&mut conn);
+            if let Err(ApiError::Unavailable(_)) = result {
+                // The database dropped this connection: the pool must not hand it out again.
+                conn.mark_broken();
+            }
+            result
         })
         .await?
     }

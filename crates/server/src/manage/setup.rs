@@ -1,7 +1,6 @@
 //! What the database commands share: settings without a real SECRET_KEY, one connection, the
 //! migration check, the password hasher, and fetching a user by name.
 
-use r2d2::ManageConnection;
 use settings::{Secret, Settings};
 use users::db::{ConnectionManager, Target};
 use users::{DbConnection, PasswordHasher, User};
@@ -35,7 +34,7 @@ pub fn connect(settings: &Settings) -> Result<DbConnection, CommandError> {
         std::env::set_var("PGCONNECT_TIMEOUT", secs.to_string());
     }
     ConnectionManager::new(target)
-        .connect()
+        .establish()
         .map_err(|e| CommandError::msg(format!("cannot connect to {described}: {e}")))
 }
 

@@ -67,7 +67,7 @@ async fn the_database_holds_hashes_never_raw_tokens() {
     let rows: Vec<(String, String, Option<i32>)> = out::table
         .select((out::jti, out::token_hash, out::user_id))
         .order(out::id)
-        .load(&mut conn)
+        .load(&mut **conn)
         .expect("rows");
     assert_eq!(
         rows.len(),

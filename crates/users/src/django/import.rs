@@ -168,9 +168,8 @@ mod tests {
     use crate::db::{ConnectionManager, Target};
 
     fn connection() -> DbConnection {
-        use r2d2::ManageConnection;
         let mut conn = ConnectionManager::new(Target::Sqlite(":memory:".into()))
-            .connect()
+            .establish()
             .unwrap();
         crate::migrations::run_pending(&mut conn).unwrap();
         conn
