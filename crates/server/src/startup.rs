@@ -102,6 +102,7 @@ pub fn serve_with(
     let graceful = server_settings.graceful_timeout;
     let trusted: Arc<[settings::TrustedProxy]> = server_settings.trusted_proxies.clone().into();
     let access_log = Arc::new(options.access_log);
+    crate::wal::keep_bounded(&state);
     let mut server = HttpServer::new(move || {
         // Per worker thread: the middleware closures hold cheap `Rc`s.
         let trusted: Rc<[settings::TrustedProxy]> = trusted.iter().copied().collect();
