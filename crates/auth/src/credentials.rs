@@ -25,8 +25,8 @@ pub async fn authenticate(
     if !state.hasher.must_update(&user.password) {
         return Ok(Some(user));
     }
-    let hasher = state.hasher.clone();
-    let encoded = actix_web::web::block(move || hasher.make_password(&password))
+    let encoded = state
+        .hash(move |hasher| hasher.make_password(&password))
         .await?
         .map_err(ApiError::internal)?;
     let id = user.id;

@@ -24,6 +24,8 @@ pub struct AuthState {
     pub metrics: crate::metrics::Metrics,
     /// AUTH_PASSWORD_VALIDATORS, built on first use (see `password_validators`).
     validators: OnceLock<PasswordValidators>,
+    /// Password hashes computed at once by this process (see `hash`).
+    hashing: tokio::sync::Semaphore,
 }
 
 impl AuthState {
@@ -34,6 +36,7 @@ impl AuthState {
     ) -> Result<Self, KeyError> {
         let backend = TokenBackend::from_settings(&settings.simple_jwt)?;
         let throttles = Throttles::new(&settings);
+        let settings_workers = settings.server.workers;
         Ok(AuthState {
             throttles,
             settings,
@@ -42,6 +45,7 @@ impl AuthState {
             hasher,
             metrics: crate::metrics::Metrics::new(),
             validators: OnceLock::new(),
+            hashing: tokio::sync::Semaphore::new(hashing_permits(settings_workers)),
         })
     }
 
@@ -121,7 +125,29 @@ impl AuthState {
         raw: String,
         encoded: Option<String>,
     ) -> Result<bool, ApiError> {
-        let hasher = self.hasher.clone();
-        Ok(web::block(move || hasher.check_password(&raw, encoded.as_deref())).await?)
+        self.hash(move |hasher| hasher.check_password(&raw, encoded.as_deref()))
+            .await
     }
+
+    /// Runs password hashing work on the blocking pool, at most `hashing_permits` at a time in
+    /// this process. Unbounded, a login storm puts a bcrypt on every blocking thread and every
+    /// core, and the cheap requests (verify, /api/me/) queue behind them; bounded, logins queue
+    /// for a permit instead and the rest keep their latency (bench/run's login storm).
+    pub async fn hash<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&PasswordHasher) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let _permit = self.hashing.acquire().await.map_err(ApiError::internal)?;
+        let hasher = self.hasher.clone();
+        Ok(web::block(move || f(&hasher)).await?)
+    }
+}
+
+/// Hashes at once per process: the cores divided among the worker processes (WORKERS, default
+/// one per core), at least one.
+fn hashing_permits(workers: Option<usize>) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let workers = workers.unwrap_or(cores).max(1);
+    (cores / workers).max(1)
 }
