@@ -14,6 +14,8 @@ use crate::api::error::TokenMessage;
 use crate::api::ApiError;
 use crate::basic;
 use crate::challenge::ProtectedView;
+use crate::cookies;
+use crate::csrf;
 use crate::lookup;
 use crate::permissions;
 use crate::revoke;
@@ -60,20 +62,31 @@ const BAD_HEADER: &str = "Authorization header must contain two space-delimited 
 /// (the next class may recognise it); an error when it is ours but malformed.
 fn raw_token(req: &HttpRequest, jwt: &SimpleJwt) -> Result<Option<String>, ApiError> {
     let name = jwt.auth_header();
-    let mut values = req.headers().get_all(name.as_str());
-    let Some(value) = values.next() else {
+    let values: Vec<&[u8]> = req
+        .headers()
+        .get_all(name.as_str())
+        .map(|v| v.as_bytes())
+        .collect();
+    parse_header(&values, &jwt.auth_header_types)
+}
+
+/// The parsing half of `raw_token`, pure so that the fuzz target (fuzz/fuzz_targets/auth_header.rs)
+/// calls it directly: `values` are every value of AUTH_HEADER_NAME in the request, `types`
+/// AUTH_HEADER_TYPES.
+pub fn parse_header(values: &[&[u8]], types: &[String]) -> Result<Option<String>, ApiError> {
+    let Some(value) = values.first() else {
         return Ok(None);
     };
-    let text = String::from_utf8_lossy(value.as_bytes());
+    let text = String::from_utf8_lossy(value);
     let parts: Vec<&str> = text.split_ascii_whitespace().collect();
     let Some(scheme) = parts.first() else {
         return Ok(None);
     };
-    if !jwt.auth_header_types.iter().any(|t| t == scheme) {
+    if !types.iter().any(|t| t == scheme) {
         return Ok(None);
     }
     // Two Authorization headers are ambiguous (a proxy and the app may read different ones).
-    if parts.len() != 2 || values.next().is_some() {
+    if parts.len() != 2 || values.len() > 1 {
         return Err(ApiError::AuthenticationFailedCode {
             detail: BAD_HEADER.into(),
             code: "bad_authorization_header",
@@ -86,6 +99,8 @@ fn raw_token(req: &HttpRequest, jwt: &SimpleJwt) -> Result<Option<String>, ApiEr
 /// reason. A sliding token is also checked against the blacklist, as simplejwt's BlacklistMixin does.
 async fn validated_token(state: &AuthState, raw: &str) -> Result<Token, ApiError> {
     let mut messages = Vec::new();
+    // With JWK_URL, the issuer's key is looked up once for every class below.
+    state.backend.prepare(raw).await;
     for class in &state.jwt().auth_token_classes {
         let kind = TokenKind::from(*class);
         let checked = match state.tokens().decode(raw, kind, now()) {
@@ -182,6 +197,41 @@ async fn jwt_authenticate(
     }))
 }
 
+/// dj-rest-auth's JWTCookieAuthentication: with an AUTH_HEADER_NAME header, JWTAuthentication;
+/// without one, the access token of the `REST_AUTH.JWT_AUTH_COOKIE` cookie, and then (with
+/// JWT_AUTH_COOKIE_USE_CSRF) an unsafe method must pass the CSRF check first: a browser sends the
+/// cookie on requests that other sites make it send.
+async fn cookie_authenticate(
+    req: &HttpRequest,
+    state: &AuthState,
+) -> Result<Option<Authenticated>, ApiError> {
+    if req
+        .headers()
+        .contains_key(state.jwt().auth_header().as_str())
+    {
+        return jwt_authenticate(req, state, AuthenticationClass::JwtAuthentication).await;
+    }
+    let ra = &state.settings.rest_auth;
+    let Some(name) = ra.jwt_auth_cookie.as_deref() else {
+        return Ok(None);
+    };
+    let raw = cookies::read(req, name);
+    if ra.jwt_auth_cookie_enforce_csrf_on_unauthenticated
+        || (raw.is_some() && ra.jwt_auth_cookie_use_csrf)
+    {
+        csrf::enforce(req, &state.settings.csrf_trusted_origins)?;
+    }
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let token = validated_token(state, &raw).await?;
+    let user = database_user(state, &token).await?;
+    Ok(Some(Authenticated {
+        user: AuthUser::User(user),
+        token: Some(token),
+    }))
+}
+
 /// Runs DEFAULT_AUTHENTICATION_CLASSES in order, as DRF's `Request._authenticate`: a class that
 /// does not recognise the request passes it on; the first that does decides (user or error).
 /// `None` when no class recognised it.
@@ -190,16 +240,18 @@ pub async fn authenticate(
     state: &AuthState,
 ) -> Result<Option<Authenticated>, ApiError> {
     for class in &state.settings.rest_framework.default_authentication_classes {
-        let found =
-            match class {
-                AuthenticationClass::BasicAuthentication => basic::authenticate(req, state)
+        let found = match class {
+            AuthenticationClass::BasicAuthentication => {
+                basic::authenticate(req, state)
                     .await?
                     .map(|user| Authenticated {
                         user: AuthUser::User(user),
                         token: None,
-                    }),
-                jwt => jwt_authenticate(req, state, *jwt).await?,
-            };
+                    })
+            }
+            AuthenticationClass::JwtCookieAuthentication => cookie_authenticate(req, state).await?,
+            jwt => jwt_authenticate(req, state, *jwt).await?,
+        };
         if found.is_some() {
             return Ok(found);
         }

@@ -1,6 +1,7 @@
 //! The token backend: signs and verifies JWTs with the one configured algorithm (and, for key
 //! rotation, earlier verifying keys chosen by `kid`), checks the registered claims (iat, nbf, exp,
-//! iss, aud) the way PyJWT does for simplejwt, and describes its public keys as a JWKS.
+//! iss, aud) the way PyJWT does for simplejwt, and describes its public keys as a JWKS. With
+//! JWK_URL, tokens are verified with another issuer's published keys instead (`jwk_client`).
 
 use base64::Engine as _;
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
@@ -8,6 +9,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use serde_json::{Map, Value};
 
 use settings::SimpleJwt;
+
+use crate::jwk_client::JwkClient;
 
 pub type Claims = Map<String, Value>;
 
@@ -32,13 +35,17 @@ pub struct TokenBackend {
     algorithm: Algorithm,
     header_b64: String,
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// VERIFYING_KEY (the secret for HMAC); absent only with JWK_URL, which then verifies alone.
+    decoding: Option<DecodingKey>,
     /// KEY_ID: the current key's `kid`, written in every token's header when set.
     key_id: Option<String>,
     /// VERIFYING_KEYS: earlier public keys by `kid`, still accepted.
     previous: Vec<(String, DecodingKey)>,
     /// The public keys as published at /api/token/jwks/ (empty for HMAC: never the secret).
     jwks: JwkSet,
+    /// JWK_URL: the issuer's keys by `kid`. When set, they alone verify tokens (as simplejwt's
+    /// PyJWKClient: VERIFYING_KEY and VERIFYING_KEYS are then only published).
+    remote: Option<JwkClient>,
     validation: Validation,
     audience: Option<Vec<String>>,
     issuer: Option<String>,
@@ -72,7 +79,10 @@ fn to_jwt_algorithm(alg: settings::Algorithm) -> Algorithm {
     }
 }
 
-fn keys(settings: &SimpleJwt, alg: Algorithm) -> Result<(EncodingKey, DecodingKey), KeyError> {
+fn keys(
+    settings: &SimpleJwt,
+    alg: Algorithm,
+) -> Result<(EncodingKey, Option<DecodingKey>), KeyError> {
     let signing = settings.signing_key.expose().as_bytes();
     let bad = |key: &'static str| {
         move |e: jsonwebtoken::errors::Error| KeyError {
@@ -83,41 +93,32 @@ fn keys(settings: &SimpleJwt, alg: Algorithm) -> Result<(EncodingKey, DecodingKe
     if settings.algorithm.is_hmac() {
         let enc = EncodingKey::from_secret(signing).map_err(bad("SIGNING_KEY"))?;
         let dec = DecodingKey::from_secret(signing).map_err(bad("SIGNING_KEY"))?;
-        return Ok((enc, dec));
+        return Ok((enc, Some(dec)));
     }
-    let verifying = settings
-        .verifying_key
-        .as_deref()
-        .ok_or(KeyError {
-            key: "VERIFYING_KEY",
-            message: format!("{alg:?} needs a public key (PEM)"),
-        })?
-        .as_bytes();
-    let pair = match alg {
-        Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 => (
-            EncodingKey::from_rsa_pem(signing).map_err(bad("SIGNING_KEY"))?,
-            DecodingKey::from_rsa_pem(verifying).map_err(bad("VERIFYING_KEY"))?,
-        ),
-        Algorithm::ES256 | Algorithm::ES384 => (
-            EncodingKey::from_ec_pem(signing).map_err(bad("SIGNING_KEY"))?,
-            DecodingKey::from_ec_pem(verifying).map_err(bad("VERIFYING_KEY"))?,
-        ),
-        _ => (
-            EncodingKey::from_ed_pem(signing).map_err(bad("SIGNING_KEY"))?,
-            DecodingKey::from_ed_pem(verifying).map_err(bad("VERIFYING_KEY"))?,
-        ),
+    let encoding = match alg {
+        Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 => {
+            EncodingKey::from_rsa_pem(signing)
+        }
+        Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(signing),
+        _ => EncodingKey::from_ed_pem(signing),
+    }
+    .map_err(bad("SIGNING_KEY"))?;
+    let decoding = match settings.verifying_key.as_deref() {
+        Some(pem) => Some(public_key(alg, pem.as_bytes()).map_err(bad("VERIFYING_KEY"))?),
+        // The keys JWK_URL publishes verify tokens.
+        None if settings.jwk_url.is_some() => None,
+        None => {
+            return Err(KeyError {
+                key: "VERIFYING_KEY",
+                message: format!("{alg:?} needs a public key (PEM), or JWK_URL"),
+            })
+        }
     };
-    Ok(pair)
+    Ok((encoding, decoding))
 }
 
 impl TokenBackend {
     pub fn from_settings(settings: &SimpleJwt) -> Result<Self, KeyError> {
-        if settings.jwk_url.is_some() {
-            return Err(KeyError {
-                key: "JWK_URL",
-                message: "verifying against another issuer's JWKS is not supported yet: set VERIFYING_KEY (and VERIFYING_KEYS to accept earlier keys)".into(),
-            });
-        }
         let algorithm = to_jwt_algorithm(settings.algorithm);
         let (encoding, decoding) = keys(settings, algorithm)?;
         let previous = settings
@@ -158,7 +159,7 @@ impl TokenBackend {
         let jwks = if settings.algorithm.is_hmac() {
             JwkSet::default()
         } else {
-            let current = std::iter::once((settings.key_id.as_deref(), &decoding));
+            let current = decoding.iter().map(|key| (settings.key_id.as_deref(), key));
             let earlier = previous.iter().map(|(kid, key)| (Some(kid.as_str()), key));
             JwkSet {
                 keys: current
@@ -167,6 +168,15 @@ impl TokenBackend {
                     .collect::<Result<_, _>>()?,
             }
         };
+        let remote = settings
+            .jwk_url
+            .as_deref()
+            .map(|url| JwkClient::new(url, settings.algorithm))
+            .transpose()
+            .map_err(|e| KeyError {
+                key: "JWK_URL",
+                message: e.to_string(),
+            })?;
         let backend = TokenBackend {
             algorithm,
             header_b64: b64(header.as_bytes()),
@@ -175,6 +185,7 @@ impl TokenBackend {
             key_id: settings.key_id.clone(),
             previous,
             jwks,
+            remote,
             validation,
             audience: settings.audience.clone(),
             issuer: settings.issuer.clone(),
@@ -185,12 +196,14 @@ impl TokenBackend {
             key: "SIGNING_KEY",
             message: "cannot sign with this key".into(),
         })?;
-        jsonwebtoken::decode::<Claims>(&probe, &backend.decoding, &backend.validation).map_err(
-            |_| KeyError {
-                key: "VERIFYING_KEY",
-                message: "does not verify tokens signed with SIGNING_KEY".into(),
-            },
-        )?;
+        if let Some(decoding) = &backend.decoding {
+            jsonwebtoken::decode::<Claims>(&probe, decoding, &backend.validation).map_err(
+                |_| KeyError {
+                    key: "VERIFYING_KEY",
+                    message: "does not verify tokens signed with SIGNING_KEY".into(),
+                },
+            )?;
+        }
         Ok(backend)
     }
 
@@ -214,7 +227,23 @@ impl TokenBackend {
         Ok(format!("{message}.{signature}"))
     }
 
+    /// With JWK_URL: fetches the issuer's keys when the token's `kid` is not cached (or the cache
+    /// is stale), within the fetch budget, so that `decode` finds it. Never blocks the executor;
+    /// a token without a readable `kid` fetches nothing. Without JWK_URL: nothing to do.
+    pub async fn prepare(&self, token: &str) {
+        let Some(remote) = &self.remote else {
+            return;
+        };
+        if let Some(kid) = jsonwebtoken::decode_header(token)
+            .ok()
+            .and_then(|header| header.kid)
+        {
+            remote.prepare(&kid).await;
+        }
+    }
+
     /// Verifies the signature and the registered claims at time `now` (seconds since the epoch).
+    /// With JWK_URL, only keys already cached by `prepare` are used.
     pub fn decode(&self, token: &str, now: i64) -> Result<Claims, BackendError> {
         let claims = self.verified_claims(token)?;
         self.check_claims(&claims, now)?;
@@ -226,27 +255,40 @@ impl TokenBackend {
         &self.jwks
     }
 
-    /// The signature check. With earlier keys configured, the token's `kid` picks the key; a token
-    /// without a known `kid` (issued before KEY_ID was set) is tried against each key.
+    /// The signature check. With JWK_URL, the token's `kid` picks one of the issuer's keys (no
+    /// `kid`, no key: invalid, as PyJWKClient). With earlier keys configured, the token's `kid`
+    /// picks the key; a token without a known `kid` (issued before KEY_ID was set) is tried
+    /// against each key.
     fn verified_claims(&self, token: &str) -> Result<Claims, BackendError> {
         let verify = |key: &DecodingKey| {
             jsonwebtoken::decode::<Claims>(token, key, &self.validation).map(|data| data.claims)
         };
+        if let Some(remote) = &self.remote {
+            let key = jsonwebtoken::decode_header(token)
+                .ok()
+                .and_then(|header| header.kid)
+                .and_then(|kid| remote.key(&kid))
+                .ok_or(BackendError::Invalid)?;
+            return verify(&key).map_err(|_| BackendError::Invalid);
+        }
+        let Some(decoding) = &self.decoding else {
+            return Err(BackendError::Invalid);
+        };
         if self.previous.is_empty() {
-            return verify(&self.decoding).map_err(|_| BackendError::Invalid);
+            return verify(decoding).map_err(|_| BackendError::Invalid);
         }
         let kid = jsonwebtoken::decode_header(token)
             .map_err(|_| BackendError::Invalid)?
             .kid;
         if let Some(kid) = kid.as_deref() {
             if self.key_id.as_deref() == Some(kid) {
-                return verify(&self.decoding).map_err(|_| BackendError::Invalid);
+                return verify(decoding).map_err(|_| BackendError::Invalid);
             }
             if let Some((_, key)) = self.previous.iter().find(|(k, _)| k == kid) {
                 return verify(key).map_err(|_| BackendError::Invalid);
             }
         }
-        std::iter::once(&self.decoding)
+        std::iter::once(decoding)
             .chain(self.previous.iter().map(|(_, key)| key))
             .find_map(|key| verify(key).ok())
             .ok_or(BackendError::Invalid)
@@ -254,18 +296,22 @@ impl TokenBackend {
 
     /// PyJWT's order: iat, nbf, exp, iss, aud. Times must be numbers.
     fn check_claims(&self, claims: &Claims, now: i64) -> Result<(), BackendError> {
+        // Saturating: LEEWAY may be as large as i64::MAX seconds, and a wrapped sum would refuse
+        // every token (found by fuzz/fuzz_targets/token_decode.rs).
+        let latest = now.saturating_add(self.leeway);
+        let earliest = now.saturating_sub(self.leeway);
         if let Some(iat) = claims.get("iat") {
-            if epoch(iat)? > now + self.leeway {
+            if epoch(iat)? > latest {
                 return Err(BackendError::Invalid);
             }
         }
         if let Some(nbf) = claims.get("nbf") {
-            if epoch(nbf)? > now + self.leeway {
+            if epoch(nbf)? > latest {
                 return Err(BackendError::Invalid);
             }
         }
         if let Some(exp) = claims.get("exp") {
-            if epoch(exp)? <= now - self.leeway {
+            if epoch(exp)? <= earliest {
                 return Err(BackendError::Expired);
             }
         }
@@ -440,6 +486,23 @@ mod tests {
             b.decode(&other, 0).is_ok(),
             "one matching audience in a list is enough"
         );
+    }
+
+    /// Fuzz regression (fuzz/regressions/token_decode/leeway-overflow): the largest LEEWAY the
+    /// settings accept overflowed `now + leeway` (a panic in debug builds, every token refused
+    /// in release ones).
+    #[test]
+    fn largest_leeway_does_not_overflow() {
+        let mut s = settings();
+        s.leeway = std::time::Duration::from_secs(i64::MAX.unsigned_abs());
+        let b = backend(&s);
+        let t = b
+            .encode(&claims(
+                json!({"iat": 1_900_000_000, "nbf": 1_900_000_000, "exp": 1}),
+            ))
+            .expect("encode");
+        assert_eq!(b.decode(&t, 1_800_000_000).map(|_| ()), Ok(()));
+        assert_eq!(b.decode(&t, i64::MAX).map(|_| ()), Ok(()));
     }
 
     #[test]

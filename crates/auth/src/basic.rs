@@ -8,7 +8,7 @@ use base64::Engine as _;
 use users::User;
 
 use crate::api::ApiError;
-use crate::credentials;
+use crate::brute_force;
 use crate::state::AuthState;
 
 /// The `WWW-Authenticate` value when BasicAuthentication is the first class.
@@ -26,20 +26,26 @@ pub async fn authenticate(req: &HttpRequest, state: &AuthState) -> Result<Option
     };
     // Django's ModelBackend refuses inactive users, so DRF's "User inactive or deleted." is
     // never reached with it: an inactive user gets "Invalid username/password." as here.
-    match credentials::authenticate(state, username, password).await? {
+    // Every request carries the password, so every one counts against the brute-force limits.
+    let client = crate::throttle::client_address(req);
+    match brute_force::authenticate(state, &client, username, password).await? {
         Some(user) => Ok(Some(user)),
         None => Err(ApiError::AuthenticationFailed(INVALID)),
     }
 }
 
-/// DRF's header parsing: scheme `basic` in any case, exactly one credentials word, base64 of
-/// UTF-8 (else Latin-1) `userid:password`.
 fn credentials_in(req: &HttpRequest) -> Result<Option<(String, String)>, ApiError> {
-    let Some(value) = req.headers().get(AUTHORIZATION) else {
-        return Ok(None);
-    };
+    match req.headers().get(AUTHORIZATION) {
+        Some(value) => parse_header(value.as_bytes()),
+        None => Ok(None),
+    }
+}
+
+/// DRF's header parsing: scheme `basic` in any case, exactly one credentials word, base64 of
+/// UTF-8 (else Latin-1) `userid:password`. `None` when the scheme is not Basic. Pure, so the
+/// fuzz target (fuzz/fuzz_targets/auth_header.rs) calls it directly.
+pub fn parse_header(value: &[u8]) -> Result<Option<(String, String)>, ApiError> {
     let parts: Vec<&[u8]> = value
-        .as_bytes()
         .split(|b| b.is_ascii_whitespace())
         .filter(|p| !p.is_empty())
         .collect();

@@ -34,6 +34,8 @@ struct Series {
     refreshes: IntCounterVec,
     blacklist_hits: IntCounter,
     reuse: IntCounterVec,
+    lockouts: IntCounterVec,
+    lockout_refusals: IntCounter,
     pool_connections: IntGauge,
     pool_idle: IntGauge,
     pool_max: IntGauge,
@@ -79,6 +81,17 @@ impl Series {
             ),
             &["outcome"],
         )?;
+        let lockouts = IntCounterVec::new(
+            Opts::new(
+                "auth_lockouts_total",
+                "Brute-force locks started, by what was locked (username or address).",
+            ),
+            &["scope"],
+        )?;
+        let lockout_refusals = IntCounter::new(
+            "auth_lockout_refusals_total",
+            "Password checks refused unchecked because the username or address was locked.",
+        )?;
         let pool_connections = IntGauge::new(
             "db_pool_connections",
             "Database connections open in the pool.",
@@ -94,6 +107,8 @@ impl Series {
         registry.register(Box::new(refreshes.clone()))?;
         registry.register(Box::new(blacklist_hits.clone()))?;
         registry.register(Box::new(reuse.clone()))?;
+        registry.register(Box::new(lockouts.clone()))?;
+        registry.register(Box::new(lockout_refusals.clone()))?;
         registry.register(Box::new(pool_connections.clone()))?;
         registry.register(Box::new(pool_idle.clone()))?;
         registry.register(Box::new(pool_max.clone()))?;
@@ -108,6 +123,9 @@ impl Series {
         for outcome in ["revoked", "tolerated"] {
             reuse.with_label_values(&[outcome]);
         }
+        for scope in ["username", "address"] {
+            lockouts.with_label_values(&[scope]);
+        }
         Ok(Series {
             registry,
             requests,
@@ -116,6 +134,8 @@ impl Series {
             refreshes,
             blacklist_hits,
             reuse,
+            lockouts,
+            lockout_refusals,
             pool_connections,
             pool_idle,
             pool_max,
@@ -176,6 +196,20 @@ impl Metrics {
         if let Some(s) = &self.0 {
             let outcome = if revoked { "revoked" } else { "tolerated" };
             s.reuse.with_label_values(&[outcome]).inc();
+        }
+    }
+
+    /// A brute-force lock started on a `"username"` or an `"address"`.
+    pub fn lockout_started(&self, scope: &str) {
+        if let Some(s) = &self.0 {
+            s.lockouts.with_label_values(&[scope]).inc();
+        }
+    }
+
+    /// A password check refused because of a brute-force lock.
+    pub fn lockout_refused(&self) {
+        if let Some(s) = &self.0 {
+            s.lockout_refusals.inc();
         }
     }
 

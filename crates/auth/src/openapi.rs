@@ -34,6 +34,12 @@ pub struct RefreshRequest {
     pub refresh: String,
 }
 
+/// The logout view's body: the refresh token, unless the refresh cookie carries it.
+#[derive(ToSchema)]
+pub struct LogoutRequest {
+    pub refresh: Option<String>,
+}
+
 /// Any token, for the verify and sliding refresh views.
 #[derive(ToSchema)]
 pub struct TokenRequest {
@@ -230,6 +236,7 @@ fn add_common(op: &mut Operation) {
         crate::views::refresh,
         crate::views::verify,
         crate::views::blacklist,
+        crate::views::logout,
         crate::views::obtain_sliding,
         crate::views::refresh_sliding,
         crate::views::jwks,

@@ -42,8 +42,11 @@ pub fn parse(data: &RequestData) -> Result<(String, String), ApiError> {
 
 /// Checks the old password, validates and stores the new one, and ends every session. With
 /// CHECK_REVOKE_TOKEN the access tokens die too: their claim is a hash of the stored hash.
+/// The old-password check counts against the user's brute-force counter as a login would (a
+/// stolen access token must not be a way to guess the password), from `client`'s address.
 pub async fn change(
     state: &web::Data<AuthState>,
+    client: &str,
     user: AuthUser,
     old: String,
     new: String,
@@ -52,11 +55,20 @@ pub async fn change(
     let user = state
         .with_conn(move |conn| sessions::database_user(conn, &settings.simple_jwt, &user))
         .await?;
-    if !state
-        .check_password(old, Some(user.password.clone()))
-        .await?
-    {
-        return Err(field_error("old_password", vec![INCORRECT_OLD.to_owned()]));
+    let attempt = state
+        .brute_force
+        .begin(&state.metrics, &user.username, client)
+        .await?;
+    match state.check_password(old, Some(user.password.clone())).await {
+        Ok(true) => attempt.succeeded().await,
+        Ok(false) => {
+            attempt.failed(&state.metrics).await;
+            return Err(field_error("old_password", vec![INCORRECT_OLD.to_owned()]));
+        }
+        Err(e) => {
+            attempt.abandoned().await;
+            return Err(e);
+        }
     }
     let state_ref = state.clone();
     let candidate = user.clone();

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::api::ApiError;
 use crate::blacklist::{self, Outstanding};
-use crate::credentials;
+use crate::brute_force;
 use crate::lookup;
 use crate::metrics::Refresh;
 use crate::reuse;
@@ -36,13 +36,15 @@ fn sign(state: &AuthState, token: &Token) -> Result<String, ApiError> {
 }
 
 /// TokenObtainPairView. The password is checked even when the user does not exist (against a
-/// dummy hash), so the answer and its timing do not say which usernames exist.
+/// dummy hash), so the answer and its timing do not say which usernames exist. `client` is the
+/// client's address (`throttle::client_address`), for the brute-force counters.
 pub async fn obtain_pair(
     state: &AuthState,
+    client: &str,
     username: String,
     password: String,
 ) -> Result<Pair, ApiError> {
-    let user = login(state, username, password).await?;
+    let user = login(state, client, username, password).await?;
     let t = state.tokens();
     let at = now();
     let refresh = t.for_user_record(TokenKind::Refresh, &user, at);
@@ -58,10 +60,11 @@ pub async fn obtain_pair(
 /// TokenObtainSlidingView: one sliding token (outstanding, like a refresh token).
 pub async fn obtain_sliding(
     state: &AuthState,
+    client: &str,
     username: String,
     password: String,
 ) -> Result<Slid, ApiError> {
-    let user = login(state, username, password).await?;
+    let user = login(state, client, username, password).await?;
     let at = now();
     let token = state
         .tokens()
@@ -78,13 +81,15 @@ pub struct Slid {
 }
 
 /// The active user the credentials belong to, or simplejwt's one refusal for every reason (Django's
-/// ModelBackend refuses inactive users whatever CHECK_USER_IS_ACTIVE says).
+/// ModelBackend refuses inactive users whatever CHECK_USER_IS_ACTIVE says), behind the
+/// brute-force guard (429 while the username or the client's address is locked).
 async fn login(
     state: &AuthState,
+    client: &str,
     username: String,
     password: String,
 ) -> Result<users::User, ApiError> {
-    let user = credentials::authenticate(state, username, password).await?;
+    let user = brute_force::authenticate(state, client, username, password).await?;
     // Only credential refusals count as failed logins; a 503 is not the client's failure.
     state.metrics.login(user.is_some());
     user.ok_or(ApiError::AuthenticationFailed(NO_ACCOUNT_LOGIN))
@@ -200,8 +205,8 @@ pub async fn refresh(state: &AuthState, raw: String) -> Result<Refreshed, ApiErr
 async fn refresh_pair(state: &AuthState, raw: String) -> Result<Refreshed, ApiError> {
     let at = now();
     let presented = state
-        .tokens()
         .decode(&raw, TokenKind::Refresh, at)
+        .await
         .map_err(|e| ApiError::token(&e))?;
     let t = state.tokens();
     let access = sign(state, &t.access_for(&presented, at))?;
@@ -285,8 +290,8 @@ pub async fn verify(state: &AuthState, raw: String) -> Result<(), ApiError> {
 
 async fn verify_token(state: &AuthState, raw: String) -> Result<(), ApiError> {
     let token = state
-        .tokens()
         .decode(&raw, TokenKind::Untyped, now())
+        .await
         .map_err(|e| ApiError::token(&e))?;
     let kind = token.kind_claim(state.jwt());
     if kind != Some(TokenKind::Refresh.name()) && kind != Some(TokenKind::Sliding.name()) {
@@ -310,8 +315,8 @@ pub async fn blacklist_token(state: &AuthState, raw: String) -> Result<(), ApiEr
 async fn blacklist_raw(state: &AuthState, raw: String) -> Result<(), ApiError> {
     let at = now();
     let token = state
-        .tokens()
         .decode(&raw, TokenKind::Refresh, at)
+        .await
         .map_err(|e| ApiError::token(&e))?;
     let settings = state.settings.clone();
     state
@@ -349,8 +354,8 @@ pub async fn refresh_sliding(state: &AuthState, raw: String) -> Result<Slid, Api
 async fn slide(state: &AuthState, raw: String) -> Result<Slid, ApiError> {
     let at = now();
     let token = state
-        .tokens()
         .decode(&raw, TokenKind::Sliding, at)
+        .await
         .map_err(|e| ApiError::token(&e))?;
     let settings = state.settings.clone();
     let presented = token.clone();

@@ -11,7 +11,7 @@ use users::{DbConnection, PasswordHasher, Pool};
 use crate::api::ApiError;
 use crate::backend::{KeyError, TokenBackend};
 use crate::throttle::Throttles;
-use crate::tokens::Tokens;
+use crate::tokens::{Token, TokenError, TokenKind, Tokens};
 
 pub struct AuthState {
     pub settings: Arc<Settings>,
@@ -20,6 +20,8 @@ pub struct AuthState {
     pub hasher: PasswordHasher,
     /// DEFAULT_THROTTLE_CLASSES with their counters.
     pub throttles: Throttles,
+    /// `[BRUTE_FORCE]`: failed password checks per username and client address.
+    pub brute_force: crate::brute_force::BruteForce,
     /// Prometheus series: auth events recorded by `service`, HTTP series by the server.
     pub metrics: crate::metrics::Metrics,
     /// AUTH_PASSWORD_VALIDATORS, built on first use (see `password_validators`).
@@ -36,9 +38,11 @@ impl AuthState {
     ) -> Result<Self, KeyError> {
         let backend = TokenBackend::from_settings(&settings.simple_jwt)?;
         let throttles = Throttles::new(&settings);
+        let brute_force = crate::brute_force::BruteForce::new(&settings);
         let settings_workers = settings.server.workers;
         Ok(AuthState {
             throttles,
+            brute_force,
             settings,
             backend,
             pool,
@@ -69,6 +73,13 @@ impl AuthState {
             settings: &self.settings.simple_jwt,
             backend: &self.backend,
         }
+    }
+
+    /// `Tokens::decode`, after (with JWK_URL) fetching the issuer's key for the token's `kid` if
+    /// it is not cached: the one async step, so that the verification itself stays synchronous.
+    pub async fn decode(&self, raw: &str, kind: TokenKind, now: i64) -> Result<Token, TokenError> {
+        self.backend.prepare(raw).await;
+        self.tokens().decode(raw, kind, now)
     }
 
     /// The `WWW-Authenticate` value of the token views' 401s and of JWT authentication: the first
@@ -138,7 +149,11 @@ impl AuthState {
         F: FnOnce(&PasswordHasher) -> T + Send + 'static,
         T: Send + 'static,
     {
-        let _permit = self.hashing.acquire().await.map_err(ApiError::internal)?;
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(ApiError::internal)?;
         let hasher = self.hasher.clone();
         Ok(web::block(move || f(&hasher)).await?)
     }

@@ -17,6 +17,7 @@ use settings::{Rate, Settings, ThrottleClass};
 
 use crate::api::ApiError;
 use crate::authentication::AuthUser;
+use crate::redis_cache::RedisCache;
 use crate::state::AuthState;
 
 /// DRF's `throttle_scope` of the token obtain views (pair and sliding), for ScopedRateThrottle.
@@ -197,29 +198,17 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2]) * 1000))
 return {1, n + 1, ''}
 "#;
 
-/// How long one throttle check may wait for Redis before letting the request through.
-const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
-
-/// Counters in Redis. The connection is made on first use (so a Redis that is down at startup
-/// does not stop the server) and then kept and re-established by redis' ConnectionManager.
+/// Counters in Redis, shared by every instance.
+#[derive(Debug)]
 pub struct RedisStore {
-    client: redis::Client,
-    connection: tokio::sync::OnceCell<redis::aio::ConnectionManager>,
+    cache: RedisCache,
     script: redis::Script,
-}
-
-impl std::fmt::Debug for RedisStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never the URL: it may hold a password.
-        f.debug_struct("RedisStore").finish_non_exhaustive()
-    }
 }
 
 impl RedisStore {
     fn new(client: redis::Client) -> Self {
         RedisStore {
-            client,
-            connection: tokio::sync::OnceCell::new(),
+            cache: RedisCache::new(client),
             script: redis::Script::new(SLIDING_LOG),
         }
     }
@@ -237,18 +226,7 @@ impl RedisStore {
     }
 
     async fn try_hit(&self, key: &str, now: f64, rate: Rate) -> redis::RedisResult<Decision> {
-        let mut conn = self
-            .connection
-            .get_or_try_init(|| {
-                // Bounded: a throttle check must never hold a request for long.
-                let config = redis::aio::ConnectionManagerConfig::new()
-                    .set_number_of_retries(1)
-                    .set_connection_timeout(REDIS_TIMEOUT)
-                    .set_response_timeout(REDIS_TIMEOUT);
-                redis::aio::ConnectionManager::new_with_config(self.client.clone(), config)
-            })
-            .await?
-            .clone();
+        let mut conn = self.cache.connection().await?;
         let duration = rate.period.as_secs_f64();
         // A unique member per request: two requests in the same microsecond are two requests.
         let member = format!("{now:.6}-{}", uuid::Uuid::new_v4().simple());

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use crate::api::{ApiError, Fields, RequestData};
 use crate::authentication::{AuthUser, RequireUser};
+use crate::cookies;
 use crate::password_change;
 use crate::service;
 use crate::sessions;
@@ -52,12 +53,21 @@ fn credentials(data: &RequestData) -> Result<(String, String), ApiError> {
         (status = 200, description = "An access and refresh token pair.", body = crate::service::Pair),
         (status = 400, description = "Field errors, or a body that does not parse.", body = crate::openapi::BadRequest),
         (status = 401, description = "No active account found with the given credentials.", body = crate::openapi::ErrorDetail),
+        (status = 403, description = "With REST_AUTH cookies: an `Origin` that is neither this host nor in CSRF_TRUSTED_ORIGINS (`CSRF Failed: ...`).", body = crate::openapi::ErrorDetail),
     )
 )]
-async fn obtain_pair(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
+async fn obtain_pair(
+    state: State,
+    req: HttpRequest,
+    data: RequestData,
+) -> Result<HttpResponse, ApiError> {
     let (username, password) = credentials(&data)?;
-    let pair = service::obtain_pair(&state, username, password).await?;
-    Ok(HttpResponse::Ok().json(pair))
+    if state.settings.rest_auth.uses_cookies() {
+        crate::csrf::enforce_origin(&req, &state.settings.csrf_trusted_origins)?;
+    }
+    let client = throttle::client_address(&req);
+    let pair = service::obtain_pair(&state, &client, username, password).await?;
+    cookies::pair_response(&state, pair)
 }
 
 #[utoipa::path(
@@ -72,9 +82,14 @@ async fn obtain_pair(state: State, data: RequestData) -> Result<HttpResponse, Ap
         (status = 401, description = "No active account found with the given credentials.", body = crate::openapi::ErrorDetail),
     )
 )]
-async fn obtain_sliding(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
+async fn obtain_sliding(
+    state: State,
+    req: HttpRequest,
+    data: RequestData,
+) -> Result<HttpResponse, ApiError> {
     let (username, password) = credentials(&data)?;
-    let token = service::obtain_sliding(&state, username, password).await?;
+    let client = throttle::client_address(&req);
+    let token = service::obtain_sliding(&state, &client, username, password).await?;
     Ok(HttpResponse::Ok().json(token))
 }
 
@@ -102,14 +117,45 @@ async fn refresh_sliding(state: State, data: RequestData) -> Result<HttpResponse
     operation_id = "token_refresh",
     request_body = crate::openapi::RefreshRequest,
     responses(
-        (status = 200, description = "A new access token, and a new refresh token when ROTATE_REFRESH_TOKENS is on.", body = crate::service::Refreshed),
+        (status = 200, description = "A new access token, and a new refresh token when ROTATE_REFRESH_TOKENS is on. With REST_AUTH.JWT_AUTH_REFRESH_COOKIE the body may omit `refresh`: the cookie's token is used, and the new tokens are also set as cookies.", body = crate::service::Refreshed),
         (status = 400, description = "Field errors, or a body that does not parse.", body = crate::openapi::BadRequest),
         (status = 401, description = "Invalid, expired or blacklisted token (code `token_not_valid`), or its user may no longer sign in.", body = crate::openapi::ErrorDetail),
+        (status = 403, description = "The refresh token came from its cookie without a passing CSRF check (`CSRF Failed: ...`).", body = crate::openapi::ErrorDetail),
     )
 )]
-async fn refresh(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
-    let raw = one_field(&data, "refresh")?;
-    Ok(HttpResponse::Ok().json(service::refresh(&state, raw).await?))
+async fn refresh(
+    req: HttpRequest,
+    state: State,
+    data: RequestData,
+) -> Result<HttpResponse, ApiError> {
+    let raw = match cookies::refresh_from_cookie(&req, &state, &data)? {
+        Some(raw) => raw,
+        None => one_field(&data, "refresh")?,
+    };
+    let refreshed = service::refresh(&state, raw).await?;
+    cookies::refreshed_response(&req, &state, refreshed)
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/token/logout/",
+    tag = "token",
+    operation_id = "token_logout",
+    request_body = crate::openapi::LogoutRequest,
+    responses(
+        (status = 200, description = "The refresh token (from the refresh cookie, else the body) is blacklisted; the token cookies are cleared.", body = crate::openapi::ErrorDetail),
+        (status = 400, description = "A body that does not parse.", body = crate::openapi::ErrorDetail),
+        (status = 401, description = "No refresh token, or an invalid, expired or already blacklisted one (code `token_not_valid`); the token cookies are cleared all the same.", body = crate::openapi::ErrorDetail),
+        (status = 403, description = "The refresh token came from its cookie without a passing CSRF check (`CSRF Failed: ...`).", body = crate::openapi::ErrorDetail),
+    )
+)]
+/// dj-rest-auth's LogoutView: blacklist the refresh token, clear the token cookies.
+async fn logout(
+    req: HttpRequest,
+    state: State,
+    data: RequestData,
+) -> Result<HttpResponse, ApiError> {
+    cookies::logout(&req, &state, &data).await
 }
 
 #[utoipa::path(
@@ -155,7 +201,7 @@ async fn blacklist(state: State, data: RequestData) -> Result<HttpResponse, ApiE
     operation_id = "token_logout_all",
     security(("jwt" = []), ("basic" = [])),
     responses(
-        (status = 200, description = "Every outstanding token of the user is blacklisted.", body = crate::openapi::Empty),
+        (status = 200, description = "Every outstanding token of the user is blacklisted (and the token cookies cleared).", body = crate::openapi::Empty),
         (status = 401, description = "No credentials, or credentials no authentication class accepts.", body = crate::openapi::Unauthorized),
         (status = 403, description = "Not permitted (or no authentication class is configured).", body = crate::openapi::ErrorDetail),
     )
@@ -166,7 +212,9 @@ async fn logout_all(
     RequireUser(auth): RequireUser,
 ) -> Result<HttpResponse, ApiError> {
     sessions::logout_all(&state, auth.user).await?;
-    Ok(HttpResponse::Ok().json(json!({})))
+    let mut res = HttpResponse::Ok().json(json!({}));
+    cookies::cleared(&state, &mut res)?;
+    Ok(res)
 }
 
 #[utoipa::path(
@@ -186,11 +234,13 @@ async fn logout_all(
 /// Password change (old password required); ends every session of the user.
 async fn change_password(
     state: State,
+    req: HttpRequest,
     RequireUser(auth): RequireUser,
     data: RequestData,
 ) -> Result<HttpResponse, ApiError> {
     let (old, new) = password_change::parse(&data)?;
-    let body = password_change::change(&state, auth.user, old, new).await?;
+    let client = throttle::client_address(&req);
+    let body = password_change::change(&state, &client, auth.user, old, new).await?;
     Ok(HttpResponse::Ok().json(body))
 }
 
@@ -293,7 +343,7 @@ const JWKS_ALLOW: &str = "GET, HEAD, OPTIONS";
 
 /// A token view: POST does the work, OPTIONS describes it, anything else is 405 (no
 /// authentication on token views, as in simplejwt).
-fn token_view<F, Fut>(
+fn token_view<F, Args>(
     path: &str,
     throttle_scope: Option<&'static str>,
     name: &'static str,
@@ -301,8 +351,9 @@ fn token_view<F, Fut>(
     handler: F,
 ) -> impl actix_web::dev::HttpServiceFactory
 where
-    F: actix_web::Handler<(State, RequestData), Output = Fut> + Clone + 'static,
-    Fut: actix_web::Responder + 'static,
+    F: actix_web::Handler<Args> + Clone + 'static,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
 {
     web::resource(path)
         .wrap(from_fn(move |req, next| {
@@ -362,6 +413,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         "Token Blacklist",
         "Takes a token and blacklists it. Must be used with the `rest_framework_simplejwt.token_blacklist` app installed.",
         blacklist,
+    ))
+    .service(token_view(
+        "/api/token/logout/",
+        None,
+        "Logout",
+        "Blacklists the refresh token (from the refresh cookie, else the body) and clears the token cookies.",
+        logout,
     ))
     .service(user_post_view(
         "/api/token/logout-all/",

@@ -2,13 +2,15 @@
 
 use crate::auth_values;
 use crate::error::{Origin, SettingsError};
-use crate::schema::{Key, CACHES, DATABASES, PASSWORDS, REST_FRAMEWORK, SERVER, SIMPLE_JWT};
+use crate::schema::{
+    Key, CACHES, DATABASES, PASSWORDS, REST_AUTH, REST_FRAMEWORK, SERVER, SIMPLE_JWT,
+};
 use crate::sources::{Entry, Layered};
 use crate::validate::{self, KeyOrigins, Rule};
 use crate::value;
 use crate::{
-    Caches, Databases, LogDestination, Passwords, RestFramework, Secret, Server, Settings,
-    SimpleJwt, TrustedProxy,
+    Caches, Databases, LogDestination, Passwords, RestAuth, RestFramework, Secret, Server,
+    Settings, SimpleJwt, TrustedProxy,
 };
 
 type Result<T> = std::result::Result<T, SettingsError>;
@@ -73,6 +75,13 @@ pub(crate) fn settings(layered: &Layered, fallback_secret: Option<Secret>) -> Re
         &mut auth_password_validators,
         crate::password_validators::parse,
     )?;
+    let mut csrf_trusted_origins = Vec::new();
+    top.set_checked(
+        "CSRF_TRUSTED_ORIGINS",
+        &mut csrf_trusted_origins,
+        value::string_list,
+        |origins| validate::csrf_trusted_origins(origins),
+    )?;
 
     let section = |name| Section {
         layered,
@@ -88,7 +97,10 @@ pub(crate) fn settings(layered: &Layered, fallback_secret: Option<Secret>) -> Re
         server: server(&section(SERVER))?,
         passwords: passwords(&section(PASSWORDS))?,
         caches: caches(&section(CACHES))?,
+        brute_force: brute_force(&section(crate::schema::BRUTE_FORCE))?,
         auth_password_validators,
+        rest_auth: rest_auth(&section(REST_AUTH))?,
+        csrf_trusted_origins,
     };
     validate::signing_keys(&settings, &origins)?;
     Ok(settings)
@@ -140,6 +152,120 @@ fn rest_framework(s: &Section) -> Result<RestFramework> {
         ));
     }
     Ok(rf)
+}
+
+fn rest_auth(s: &Section) -> Result<RestAuth> {
+    let mut ra = RestAuth::default();
+    for (name, slot) in [
+        ("JWT_AUTH_COOKIE", &mut ra.jwt_auth_cookie),
+        ("JWT_AUTH_REFRESH_COOKIE", &mut ra.jwt_auth_refresh_cookie),
+    ] {
+        s.set_checked(name, slot, value::optional_string, |cookie| {
+            cookie.as_deref().map_or(Ok(()), validate::cookie_name)
+        })?;
+    }
+    if let (Some(access), Some(refresh), Some(origin)) = (
+        &ra.jwt_auth_cookie,
+        &ra.jwt_auth_refresh_cookie,
+        s.origin("JWT_AUTH_REFRESH_COOKIE"),
+    ) {
+        if access == refresh {
+            return Err(SettingsError::invalid(
+                s.key("JWT_AUTH_REFRESH_COOKIE"),
+                &origin,
+                format!("is {refresh:?}, the name of JWT_AUTH_COOKIE too: give the two cookies different names, e.g. \"refresh-token\""),
+            ));
+        }
+    }
+    s.set_checked(
+        "JWT_AUTH_REFRESH_COOKIE_PATH",
+        &mut ra.jwt_auth_refresh_cookie_path,
+        value::string,
+        |path| validate::cookie_path(path),
+    )?;
+    s.set("JWT_AUTH_SECURE", &mut ra.jwt_auth_secure, value::boolean)?;
+    s.set(
+        "JWT_AUTH_HTTPONLY",
+        &mut ra.jwt_auth_httponly,
+        value::boolean,
+    )?;
+    s.set(
+        "JWT_AUTH_SAMESITE",
+        &mut ra.jwt_auth_samesite,
+        value::choice,
+    )?;
+    s.set_checked(
+        "JWT_AUTH_COOKIE_DOMAIN",
+        &mut ra.jwt_auth_cookie_domain,
+        value::optional_string,
+        |domain| domain.as_deref().map_or(Ok(()), validate::cookie_domain),
+    )?;
+    s.set(
+        "JWT_AUTH_COOKIE_USE_CSRF",
+        &mut ra.jwt_auth_cookie_use_csrf,
+        value::boolean,
+    )?;
+    s.set(
+        "JWT_AUTH_COOKIE_ENFORCE_CSRF_ON_UNAUTHENTICATED",
+        &mut ra.jwt_auth_cookie_enforce_csrf_on_unauthenticated,
+        value::boolean,
+    )?;
+    s.set(
+        "JWT_AUTH_RETURN_EXPIRATION",
+        &mut ra.jwt_auth_return_expiration,
+        value::boolean,
+    )?;
+    Ok(ra)
+}
+
+fn brute_force(s: &Section) -> Result<crate::BruteForce> {
+    let mut bf = crate::BruteForce::default();
+    s.set("ENABLED", &mut bf.enabled, value::boolean)?;
+    s.set_checked(
+        "FAILURE_FACTOR",
+        &mut bf.failure_factor,
+        value::unsigned,
+        |&n| {
+            validate::at_least_one(n).map_err(|e| {
+                format!("{e} (to turn brute-force protection off, set ENABLED = false)")
+            })
+        },
+    )?;
+    s.set(
+        "ADDRESS_FAILURE_FACTOR",
+        &mut bf.address_failure_factor,
+        value::unsigned,
+    )?;
+    s.set_checked(
+        "WAIT_INCREMENT",
+        &mut bf.wait_increment,
+        value::duration,
+        |d| validate::lockout_duration(*d),
+    )?;
+    s.set_checked("MAX_WAIT", &mut bf.max_wait, value::duration, |d| {
+        validate::lockout_duration(*d)
+    })?;
+    s.set_checked(
+        "FAILURE_RESET_TIME",
+        &mut bf.failure_reset_time,
+        value::duration,
+        |d| validate::lockout_duration(*d),
+    )?;
+    if bf.max_wait < bf.wait_increment {
+        let origin = s
+            .origin("MAX_WAIT")
+            .or_else(|| s.origin("WAIT_INCREMENT"))
+            .unwrap_or(Origin::Default);
+        return Err(SettingsError::invalid(
+            s.key("MAX_WAIT"),
+            &origin,
+            format!(
+                "the longest lock ({:?}) is shorter than one WAIT_INCREMENT ({:?}): raise MAX_WAIT or lower WAIT_INCREMENT",
+                bf.max_wait, bf.wait_increment
+            ),
+        ));
+    }
+    Ok(bf)
 }
 
 fn caches(s: &Section) -> Result<Caches> {

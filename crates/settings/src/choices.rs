@@ -144,13 +144,17 @@ pub enum AuthenticationClass {
     JwtStatelessUserAuthentication,
     /// DRF's HTTP Basic authentication: username and password on every request.
     BasicAuthentication,
+    /// dj-rest-auth's `JWTCookieAuthentication`: the header as JWTAuthentication, else the
+    /// `REST_AUTH.JWT_AUTH_COOKIE` cookie (with CSRF checks on unsafe methods).
+    JwtCookieAuthentication,
 }
 
 impl AuthenticationClass {
     const SIMPLEJWT: &'static str = "rest_framework_simplejwt.authentication.";
     const DRF: &'static str = "rest_framework.authentication.";
+    const DJ_REST_AUTH: &'static str = "dj_rest_auth.jwt_auth.";
     /// (short name, the module its dotted path must use, class).
-    const ALL: [(&'static str, &'static str, AuthenticationClass); 4] = [
+    const ALL: [(&'static str, &'static str, AuthenticationClass); 5] = [
         (
             "JWTAuthentication",
             Self::SIMPLEJWT,
@@ -172,6 +176,11 @@ impl AuthenticationClass {
             Self::SIMPLEJWT,
             AuthenticationClass::JwtStatelessUserAuthentication,
         ),
+        (
+            "JWTCookieAuthentication",
+            Self::DJ_REST_AUTH,
+            AuthenticationClass::JwtCookieAuthentication,
+        ),
     ];
 
     /// The class name as simplejwt / DRF spell it, e.g. `JWTAuthentication`.
@@ -180,6 +189,7 @@ impl AuthenticationClass {
             AuthenticationClass::JwtAuthentication => "JWTAuthentication",
             AuthenticationClass::JwtStatelessUserAuthentication => "JWTStatelessUserAuthentication",
             AuthenticationClass::BasicAuthentication => "BasicAuthentication",
+            AuthenticationClass::JwtCookieAuthentication => "JWTCookieAuthentication",
         }
     }
 }
@@ -206,8 +216,51 @@ impl FromStr for AuthenticationClass {
                 value: s.to_owned(),
                 what: "authentication class",
                 valid: Self::ALL.iter().map(|&(short, _, _)| short).collect(),
-                note: " (optionally as the dotted path, e.g. \"rest_framework_simplejwt.authentication.JWTAuthentication\" or \"rest_framework.authentication.BasicAuthentication\"; DRF's session and token authentication are not supported)",
+                note: " (optionally as the dotted path, e.g. \"rest_framework_simplejwt.authentication.JWTAuthentication\" or \"rest_framework.authentication.BasicAuthentication\" or \"dj_rest_auth.jwt_auth.JWTCookieAuthentication\"; DRF's session and token authentication are not supported)",
             })
+    }
+}
+
+/// `REST_AUTH.JWT_AUTH_SAMESITE`: the cookies' `SameSite` attribute, as Django spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SameSite {
+    Lax,
+    Strict,
+    None,
+}
+
+impl SameSite {
+    const ALL: [(&'static str, SameSite); 3] = [
+        ("Lax", SameSite::Lax),
+        ("Strict", SameSite::Strict),
+        ("None", SameSite::None),
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SameSite::Lax => "Lax",
+            SameSite::Strict => "Strict",
+            SameSite::None => "None",
+        }
+    }
+}
+
+impl fmt::Display for SameSite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SameSite {
+    type Err = UnknownChoice;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        pick(
+            s,
+            &Self::ALL,
+            "SameSite value",
+            " (\"None\" sends the cookies on cross-site requests too, and browsers only accept it with JWT_AUTH_SECURE = true)",
+        )
     }
 }
 
@@ -488,6 +541,21 @@ mod tests {
             Ok(BasicAuthentication)
         );
         assert_eq!("BasicAuthentication".parse(), Ok(BasicAuthentication));
+        assert_eq!(
+            "dj_rest_auth.jwt_auth.JWTCookieAuthentication".parse(),
+            Ok(JwtCookieAuthentication)
+        );
+        assert_eq!(
+            "JWTCookieAuthentication".parse(),
+            Ok(JwtCookieAuthentication)
+        );
+        assert!(
+            "rest_framework_simplejwt.authentication.JWTCookieAuthentication"
+                .parse::<AuthenticationClass>()
+                .is_err()
+        );
+        assert_eq!("None".parse(), Ok(SameSite::None));
+        assert!("lax".parse::<SameSite>().is_err(), "Django's spelling");
         assert_eq!(
             "rest_framework_simplejwt.authentication.JWTTokenUserAuthentication".parse(),
             Ok(JwtStatelessUserAuthentication)

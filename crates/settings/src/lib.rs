@@ -37,8 +37,8 @@ use std::time::Duration;
 
 pub use auth_values::throttle_scope;
 pub use choices::{
-    Algorithm, AuthenticationClass, PermissionClass, ThrottleClass, TokenClass, UnknownChoice,
-    UserClaim, UserIdField,
+    Algorithm, AuthenticationClass, PermissionClass, SameSite, ThrottleClass, TokenClass,
+    UnknownChoice, UserClaim, UserIdField,
 };
 pub use error::{Origin, SettingsError};
 pub use password_validators::{PasswordValidator, UserAttribute};
@@ -77,8 +77,70 @@ pub struct Settings {
     pub passwords: Passwords,
     /// `[CACHES]`
     pub caches: Caches,
+    /// `[BRUTE_FORCE]`
+    pub brute_force: BruteForce,
     /// `AUTH_PASSWORD_VALIDATORS`, default the four of Django's `startproject` template.
     pub auth_password_validators: Vec<PasswordValidator>,
+    /// `[REST_AUTH]`: dj-rest-auth's JWT cookie settings.
+    pub rest_auth: RestAuth,
+    /// `CSRF_TRUSTED_ORIGINS` (Django's): origins besides the request's own host that may make
+    /// cookie-authenticated unsafe requests, e.g. `https://app.example.com`, `https://*.example.com`.
+    pub csrf_trusted_origins: Vec<String>,
+}
+
+/// `[REST_AUTH]`: dj-rest-auth's `JWT_AUTH_*` settings, which put the tokens in cookies. Off
+/// unless a cookie is named. Defaults are dj-rest-auth's except where noted (safer ones).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestAuth {
+    /// `JWT_AUTH_COOKIE`: the access token's cookie, default none (no access cookie).
+    pub jwt_auth_cookie: Option<String>,
+    /// `JWT_AUTH_REFRESH_COOKIE`: the refresh token's cookie, default none (no refresh cookie).
+    pub jwt_auth_refresh_cookie: Option<String>,
+    /// `JWT_AUTH_REFRESH_COOKIE_PATH`, default `/api/token/` (dj-rest-auth: `/`): the refresh
+    /// cookie goes to the token views (refresh, logout) and nowhere else.
+    pub jwt_auth_refresh_cookie_path: String,
+    /// `JWT_AUTH_SECURE`, default true (dj-rest-auth: false): cookies only over HTTPS.
+    pub jwt_auth_secure: bool,
+    /// `JWT_AUTH_HTTPONLY`, default true: scripts cannot read the token cookies, and the refresh
+    /// token is left out of response bodies when it travels in its cookie.
+    pub jwt_auth_httponly: bool,
+    /// `JWT_AUTH_SAMESITE`, default `Lax`.
+    pub jwt_auth_samesite: SameSite,
+    /// `JWT_AUTH_COOKIE_DOMAIN`, default none (the cookies belong to the host that set them).
+    pub jwt_auth_cookie_domain: Option<String>,
+    /// `JWT_AUTH_COOKIE_USE_CSRF`, default true (dj-rest-auth: false): a request authenticated by
+    /// a cookie must pass Django's CSRF check on unsafe methods.
+    pub jwt_auth_cookie_use_csrf: bool,
+    /// `JWT_AUTH_COOKIE_ENFORCE_CSRF_ON_UNAUTHENTICATED`, default false: CSRF checks even on
+    /// unsafe requests without any token cookie.
+    pub jwt_auth_cookie_enforce_csrf_on_unauthenticated: bool,
+    /// `JWT_AUTH_RETURN_EXPIRATION`, default false: login and refresh answers also carry
+    /// `access_expiration` / `refresh_expiration`.
+    pub jwt_auth_return_expiration: bool,
+}
+
+impl Default for RestAuth {
+    fn default() -> Self {
+        Self {
+            jwt_auth_cookie: None,
+            jwt_auth_refresh_cookie: None,
+            jwt_auth_refresh_cookie_path: "/api/token/".to_owned(),
+            jwt_auth_secure: true,
+            jwt_auth_httponly: true,
+            jwt_auth_samesite: SameSite::Lax,
+            jwt_auth_cookie_domain: None,
+            jwt_auth_cookie_use_csrf: true,
+            jwt_auth_cookie_enforce_csrf_on_unauthenticated: false,
+            jwt_auth_return_expiration: false,
+        }
+    }
+}
+
+impl RestAuth {
+    /// Whether tokens travel in cookies at all (either cookie is named).
+    pub fn uses_cookies(&self) -> bool {
+        self.jwt_auth_cookie.is_some() || self.jwt_auth_refresh_cookie.is_some()
+    }
 }
 
 /// `[REST_FRAMEWORK]`: the subset of DRF's settings this server honours.
@@ -362,5 +424,40 @@ impl fmt::Debug for Caches {
             .field("url", &secret::redact_url_password(&self.url))
             .field("key_prefix", &self.key_prefix)
             .finish()
+    }
+}
+
+/// `[BRUTE_FORCE]`: failed-login counters per username and per client address, with Keycloak's
+/// brute-force detection settings (its names in our spelling) and its defaults where it has them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BruteForce {
+    /// `ENABLED`, default true (Keycloak: `bruteForceProtected`, off by default there).
+    pub enabled: bool,
+    /// `FAILURE_FACTOR`, default 5 (Keycloak's `failureFactor`, 30 there): failures of one
+    /// username before it is locked; at least 1.
+    pub failure_factor: u32,
+    /// `ADDRESS_FAILURE_FACTOR`, default 50 (ours): failures from one client address, whatever
+    /// the usernames, before the address is locked; 0 turns the per-address counter off.
+    pub address_failure_factor: u32,
+    /// `WAIT_INCREMENT`, default 1 minute (Keycloak's `waitIncrementSeconds`): the lock after a
+    /// failure is this times failures / factor, so it grows with every further factor failures.
+    pub wait_increment: Duration,
+    /// `MAX_WAIT`, default 15 minutes (Keycloak's `maxFailureWaitSeconds`): the longest lock.
+    pub max_wait: Duration,
+    /// `FAILURE_RESET_TIME`, default 12 hours (Keycloak's `maxDeltaTimeSeconds`): counters start
+    /// again from zero this long after the last counted attempt.
+    pub failure_reset_time: Duration,
+}
+
+impl Default for BruteForce {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            failure_factor: 5,
+            address_failure_factor: 50,
+            wait_increment: Duration::from_secs(60),
+            max_wait: Duration::from_secs(15 * 60),
+            failure_reset_time: Duration::from_secs(12 * 60 * 60),
+        }
     }
 }

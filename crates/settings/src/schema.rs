@@ -8,9 +8,16 @@ pub(crate) const DATABASES: &str = "DATABASES";
 pub(crate) const SERVER: &str = "SERVER";
 pub(crate) const PASSWORDS: &str = "PASSWORDS";
 pub(crate) const CACHES: &str = "CACHES";
+pub(crate) const BRUTE_FORCE: &str = "BRUTE_FORCE";
+pub(crate) const REST_AUTH: &str = "REST_AUTH";
 
 /// Keys outside any section.
-pub(crate) const TOP_LEVEL: &[&str] = &["SECRET_KEY", "DEBUG", "AUTH_PASSWORD_VALIDATORS"];
+pub(crate) const TOP_LEVEL: &[&str] = &[
+    "SECRET_KEY",
+    "DEBUG",
+    "AUTH_PASSWORD_VALIDATORS",
+    "CSRF_TRUSTED_ORIGINS",
+];
 
 /// Each section and its keys, in the order the docs list them.
 pub(crate) const SECTIONS: &[(&str, &[&str])] = &[
@@ -77,6 +84,32 @@ pub(crate) const SECTIONS: &[(&str, &[&str])] = &[
     ),
     (PASSWORDS, &["BCRYPT_ROUNDS"]),
     (CACHES, &["URL", "KEY_PREFIX"]),
+    (
+        BRUTE_FORCE,
+        &[
+            "ENABLED",
+            "FAILURE_FACTOR",
+            "ADDRESS_FAILURE_FACTOR",
+            "WAIT_INCREMENT",
+            "MAX_WAIT",
+            "FAILURE_RESET_TIME",
+        ],
+    ),
+    (
+        REST_AUTH,
+        &[
+            "JWT_AUTH_COOKIE",
+            "JWT_AUTH_REFRESH_COOKIE",
+            "JWT_AUTH_REFRESH_COOKIE_PATH",
+            "JWT_AUTH_SECURE",
+            "JWT_AUTH_HTTPONLY",
+            "JWT_AUTH_SAMESITE",
+            "JWT_AUTH_COOKIE_DOMAIN",
+            "JWT_AUTH_COOKIE_USE_CSRF",
+            "JWT_AUTH_COOKIE_ENFORCE_CSRF_ON_UNAUTHENTICATED",
+            "JWT_AUTH_RETURN_EXPIRATION",
+        ],
+    ),
 ];
 
 /// simplejwt settings that exist in Django but not here: named specifically so a ported
@@ -91,6 +124,29 @@ const UNSUPPORTED_SIMPLE_JWT: &[&str] = &[
     "TOKEN_BLACKLIST_SERIALIZER",
     "SLIDING_TOKEN_OBTAIN_SERIALIZER",
     "SLIDING_TOKEN_REFRESH_SERIALIZER",
+];
+
+/// dj-rest-auth's `REST_AUTH` settings that are not about JWT cookies: its serializers, sessions
+/// and registration have no counterpart here.
+const UNSUPPORTED_REST_AUTH: &[&str] = &[
+    "USE_JWT",
+    "SESSION_LOGIN",
+    "TOKEN_MODEL",
+    "TOKEN_CREATOR",
+    "LOGIN_SERIALIZER",
+    "TOKEN_SERIALIZER",
+    "JWT_SERIALIZER",
+    "JWT_SERIALIZER_WITH_EXPIRATION",
+    "JWT_TOKEN_CLAIMS_SERIALIZER",
+    "USER_DETAILS_SERIALIZER",
+    "PASSWORD_RESET_SERIALIZER",
+    "PASSWORD_RESET_CONFIRM_SERIALIZER",
+    "PASSWORD_CHANGE_SERIALIZER",
+    "REGISTER_SERIALIZER",
+    "REGISTER_PERMISSION_CLASSES",
+    "PASSWORD_RESET_USE_SITES_DOMAIN",
+    "OLD_PASSWORD_FIELD_ENABLED",
+    "LOGOUT_ON_PASSWORD_CHANGE",
 ];
 
 /// Settings simplejwt itself removed (it refuses to start with them), and what replaced each.
@@ -164,12 +220,15 @@ pub(crate) const TOP_LEVEL_LISTING: &[&str] = &[
     "SECRET_KEY",
     "DEBUG",
     "AUTH_PASSWORD_VALIDATORS",
+    "CSRF_TRUSTED_ORIGINS",
     "[REST_FRAMEWORK]",
     "[SIMPLE_JWT]",
     "[DATABASES]",
     "[SERVER]",
     "[PASSWORDS]",
     "[CACHES]",
+    "[BRUTE_FORCE]",
+    "[REST_AUTH]",
 ];
 
 /// A hint for an unknown `name` among `valid`: unsupported simplejwt settings, wrong case, typos.
@@ -183,6 +242,10 @@ pub(crate) fn hint(section: Option<&str>, name: &str, valid: &[&str]) -> String 
     }
     if section == Some(SIMPLE_JWT) && UNSUPPORTED_SIMPLE_JWT.contains(&name) {
         return " (a djangorestframework-simplejwt setting this server does not support: remove it)"
+            .to_owned();
+    }
+    if section == Some(REST_AUTH) && UNSUPPORTED_REST_AUTH.contains(&name) {
+        return " (a dj-rest-auth setting this server does not support: only its JWT_AUTH_* cookie settings apply; remove it)"
             .to_owned();
     }
     if section.is_none() {
@@ -246,6 +309,12 @@ mod tests {
             "has been removed from djangorestframework-simplejwt: use AUTH_HEADER_TYPES"
         ));
         assert_eq!(hint(Some(SIMPLE_JWT), "COMPLETELY_DIFFERENT", jwt), "");
+        let (_, rest_auth) = section(REST_AUTH).unwrap();
+        assert!(hint(Some(REST_AUTH), "USE_JWT", rest_auth).contains("JWT_AUTH_* cookie settings"));
+        assert_eq!(
+            hint(Some(REST_AUTH), "JWT_AUTH_COOKIES", rest_auth),
+            " (did you mean JWT_AUTH_COOKIE?)"
+        );
     }
 
     #[test]

@@ -121,6 +121,8 @@ pub(crate) fn classify(var: &str) -> Result<EnvVar, SettingsError> {
         "AUTH_PASSWORD_VALIDATORS" => {
             return Ok(EnvVar::Setting(Key::top("AUTH_PASSWORD_VALIDATORS")))
         }
+        // CSRF_TRUSTED_ORIGINS: Django's, a list or one origin, e.g. https://app.example.com.
+        "CSRF_TRUSTED_ORIGINS" => return Ok(EnvVar::Setting(Key::top("CSRF_TRUSTED_ORIGINS"))),
         // DATABASE_URL: dj-database-url / Heroku convention for DATABASES.URL.
         "DATABASE_URL" => return Ok(EnvVar::Alias(Key::in_section(DATABASES, "URL"))),
         // CACHE_URL: django-environ convention for CACHES.URL (locmem:// or redis://...).

@@ -97,10 +97,90 @@ pub(crate) fn jwk_url(url: Option<&str>, algorithm: Algorithm) -> Rule {
             "{algorithm} tokens are verified with the shared secret, never with a JWKS: use an RS*/ES*/EdDSA ALGORITHM, or remove JWK_URL"
         ));
     }
-    if url.starts_with("https://") || url.starts_with("http://") {
+    let host = ["https://", "http://"]
+        .iter()
+        .find_map(|scheme| url.strip_prefix(scheme))
+        .and_then(|rest| rest.split(['/', '?', '#']).next());
+    if host.is_some_and(|h| !h.is_empty()) {
         Ok(())
     } else {
-        Err(format!("{url:?} is not an http:// or https:// URL"))
+        Err(format!(
+            "{url:?} is not an http:// or https:// URL: set it to the issuer's JWKS address, e.g. \"https://issuer.example/.well-known/jwks.json\""
+        ))
+    }
+}
+
+/// The name of the CSRF cookie, which the token cookies must not take.
+pub(crate) const CSRF_COOKIE: &str = "csrftoken";
+
+/// A cookie name: an RFC 6265 token (visible ASCII, no separators), not the CSRF cookie's.
+pub(crate) fn cookie_name(name: &str) -> Rule {
+    const SEPARATORS: &str = "()<>@,;:\\\"/[]?={}";
+    let token = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !SEPARATORS.contains(c));
+    if !token {
+        return Err(format!(
+            "{name:?} is not a cookie name: use letters, digits and -_.!#$%&'*+^`|~ only, e.g. \"access-token\""
+        ));
+    }
+    if name == CSRF_COOKIE {
+        return Err(format!(
+            "{name:?} is the CSRF cookie's name: choose another, e.g. \"access-token\""
+        ));
+    }
+    Ok(())
+}
+
+/// A cookie's `Path`: absolute, and nothing that would end the attribute.
+pub(crate) fn cookie_path(path: &str) -> Rule {
+    if path.starts_with('/') && path.chars().all(|c| c.is_ascii_graphic() && c != ';') {
+        Ok(())
+    } else {
+        Err(format!(
+            "{path:?} is not a cookie path: it must start with \"/\" and hold no spaces or \";\", e.g. \"/api/token/\""
+        ))
+    }
+}
+
+/// A cookie's `Domain`: a host name, optionally with a leading dot.
+pub(crate) fn cookie_domain(domain: &str) -> Rule {
+    let host = domain.strip_prefix('.').unwrap_or(domain);
+    if !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "{domain:?} is not a domain: use a host name such as \"example.com\" (or \".example.com\"), or leave it unset for the host that set the cookie"
+        ))
+    }
+}
+
+/// Django 4.0's rule (4_0.E001): every trusted origin names its scheme.
+pub(crate) fn csrf_trusted_origins(origins: &[String]) -> Rule {
+    match origins
+        .iter()
+        .find(|o| !(o.starts_with("https://") || o.starts_with("http://")) || o.ends_with('/'))
+    {
+        Some(bad) => Err(format!(
+            "{bad:?} is not an origin: each must be a scheme and host without a path, e.g. \"https://app.example.com\" or \"https://*.example.com\""
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A BRUTE_FORCE duration: at least a second (locks are told in whole seconds, Retry-After).
+pub(crate) fn lockout_duration(d: std::time::Duration) -> Rule {
+    if d >= std::time::Duration::from_secs(1) {
+        Ok(())
+    } else {
+        Err(format!(
+            "must be at least 1 second, got {d:?} (to turn brute-force protection off, set ENABLED = false)"
+        ))
     }
 }
 
@@ -288,6 +368,24 @@ mod tests {
     }
 
     #[test]
+    fn jwk_urls() {
+        for ok in ["https://issuer.example/jwks.json", "http://127.0.0.1:8080"] {
+            assert!(jwk_url(Some(ok), Algorithm::RS256).is_ok(), "{ok}");
+        }
+        for bad in [
+            "issuer.example/jwks",
+            "https://",
+            "https:///jwks",
+            "ftp://x/jwks",
+            "",
+        ] {
+            assert!(jwk_url(Some(bad), Algorithm::RS256).is_err(), "{bad}");
+        }
+        assert!(jwk_url(Some("https://issuer.example/jwks"), Algorithm::HS256).is_err());
+        assert!(jwk_url(None, Algorithm::HS256).is_ok());
+    }
+
+    #[test]
     fn ranges() {
         assert!(at_least_one(0u32).is_err());
         assert!(at_least_one(1usize).is_ok());
@@ -307,6 +405,28 @@ mod tests {
         assert!(bind(&["host:http".into()]).is_err());
         assert!(bind(&["unix:/run/app.sock".into(), "127.0.0.1:80".into()]).is_ok());
         assert!(bind(&["unix:".into()]).is_err());
+    }
+
+    #[test]
+    fn cookie_attributes() {
+        assert!(cookie_name("access-token").is_ok());
+        assert!(cookie_name("jwt_auth").is_ok());
+        assert!(cookie_name("").is_err());
+        assert!(cookie_name("a b").is_err());
+        assert!(cookie_name("a;b").is_err());
+        assert!(cookie_name("a=b").is_err());
+        assert!(cookie_name("csrftoken").is_err());
+        assert!(cookie_path("/api/token/").is_ok());
+        assert!(cookie_path("/").is_ok());
+        assert!(cookie_path("api/").is_err());
+        assert!(cookie_path("/a; Domain=evil.com").is_err());
+        assert!(cookie_domain("example.com").is_ok());
+        assert!(cookie_domain(".example.com").is_ok());
+        assert!(cookie_domain("example.com; Secure").is_err());
+        assert!(cookie_domain(".").is_err());
+        assert!(csrf_trusted_origins(&["https://*.example.com".into()]).is_ok());
+        assert!(csrf_trusted_origins(&["example.com".into()]).is_err());
+        assert!(csrf_trusted_origins(&["https://example.com/".into()]).is_err());
     }
 
     #[test]

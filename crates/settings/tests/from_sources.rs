@@ -419,7 +419,7 @@ fn unknown_keys_are_named_with_their_source() {
     );
 
     let err = error_with_secret(Some("[SIMPLEJWT]\nLEEWAY = 5\n"), &[]);
-    assert!(err.starts_with("unknown setting section [SIMPLEJWT] in settings.toml (did you mean SIMPLE_JWT?); valid keys at the top level are: SECRET_KEY, DEBUG, AUTH_PASSWORD_VALIDATORS, [REST_FRAMEWORK], [SIMPLE_JWT]"), "{err}");
+    assert!(err.starts_with("unknown setting section [SIMPLEJWT] in settings.toml (did you mean SIMPLE_JWT?); valid keys at the top level are: SECRET_KEY, DEBUG, AUTH_PASSWORD_VALIDATORS, CSRF_TRUSTED_ORIGINS, [REST_FRAMEWORK], [SIMPLE_JWT]"), "{err}");
 
     let err = error_with_secret(Some("ALLOWED_HOSTS = [\"*\"]\n"), &[]);
     assert!(
@@ -923,4 +923,47 @@ fn refresh_token_reuse_settings() {
         err.contains("SIMPLE_JWT.REFRESH_TOKEN_REUSE_INTERVAL"),
         "{err}"
     );
+}
+
+#[test]
+fn brute_force_defaults_overrides_and_errors() {
+    let bf = load_ok(None, &[]).brute_force;
+    assert!(bf.enabled);
+    assert_eq!((bf.failure_factor, bf.address_failure_factor), (5, 50));
+    assert_eq!(bf.wait_increment, Duration::from_secs(60));
+    assert_eq!(bf.max_wait, Duration::from_secs(900));
+    assert_eq!(bf.failure_reset_time, Duration::from_secs(12 * 3600));
+
+    let bf = load_ok(
+        Some("[BRUTE_FORCE]\nFAILURE_FACTOR = 10\nWAIT_INCREMENT = \"30s\"\nMAX_WAIT = \"1h\"\n"),
+        &[
+            ("BRUTE_FORCE__ENABLED", "false"),
+            ("BRUTE_FORCE__ADDRESS_FAILURE_FACTOR", "0"),
+            ("BRUTE_FORCE__FAILURE_RESET_TIME", "1d"),
+        ],
+    )
+    .brute_force;
+    assert!(!bf.enabled);
+    assert_eq!((bf.failure_factor, bf.address_failure_factor), (10, 0));
+    assert_eq!(bf.wait_increment, Duration::from_secs(30));
+    assert_eq!(bf.max_wait, Duration::from_secs(3600));
+    assert_eq!(bf.failure_reset_time, Duration::from_secs(86_400));
+
+    let err = error_with_secret(None, &[("BRUTE_FORCE__FAILURE_FACTOR", "0")]);
+    assert!(
+        err.contains("BRUTE_FORCE.FAILURE_FACTOR") && err.contains("ENABLED = false"),
+        "{err}"
+    );
+    let err = error_with_secret(None, &[("BRUTE_FORCE__WAIT_INCREMENT", "0")]);
+    assert!(
+        err.contains("BRUTE_FORCE.WAIT_INCREMENT") && err.contains("at least 1 second"),
+        "{err}"
+    );
+    let err = error_with_secret(Some("[BRUTE_FORCE]\nMAX_WAIT = \"30s\"\n"), &[]);
+    assert!(
+        err.contains("BRUTE_FORCE.MAX_WAIT") && err.contains("raise MAX_WAIT"),
+        "{err}"
+    );
+    let err = error_with_secret(None, &[("BRUTE_FORCE__LOCKOUT", "1")]);
+    assert!(err.contains("BRUTE_FORCE"), "{err}");
 }

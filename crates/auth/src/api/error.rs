@@ -40,11 +40,20 @@ pub enum ApiError {
     /// 403 `{"detail": "You do not have permission to perform this action."}`.
     #[error("You do not have permission to perform this action.")]
     PermissionDenied,
+    /// 403 `{"detail": "...", "code": "..."}`: a PermissionDenied with its own message, e.g.
+    /// dj-rest-auth's "CSRF Failed: ...".
+    #[error("{detail}")]
+    Forbidden { detail: String, code: &'static str },
     #[error("Not found.")]
     NotFound,
     /// 429 `{"detail": "Request was throttled. Expected available in N seconds."}` + Retry-After.
     #[error("Request was throttled.")]
     Throttled { wait: Option<u64> },
+    /// 429 `{"detail": "Too many failed login attempts. Expected available in N seconds.",
+    /// "code": "throttled"}` + Retry-After: a username or client address locked by
+    /// `brute_force`, whether or not the user exists.
+    #[error("Too many failed login attempts.")]
+    LockedOut { wait: u64 },
     #[error("Method {method:?} not allowed.")]
     MethodNotAllowed { method: String, allow: &'static str },
     #[error("request body larger than {limit} bytes")]
@@ -78,7 +87,8 @@ impl ApiError {
             ApiError::NonField(msg) => json!({ "non_field_errors": [msg] }),
             ApiError::Parse(msg) => json!({ "detail": msg }),
             ApiError::AuthenticationFailed(detail) => json!({ "detail": detail }),
-            ApiError::AuthenticationFailedCode { detail, code } => {
+            ApiError::AuthenticationFailedCode { detail, code }
+            | ApiError::Forbidden { detail, code } => {
                 json!({ "detail": detail, "code": code })
             }
             ApiError::NoValidToken(messages) => {
@@ -108,6 +118,13 @@ impl ApiError {
                     None => "Request was throttled.".to_owned(),
                 };
                 json!({ "detail": detail })
+            }
+            ApiError::LockedOut { wait } => {
+                let unit = if *wait == 1 { "second" } else { "seconds" };
+                json!({
+                    "detail": format!("Too many failed login attempts. Expected available in {wait} {unit}."),
+                    "code": "throttled",
+                })
             }
             ApiError::MethodNotAllowed { method, .. } => {
                 json!({ "detail": format!("Method \"{method}\" not allowed.") })
@@ -141,9 +158,11 @@ impl ResponseError for ApiError {
             | ApiError::AuthenticationFailedCode { .. }
             | ApiError::NoValidToken(_)
             | ApiError::NotAuthenticated => StatusCode::UNAUTHORIZED,
-            ApiError::PermissionDenied => StatusCode::FORBIDDEN,
+            ApiError::PermissionDenied | ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Throttled { .. } | ApiError::LockedOut { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -167,6 +186,9 @@ impl ResponseError for ApiError {
             if *wait > 0 {
                 res.insert_header((header::RETRY_AFTER, wait.to_string()));
             }
+        }
+        if let ApiError::LockedOut { wait } = self {
+            res.insert_header((header::RETRY_AFTER, wait.to_string()));
         }
         // WWW-Authenticate is added to every 401 in one place: see `challenge::add_challenge`.
         res.json(self.body())

@@ -146,6 +146,7 @@ pub fn issues(settings: &Settings, deploy: bool, pgsslmode: Option<&str>) -> Vec
         found.extend(secrets(settings));
         found.extend(database(&settings.databases.url, pgsslmode));
         found.extend(passwords(settings));
+        found.extend(cookies(&settings.rest_auth));
     }
     found
 }
@@ -348,6 +349,55 @@ fn passwords(settings: &Settings) -> Vec<Issue> {
     found
 }
 
+/// The token cookies of `[REST_AUTH]` (nothing to say while no cookie is named).
+fn cookies(ra: &settings::RestAuth) -> Vec<Issue> {
+    let mut found = Vec::new();
+    if !ra.uses_cookies() {
+        return found;
+    }
+    if !ra.jwt_auth_secure {
+        found.push(issue(
+            Level::Warning,
+            "jwt.W010",
+            "REST_AUTH.JWT_AUTH_SECURE is false: browsers also send the token cookies over plain HTTP, where anyone on the network can read them.".into(),
+            "Set REST_AUTH.JWT_AUTH_SECURE = true (the default) and serve the site over HTTPS only.",
+        ));
+    }
+    if ra.jwt_auth_samesite == settings::SameSite::None {
+        let hint = if ra.jwt_auth_secure {
+            "Use \"Lax\" (the default) unless another site must send these cookies."
+        } else {
+            "Browsers refuse SameSite=None cookies without Secure: set REST_AUTH.JWT_AUTH_SECURE = true, or use \"Lax\"."
+        };
+        found.push(issue(
+            Level::Warning,
+            "jwt.W011",
+            format!(
+                "REST_AUTH.JWT_AUTH_SAMESITE is \"None\"{}: every other site can make the browser send the token cookies, so only the CSRF check stands between them and the API.",
+                if ra.jwt_auth_secure { "" } else { " without JWT_AUTH_SECURE" }
+            ),
+            hint,
+        ));
+    }
+    if !ra.jwt_auth_cookie_use_csrf {
+        found.push(issue(
+            Level::Warning,
+            "jwt.W012",
+            "REST_AUTH.JWT_AUTH_COOKIE_USE_CSRF is false: requests authenticated by a cookie are not checked for CSRF, so SameSite alone protects them.".into(),
+            "Set REST_AUTH.JWT_AUTH_COOKIE_USE_CSRF = true (the default).",
+        ));
+    }
+    if !ra.jwt_auth_httponly {
+        found.push(issue(
+            Level::Warning,
+            "jwt.W013",
+            "REST_AUTH.JWT_AUTH_HTTPONLY is false: scripts can read the token cookies, so one XSS flaw hands the tokens out.".into(),
+            "Set REST_AUTH.JWT_AUTH_HTTPONLY = true (the default).",
+        ));
+    }
+    found
+}
+
 /// "2h", "90s": durations as an operator writes them.
 fn human(d: Duration) -> String {
     humantime_like(d.as_secs())
@@ -493,6 +543,33 @@ mod tests {
             ("PASSWORDS__BCRYPT_ROUNDS", "4"),
         ]);
         assert_eq!(ids(&s, true), ["jwt.W008", "jwt.W009"]);
+    }
+
+    #[test]
+    fn cookies_only_when_named() {
+        let off = load(&[
+            ("REST_AUTH__JWT_AUTH_SECURE", "false"),
+            ("REST_AUTH__JWT_AUTH_SAMESITE", "None"),
+        ]);
+        assert_eq!(ids(&off, true), Vec::<&str>::new(), "no cookie is set");
+        let on = [("REST_AUTH__JWT_AUTH_COOKIE", "access")];
+        assert_eq!(ids(&load(&on), true), Vec::<&str>::new());
+        let insecure = load(&[
+            on[0],
+            ("REST_AUTH__JWT_AUTH_SECURE", "false"),
+            ("REST_AUTH__JWT_AUTH_SAMESITE", "None"),
+        ]);
+        assert_eq!(ids(&insecure, false), Vec::<&str>::new());
+        assert_eq!(ids(&insecure, true), ["jwt.W010", "jwt.W011"]);
+        let text = render(&issues(&insecure, true, None));
+        assert!(text.contains("\"None\" without JWT_AUTH_SECURE"), "{text}");
+        let lax = load(&[
+            ("REST_AUTH__JWT_AUTH_REFRESH_COOKIE", "refresh"),
+            ("REST_AUTH__JWT_AUTH_SAMESITE", "None"),
+            ("REST_AUTH__JWT_AUTH_COOKIE_USE_CSRF", "false"),
+            ("REST_AUTH__JWT_AUTH_HTTPONLY", "false"),
+        ]);
+        assert_eq!(ids(&lax, true), ["jwt.W011", "jwt.W012", "jwt.W013"]);
     }
 
     #[test]

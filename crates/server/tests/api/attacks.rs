@@ -806,7 +806,8 @@ const SQL: [&str; 8] = [
 
 #[tokio::test]
 async fn sql_metacharacters_in_every_field_are_just_text() {
-    let app = spawn_app().await;
+    // Dozens of failed logins: without brute-force locks, so every one reaches the query.
+    let app = spawn_app_with(&[("BRUTE_FORCE__ENABLED", "false")]).await;
     let users = victims(&app);
     let (genuine_refresh, _) = app.obtain_pair("alice", PASSWORD).await;
     for sql in SQL {

@@ -39,7 +39,8 @@ async fn login(app: &TestApp, password: &str) -> (StatusCode, serde_json::Value,
 
 #[tokio::test]
 async fn no_throttling_by_default() {
-    let app = spawn_app().await;
+    // Brute-force locks (on by default, tests/api/brute_force.rs) would answer 429 too.
+    let app = spawn_app_with(&[("BRUTE_FORCE__ENABLED", "false")]).await;
     app.create_user("alice", PASSWORD, true);
     for _ in 0..8 {
         let (status, _, _) = login(&app, "wrong").await;
