@@ -198,18 +198,22 @@ fn check_reports_like_django() {
     let out = p.succeeds(&["check", "--deploy"], None, &[]);
     assert!(out.starts_with("System check identified some issues:\n\nWARNINGS:\n?: (jwt.W006) DATABASES.URL is a SQLite file"), "{out}");
     assert!(
-        out.ends_with("\nSystem check identified 2 issues (0 silenced).\n"),
+        out.ends_with("\nSystem check identified 3 issues (0 silenced).\n"),
         "{out}"
     );
     assert!(
         out.contains("(jwt.W009) PASSWORDS.BCRYPT_ROUNDS is 4"),
         "{out}"
     );
+    assert!(
+        out.contains("(jwt.W015) CACHES.URL keeps the brute-force counters in each worker"),
+        "{out}"
+    );
     // ...unless asked to.
     let out = p.run(&["check", "--deploy", "--fail-level", "WARNING"], None, &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).starts_with("Error: SystemCheckError: 2 of the issues"),
+        text(&out.stderr).starts_with("Error: SystemCheckError: 3 of the issues"),
         "{}",
         text(&out.stderr)
     );

@@ -147,6 +147,7 @@ pub fn issues(settings: &Settings, deploy: bool, pgsslmode: Option<&str>) -> Vec
         found.extend(database(&settings.databases.url, pgsslmode));
         found.extend(passwords(settings));
         found.extend(cookies(&settings.rest_auth));
+        found.extend(brute_force(settings));
     }
     found
 }
@@ -349,6 +350,29 @@ fn passwords(settings: &Settings) -> Vec<Issue> {
     found
 }
 
+/// `[BRUTE_FORCE]`: password guessing is limited only while the lockout is on, and only as
+/// well as its counters are shared.
+fn brute_force(settings: &Settings) -> Vec<Issue> {
+    if !settings.brute_force.enabled {
+        return vec![issue(
+            Level::Warning,
+            "jwt.W014",
+            "BRUTE_FORCE.ENABLED is false: failed logins are never locked out, so passwords can be guessed as fast as bcrypt allows.".into(),
+            "Remove the setting (the lockout is on by default).",
+        )];
+    }
+    let several_processes = settings.server.workers.is_none_or(|n| n > 1);
+    if several_processes && !settings.caches.url.starts_with("redis") {
+        return vec![issue(
+            Level::Warning,
+            "jwt.W015",
+            "CACHES.URL keeps the brute-force counters in each worker process: with several workers, a guesser gets FAILURE_FACTOR tries per worker.".into(),
+            "Set CACHES.URL (or CACHE_URL) to a redis:// URL shared by every worker and instance, or run WORKERS = 1.",
+        )];
+    }
+    Vec::new()
+}
+
 /// The token cookies of `[REST_AUTH]` (nothing to say while no cookie is named).
 fn cookies(ra: &settings::RestAuth) -> Vec<Issue> {
     let mut found = Vec::new();
@@ -424,6 +448,10 @@ mod tests {
             (
                 "DATABASE_URL".to_owned(),
                 "postgres://app:pw@db.internal/app?sslmode=verify-full".to_owned(),
+            ),
+            (
+                "CACHES__URL".to_owned(),
+                "redis://cache.internal:6379/0".to_owned(),
             ),
         ];
         env.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
@@ -534,6 +562,19 @@ mod tests {
         ] {
             assert_eq!(at(local, None), Vec::<&str>::new(), "{local}");
         }
+    }
+
+    #[test]
+    fn brute_force_lockout() {
+        assert_eq!(
+            ids(&load(&[("BRUTE_FORCE__ENABLED", "false")]), true),
+            ["jwt.W014"]
+        );
+        let local = &[("CACHES__URL", "locmem://")];
+        assert_eq!(ids(&load(local), true), ["jwt.W015"]);
+        let one_worker = &[("CACHES__URL", "locmem://"), ("SERVER__WORKERS", "1")];
+        assert_eq!(ids(&load(one_worker), true), Vec::<&str>::new());
+        assert_eq!(ids(&load(local), false), Vec::<&str>::new(), "deploy only");
     }
 
     #[test]
