@@ -215,3 +215,46 @@ async fn responses_carry_djangos_security_headers() {
         Some("application/json")
     );
 }
+
+/// Fuzz regressions (fuzz/regressions/request_body/): a multipart boundary under 4 bytes made
+/// actix-multipart panic (the worker died, the connection dropped) and a truncated multipart body
+/// left the request waiting forever. Both are now DRF's 400 parse error, and the server still
+/// answers afterwards.
+#[tokio::test]
+async fn malformed_multipart_is_a_400_not_a_panic_or_a_hang() {
+    let app = spawn_app().await;
+    let cases: [(&str, &[u8]); 3] = [
+        ("multipart/form-data; boundary=XyZ", b"\r\rXyZ\r\n--\n"),
+        ("multipart/form-data; boundary=a", b"--\n--a\r\n"),
+        (
+            "multipart/form-data; boundary=XyZw",
+            b"--XyZw\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nalice\r\n",
+        ),
+    ];
+    for (content_type, body) in cases {
+        let answer = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            app.post_raw("/api/token/", content_type, body.to_vec()),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{content_type}: no answer in 10 s"));
+        let (status, got) = parts(answer).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{content_type}: {got}");
+        let detail = got["detail"].as_str().unwrap_or_default();
+        assert!(
+            detail.starts_with("Multipart form parse error - "),
+            "{content_type}: {got}"
+        );
+    }
+    let (status, got) = parts(
+        app.post_raw(
+            "/api/token/",
+            "multipart/form-data; boundary=XyZw",
+            "--XyZw\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nalice\r\n--XyZw--\r\n",
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(got, json!({"password": ["This field is required."]}));
+}
