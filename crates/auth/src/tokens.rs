@@ -135,13 +135,14 @@ impl Tokens<'_> {
     pub fn new_token(&self, kind: TokenKind, now: i64) -> Token {
         let mut claims = Claims::new();
         claims.insert(self.settings.token_type_claim.clone(), kind.name().into());
-        claims.insert("exp".into(), (now + self.lifetime(kind)).into());
+        claims.insert("exp".into(), now.saturating_add(self.lifetime(kind)).into());
         claims.insert("iat".into(), now.into());
         claims.insert(self.settings.jti_claim.clone(), new_jti().into());
         if kind == TokenKind::Sliding {
             claims.insert(
                 self.settings.sliding_token_refresh_exp_claim.clone(),
-                (now + secs(self.settings.sliding_token_refresh_lifetime)).into(),
+                now.saturating_add(secs(self.settings.sliding_token_refresh_lifetime))
+                    .into(),
             );
         }
         Token { claims }
@@ -181,7 +182,7 @@ impl Tokens<'_> {
         }
         token.claims.insert(
             "exp".into(),
-            (now + self.lifetime(TokenKind::Sliding)).into(),
+            now.saturating_add(self.lifetime(TokenKind::Sliding)).into(),
         );
         token.claims.insert("iat".into(), now.into());
         Ok(())
@@ -220,7 +221,7 @@ impl Tokens<'_> {
         c.insert(self.settings.jti_claim.clone(), new_jti().into());
         c.insert(
             "exp".into(),
-            (now + self.lifetime(TokenKind::Refresh)).into(),
+            now.saturating_add(self.lifetime(TokenKind::Refresh)).into(),
         );
         c.insert("iat".into(), now.into());
     }
@@ -276,6 +277,23 @@ mod tests {
             .expect("settings");
         let b = TokenBackend::from_settings(&s).expect("backend");
         (s, b)
+    }
+
+    #[test]
+    fn the_longest_lifetimes_do_not_overflow() {
+        let (mut s, b) = setup();
+        let longest = std::time::Duration::from_secs(i64::MAX as u64 - 1);
+        s.refresh_token_lifetime = longest;
+        s.sliding_token_lifetime = longest;
+        s.sliding_token_refresh_lifetime = longest;
+        let t = Tokens {
+            settings: &s,
+            backend: &b,
+        };
+        let refresh = t.for_user(TokenKind::Refresh, "7", 1000);
+        assert_eq!(refresh.claims["exp"], json!(i64::MAX));
+        let sliding = t.for_user(TokenKind::Sliding, "7", 1000);
+        assert_eq!(sliding.claims["refresh_exp"], json!(i64::MAX));
     }
 
     #[test]
