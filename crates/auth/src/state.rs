@@ -149,11 +149,7 @@ impl AuthState {
         F: FnOnce(&PasswordHasher) -> T + Send + 'static,
         T: Send + 'static,
     {
-        let _permit = self
-            .hashing
-            .acquire()
-            .await
-            .map_err(ApiError::internal)?;
+        let _permit = self.hashing.acquire().await.map_err(ApiError::internal)?;
         let hasher = self.hasher.clone();
         Ok(web::block(move || f(&hasher)).await?)
     }
