@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use serde_json::Value;
@@ -16,7 +17,7 @@ use crate::basic;
 use crate::challenge::ProtectedView;
 use crate::cookies;
 use crate::csrf;
-use crate::lookup;
+use crate::lookup::{self, UserKey};
 use crate::permissions;
 use crate::revoke;
 use crate::service;
@@ -126,33 +127,27 @@ fn no_user_id() -> ApiError {
 }
 
 /// `JWTAuthentication.get_user`: the user the token names, who must exist, be active and (with
-/// CHECK_REVOKE_TOKEN) still have the password the token was issued for.
+/// CHECK_REVOKE_TOKEN) still have the password the token was issued for. The row may come from
+/// this process's user cache (`[CACHES] USER_TTL`); the checks run on it every time.
 async fn database_user(state: &AuthState, token: &Token) -> Result<User, ApiError> {
     let jwt = state.jwt();
     let claim = token
         .claims
         .get(&jwt.user_id_claim)
-        .cloned()
         .ok_or_else(no_user_id)?;
     if matches!(jwt.user_id_field, settings::UserIdField::Id)
-        && lookup::id_from_claim(&claim).is_none()
+        && lookup::id_from_claim(claim).is_none()
     {
         return Err(no_user_id());
     }
-    let jwt_settings = state.settings.clone();
-    let user = state
-        .with_conn(move |conn| {
-            Ok(lookup::user_for_claim(
-                conn,
-                &jwt_settings.simple_jwt,
-                &claim,
-            )?)
-        })
-        .await?
-        .ok_or(ApiError::AuthenticationFailedCode {
-            detail: "User not found".into(),
-            code: "user_not_found",
-        })?;
+    let user = match UserKey::from_claim(jwt, claim) {
+        Some(key) => cached_user(state, key).await?,
+        None => None,
+    }
+    .ok_or(ApiError::AuthenticationFailedCode {
+        detail: "User not found".into(),
+        code: "user_not_found",
+    })?;
     if jwt.check_user_is_active && !user.is_active {
         return Err(ApiError::AuthenticationFailedCode {
             detail: "User is inactive".into(),
@@ -165,7 +160,23 @@ async fn database_user(state: &AuthState, token: &Token) -> Result<User, ApiErro
             code: "password_changed",
         });
     }
-    Ok(user)
+    Ok(Arc::unwrap_or_clone(user))
+}
+
+/// The user `key` names: from the user cache, else from the database (and then cached).
+async fn cached_user(state: &AuthState, key: UserKey) -> Result<Option<Arc<User>>, ApiError> {
+    if let Some(user) = state.users.get(&key) {
+        return Ok(Some(user));
+    }
+    let lookup_key = key.clone();
+    let found = state
+        .with_conn(move |conn| Ok(lookup::user_by_key(conn, &lookup_key)?))
+        .await?
+        .map(Arc::new);
+    if let Some(user) = &found {
+        state.users.insert(key, Arc::clone(user));
+    }
+    Ok(found)
 }
 
 /// JWTAuthentication and JWTStatelessUserAuthentication: `None` when the header is not theirs.

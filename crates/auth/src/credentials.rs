@@ -34,6 +34,8 @@ pub async fn authenticate(
     state
         .with_conn(move |conn| Ok(users::queries::set_password(conn, id, &stored)?))
         .await?;
+    // The stored hash is what CHECK_REVOKE_TOKEN compares against: no cached copy may outlive it.
+    state.users.forget(id, &user.username);
     Ok(Some(User {
         password: encoded,
         ..user

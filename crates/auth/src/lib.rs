@@ -25,6 +25,7 @@ pub mod sessions;
 pub mod state;
 pub mod throttle;
 pub mod tokens;
+pub mod user_cache;
 pub mod views;
 
 pub use api::ApiError;

@@ -102,6 +102,8 @@ pub async fn change(
             })
         })
         .await?;
+    // This process's authentications see the new password (and its end of old tokens) at once.
+    state.users.forget(id, &user.username);
     log::info!("password changed: user {id}, {ended} token(s) blacklisted");
     Ok(json!({ "detail": SAVED }))
 }

@@ -24,6 +24,8 @@ pub struct AuthState {
     pub brute_force: crate::brute_force::BruteForce,
     /// Prometheus series: auth events recorded by `service`, HTTP series by the server.
     pub metrics: crate::metrics::Metrics,
+    /// Users JWTAuthentication loaded in the last `[CACHES] USER_TTL`.
+    pub users: crate::user_cache::UserCache,
     /// AUTH_PASSWORD_VALIDATORS, built on first use (see `password_validators`).
     validators: OnceLock<PasswordValidators>,
     /// Password hashes computed at once by this process (see `hash`).
@@ -40,6 +42,7 @@ impl AuthState {
         let throttles = Throttles::new(&settings);
         let brute_force = crate::brute_force::BruteForce::new(&settings);
         let settings_workers = settings.server.workers;
+        let settings_user_ttl = settings.caches.user_ttl;
         Ok(AuthState {
             throttles,
             brute_force,
@@ -48,6 +51,7 @@ impl AuthState {
             pool,
             hasher,
             metrics: crate::metrics::Metrics::new(),
+            users: crate::user_cache::UserCache::new(settings_user_ttl),
             validators: OnceLock::new(),
             hashing: tokio::sync::Semaphore::new(hashing_permits(settings_workers)),
         })

@@ -268,6 +268,9 @@ fn brute_force(s: &Section) -> Result<crate::BruteForce> {
     Ok(bf)
 }
 
+/// The longest `[CACHES] USER_TTL`: past it, "deactivated" would no longer mean "locked out".
+const MAX_USER_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
 fn caches(s: &Section) -> Result<Caches> {
     let mut caches = Caches::default();
     s.set_checked("URL", &mut caches.url, value::string, |url| {
@@ -278,6 +281,13 @@ fn caches(s: &Section) -> Result<Caches> {
         }
     })?;
     s.set("KEY_PREFIX", &mut caches.key_prefix, value::string)?;
+    s.set_checked("USER_TTL", &mut caches.user_ttl, value::duration, |ttl| {
+        if *ttl <= MAX_USER_TTL {
+            Ok(())
+        } else {
+            Err(format!("must be at most {MAX_USER_TTL:?}: a user deactivated or whose password changed keeps access this long; \"0s\" looks the user up on every request"))
+        }
+    })?;
     Ok(caches)
 }
 

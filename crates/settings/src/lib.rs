@@ -406,6 +406,11 @@ pub struct Caches {
     pub url: String,
     /// `KEY_PREFIX`, default empty: prepended to every cache key (Django's `KEY_PREFIX`).
     pub key_prefix: String,
+    /// `USER_TTL`, default 1 second, at most a minute: how long a worker process may reuse a user
+    /// row it loaded to authenticate a token (JWTAuthentication's `get_user`), so a burst of
+    /// requests costs one lookup. A deactivation, password change or deletion made elsewhere
+    /// takes effect within this time. Zero looks the user up on every request, as DRF does.
+    pub user_ttl: Duration,
 }
 
 impl Default for Caches {
@@ -413,6 +418,7 @@ impl Default for Caches {
         Self {
             url: "locmem://".to_owned(),
             key_prefix: String::new(),
+            user_ttl: Duration::from_secs(1),
         }
     }
 }
@@ -423,6 +429,7 @@ impl fmt::Debug for Caches {
         f.debug_struct("Caches")
             .field("url", &secret::redact_url_password(&self.url))
             .field("key_prefix", &self.key_prefix)
+            .field("user_ttl", &self.user_ttl)
             .finish()
     }
 }

@@ -83,7 +83,7 @@ pub(crate) const SECTIONS: &[(&str, &[&str])] = &[
         ],
     ),
     (PASSWORDS, &["BCRYPT_ROUNDS"]),
-    (CACHES, &["URL", "KEY_PREFIX"]),
+    (CACHES, &["URL", "KEY_PREFIX", "USER_TTL"]),
     (
         BRUTE_FORCE,
         &[

@@ -836,6 +836,23 @@ fn issue5_keys_have_simplejwt_and_drf_defaults() {
 }
 
 #[test]
+fn user_ttl_defaults_to_a_second_and_is_bounded() {
+    use std::time::Duration;
+    assert_eq!(load_ok(None, &[]).caches.user_ttl, Duration::from_secs(1));
+    let s = load_ok(None, &[("CACHES__USER_TTL", "0s")]);
+    assert_eq!(s.caches.user_ttl, Duration::ZERO);
+    let s = load_ok(Some("[CACHES]\nUSER_TTL = \"60s\"\n"), &[]);
+    assert_eq!(s.caches.user_ttl, Duration::from_secs(60));
+    let err = error_with_secret(None, &[("CACHES__USER_TTL", "61s")]);
+    assert!(
+        err.contains("CACHES.USER_TTL") && err.contains("must be at most 60s"),
+        "{err}"
+    );
+    let err = error_with_secret(None, &[("CACHES__USER_TTL", "soon")]);
+    assert!(err.contains("CACHES.USER_TTL"), "{err}");
+}
+
+#[test]
 fn issue5_keys_are_checked() {
     let cases: &[(&str, &str)] = &[
         ("[SIMPLE_JWT]\nTOKEN_USER_CLAIMS = [\"password\"]\n", "\"password\" is not a valid user field"),

@@ -124,8 +124,11 @@ async fn without_authentication_classes_refusals_are_403() {
 
 #[tokio::test]
 async fn is_admin_user_needs_staff() {
-    let app =
-        spawn_app_with(&[(PERMISSIONS, r#"["rest_framework.permissions.IsAdminUser"]"#)]).await;
+    let app = spawn_app_with(&[
+        (PERMISSIONS, r#"["rest_framework.permissions.IsAdminUser"]"#),
+        NO_USER_CACHE,
+    ])
+    .await;
     let alice = app.create_user("alice", PASSWORD, true);
     let (_, access) = app.obtain_pair("alice", PASSWORD).await;
     let bearer = format!("Bearer {access}");

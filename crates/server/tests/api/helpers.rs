@@ -15,6 +15,9 @@ use users::{NewUser, User};
 /// The signing key of ../shared/vectors/simplejwt_tokens.json, so its tokens are ours too.
 pub const VECTOR_KEY: &str = "vector-test-secret-0123456789abcdef0123456789abcdef";
 pub const PASSWORD: &str = "correct horse battery staple";
+/// For tests that change a user behind the server's back (as `manage` or another worker would)
+/// and expect the next request to see it: no per-process user cache (`[CACHES] USER_TTL`).
+pub const NO_USER_CACHE: (&str, &str) = ("CACHES__USER_TTL", "0s");
 
 pub struct TestApp {
     pub address: String,

@@ -268,3 +268,27 @@ async fn other_header_types_and_names_are_configurable() {
     );
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// `[CACHES] USER_TTL`: a worker reuses the user row it loaded; a change made behind its back
+/// (here straight in the database, as `manage deactivate` does) shows once the entry expires, and
+/// at once with "0s".
+#[tokio::test]
+async fn the_user_cache_bounds_how_long_a_change_elsewhere_takes() {
+    for (ttl, after_deactivation) in [("60s", StatusCode::OK), ("0s", StatusCode::UNAUTHORIZED)] {
+        let app = spawn_app_with(&[("CACHES__USER_TTL", ttl)]).await;
+        let alice = app.create_user("alice", PASSWORD, true);
+        let (_, access) = app.obtain_pair("alice", PASSWORD).await;
+        assert_eq!(app.me(&access).await.status(), StatusCode::OK, "{ttl}");
+        app.set_active(&alice, false);
+        let (status, body) = parts(app.me(&access).await).await;
+        assert_eq!(status, after_deactivation, "{ttl}: {body}");
+        if status == StatusCode::UNAUTHORIZED {
+            assert_eq!(
+                body,
+                json!({"detail": "User is inactive", "code": "user_inactive"})
+            );
+        } else {
+            assert_eq!(body["username"], "alice");
+        }
+    }
+}

@@ -62,10 +62,19 @@ async fn changing_the_password_ends_every_session() {
 
 #[tokio::test]
 async fn with_check_revoke_token_access_tokens_die_too() {
-    let app = spawn_app_with(&[("SIMPLE_JWT__CHECK_REVOKE_TOKEN", "true")]).await;
+    // A user cache that would outlive the test: the change itself must forget the old row.
+    let app = spawn_app_with(&[
+        ("SIMPLE_JWT__CHECK_REVOKE_TOKEN", "true"),
+        ("CACHES__USER_TTL", "60s"),
+    ])
+    .await;
     app.create_user("alice", PASSWORD, true);
     let (_, access) = app.obtain_pair("alice", PASSWORD).await;
     let (_, other_access) = app.obtain_pair("alice", PASSWORD).await;
+    // Both authenticate, and the user row (with the old hash) is now cached.
+    for token in [&access, &other_access] {
+        assert_eq!(app.me(token).await.status(), StatusCode::OK);
+    }
     let (status, _) = change(
         &app,
         &access,

@@ -27,7 +27,7 @@ async fn off_by_default_tokens_survive_a_password_change() {
 
 #[tokio::test]
 async fn a_password_change_ends_access_and_refresh_tokens() {
-    let app = spawn_app_with(&[("SIMPLE_JWT__CHECK_REVOKE_TOKEN", "true")]).await;
+    let app = spawn_app_with(&[("SIMPLE_JWT__CHECK_REVOKE_TOKEN", "true"), NO_USER_CACHE]).await;
     let alice = app.create_user("alice", PASSWORD, true);
     let (refresh, access) = app.obtain_pair("alice", PASSWORD).await;
     let stored = app.user("alice").expect("alice").password;
