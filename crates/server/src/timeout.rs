@@ -62,9 +62,14 @@ pub async fn middleware<B: MessageBody>(
     if limit.is_zero() {
         return next.call(req).await;
     }
-    let request = format!("{} {}", req.method(), req.path());
+    // Cheap clones (the path shares the request's bytes): formatted only if the time runs out.
+    let (method, uri) = (req.method().clone(), req.uri().clone());
     match actix_web::rt::time::timeout(limit, next.call(req)).await {
         Ok(result) => result,
-        Err(_elapsed) => Err(TimedOut { limit, request }.into()),
+        Err(_elapsed) => Err(TimedOut {
+            limit,
+            request: format!("{method} {}", uri.path()),
+        }
+        .into()),
     }
 }
