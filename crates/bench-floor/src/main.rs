@@ -5,7 +5,9 @@
 //!   benchmark's requests, with no settings, middleware, token or database work.
 //! - `bench-floor --hash-time COST [--samples N]` checks a password against a bcrypt hash of that
 //!   cost N times on one thread and prints the median seconds of one check: what one login costs
-//!   the server's CPU at least (the same `bcrypt` crate, one Cargo.lock).
+//!   the server's CPU at least (the same `bcrypt` crate, one Cargo.lock). With `--threads T`,
+//!   T threads check at once and it prints the median time of one check then: on cores that
+//!   share a physical core or a power budget, T checks at once each take longer than one alone.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -14,13 +16,20 @@ use actix_web::http::header::ContentType;
 use actix_web::{web, App, HttpResponse, HttpServer};
 
 const USAGE: &str =
-    "usage: bench-floor HOST:PORT [--workers N]\n       bench-floor --hash-time COST [--samples N]";
+    "usage: bench-floor HOST:PORT [--workers N]\n       bench-floor --hash-time COST [--samples N] [--threads T]";
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq, Eq)]
 enum Mode {
-    Serve { bind: String, workers: usize },
-    HashTime { cost: u32, samples: usize },
+    Serve {
+        bind: String,
+        workers: usize,
+    },
+    HashTime {
+        cost: u32,
+        samples: usize,
+        threads: usize,
+    },
 }
 
 fn parse_number<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, String> {
@@ -36,11 +45,13 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Mode, String> {
     let mut workers = None;
     let mut cost = None;
     let mut samples = 5;
+    let mut threads = 1;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--workers" => workers = Some(parse_number("--workers", args.next())?),
             "--hash-time" => cost = Some(parse_number("--hash-time", args.next())?),
             "--samples" => samples = parse_number("--samples", args.next())?,
+            "--threads" => threads = parse_number("--threads", args.next())?,
             "-h" | "--help" => return Err(String::new()),
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
             _ if bind.is_none() => bind = Some(arg),
@@ -51,6 +62,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Mode, String> {
         (None, Some(cost)) => Ok(Mode::HashTime {
             cost,
             samples: samples.max(1),
+            threads: threads.max(1),
         }),
         (Some(bind), None) => Ok(Mode::Serve {
             bind,
@@ -78,22 +90,41 @@ fn serve(bind: &str, workers: usize) -> std::io::Result<()> {
     )
 }
 
-/// Median seconds of one bcrypt check at `cost`. The password is 64 characters, the length of
-/// the hex SHA-256 that Django's bcrypt_sha256 (and the server) feeds bcrypt.
-fn hash_time(cost: u32, samples: usize) -> Result<f64, String> {
+/// Median seconds of one bcrypt check at `cost` while `threads` threads check at once. The
+/// password is 64 characters, the length of the hex SHA-256 that Django's bcrypt_sha256 (and the
+/// server) feeds bcrypt.
+fn hash_time(cost: u32, samples: usize, threads: usize) -> Result<f64, String> {
     let password = "0123456789abcdef".repeat(4);
     let hash = bcrypt::hash(&password, cost).map_err(|e| format!("bcrypt: {e}"))?;
+    let mut times = std::thread::scope(|scope| {
+        let running: Vec<_> = (0..threads.max(1))
+            .map(|_| scope.spawn(|| check_times(&password, &hash, samples)))
+            .collect();
+        running
+            .into_iter()
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|_| Err("bcrypt: a thread panicked".into()))
+            })
+            .collect::<Result<Vec<_>, String>>()
+    })?
+    .concat();
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
+
+/// The seconds of each of `samples` checks of `password` against `hash`, one after another.
+fn check_times(password: &str, hash: &str, samples: usize) -> Result<Vec<f64>, String> {
     let mut times = Vec::with_capacity(samples);
     for _ in 0..samples {
         let start = Instant::now();
-        let ok = bcrypt::verify(&password, &hash).map_err(|e| format!("bcrypt: {e}"))?;
+        let ok = bcrypt::verify(password, hash).map_err(|e| format!("bcrypt: {e}"))?;
         times.push(start.elapsed().as_secs_f64());
         if !ok {
             return Err("bcrypt: a fresh hash did not verify".into());
         }
     }
-    times.sort_by(f64::total_cmp);
-    Ok(times[times.len() / 2])
+    Ok(times)
 }
 
 fn main() -> ExitCode {
@@ -113,9 +144,11 @@ fn main() -> ExitCode {
     };
     let result = match mode {
         Mode::Serve { bind, workers } => serve(&bind, workers).map_err(|e| format!("{bind}: {e}")),
-        Mode::HashTime { cost, samples } => {
-            hash_time(cost, samples).map(|secs| println!("{secs:.6}"))
-        }
+        Mode::HashTime {
+            cost,
+            samples,
+            threads,
+        } => hash_time(cost, samples, threads).map(|secs| println!("{secs:.6}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -151,7 +184,16 @@ mod tests {
             parse(&["--hash-time", "4", "--samples", "2"]),
             Ok(Mode::HashTime {
                 cost: 4,
-                samples: 2
+                samples: 2,
+                threads: 1
+            })
+        );
+        assert_eq!(
+            parse(&["--hash-time", "4", "--threads", "2"]),
+            Ok(Mode::HashTime {
+                cost: 4,
+                samples: 5,
+                threads: 2
             })
         );
     }
@@ -168,7 +210,9 @@ mod tests {
 
     #[test]
     fn hash_time_is_positive() {
-        let secs = hash_time(4, 1).expect("bcrypt at cost 4");
+        let secs = hash_time(4, 1, 1).expect("bcrypt at cost 4");
+        assert!(secs > 0.0);
+        let secs = hash_time(4, 2, 2).expect("bcrypt at cost 4 on two threads");
         assert!(secs > 0.0);
     }
 }
