@@ -63,7 +63,9 @@ pub enum Listener {
 
 impl Listener {
     /// Binds `addr` with SO_REUSEADDR and a deep backlog. A stale unix socket file (nobody
-    /// listening) is replaced; a live one is an error.
+    /// listening) is replaced; a live one is an error. A TCP socket also has SO_REUSEPORT, so
+    /// that [`Listener::shard`] can bind more sockets on its port; a port some other socket
+    /// holds (another server, even one with SO_REUSEPORT too) is still an error.
     pub fn bind(addr: &BindAddr) -> Result<Listener, ListenError> {
         let bind_err = |source| ListenError::Bind {
             addr: addr.to_string(),
@@ -73,7 +75,7 @@ impl Listener {
             BindAddr::Tcp(text) => {
                 let mut last = None;
                 for candidate in text.to_socket_addrs().map_err(bind_err)? {
-                    match bind_tcp(candidate) {
+                    match probe_tcp(candidate).and_then(bind_tcp) {
                         Ok(listener) => return Ok(Listener::Tcp(listener)),
                         Err(e) => last = Some(e),
                     }
@@ -84,6 +86,20 @@ impl Listener {
                 remove_stale_socket(path)?;
                 bind_unix(path).map(Listener::Unix).map_err(bind_err)
             }
+        }
+    }
+
+    /// Another listening socket on this TCP socket's address and port (SO_REUSEPORT): the
+    /// kernel spreads new connections over the sockets of a port by a hash of each connection's
+    /// addresses, so that worker processes each accepting on their own socket get about equal
+    /// shares. On one shared socket, whichever worker wakes first takes every connection of a
+    /// burst (it accepts until the queue is empty), and keep-alive keeps them there: bench/run saw
+    /// one of two workers serve all 32 connections, at half the throughput. Unix sockets cannot
+    /// be sharded: `None`.
+    pub fn shard(&self) -> Option<io::Result<Listener>> {
+        match self {
+            Listener::Tcp(l) => Some(l.local_addr().and_then(bind_tcp).map(Listener::Tcp)),
+            Listener::Unix(_) => None,
         }
     }
 
@@ -175,10 +191,29 @@ impl AsFd for Listener {
     }
 }
 
+/// Checks that nothing holds `addr` (a socket without SO_REUSEPORT cannot bind a port that any
+/// socket holds) and returns it with the port resolved, for `bind_tcp` to bind with SO_REUSEPORT:
+/// a second server started on a port in use fails, as it would without SO_REUSEPORT, instead of
+/// joining the first one's sockets.
+fn probe_tcp(addr: SocketAddr) -> io::Result<SocketAddr> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.bind(&addr.into())?;
+    socket
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| io::Error::other("not an internet address"))
+}
+
+/// A listening socket on `addr` with SO_REUSEPORT (see [`Listener::shard`]).
 fn bind_tcp(addr: SocketAddr) -> io::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
     // A restarted server can bind while old connections linger in TIME_WAIT.
     socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
     if addr.is_ipv6() {
         // `[::]:8000` means IPv6 only, so `0.0.0.0:8000` can be bound beside it.
         socket.set_only_v6(true)?;
@@ -261,6 +296,34 @@ mod tests {
         drop(unix);
         // The file is left behind, as after a crash: the next bind replaces it.
         assert!(Listener::bind(&addr).is_ok());
+    }
+
+    #[test]
+    fn shards_share_a_port_that_no_one_else_can_bind() {
+        let first = Listener::bind(&BindAddr::parse("127.0.0.1:0")).unwrap();
+        let shard = first.shard().expect("a TCP listener shards").unwrap();
+        assert_eq!(shard.describe(), first.describe());
+        // Another server on the same port still fails, SO_REUSEPORT or not.
+        let port = first.describe().rsplit(':').next().unwrap().to_owned();
+        let again = Listener::bind(&BindAddr::parse(&format!("127.0.0.1:{port}")));
+        assert!(matches!(again, Err(ListenError::Bind { .. })), "{again:?}");
+        // Both sockets accept: connections spread over them.
+        let (Listener::Tcp(a), Listener::Tcp(b)) = (&first, &shard) else {
+            panic!("TCP listeners");
+        };
+        a.set_nonblocking(true).unwrap();
+        b.set_nonblocking(true).unwrap();
+        let clients: Vec<_> = (0..32)
+            .map(|_| std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap())
+            .collect();
+        let accepted = |l: &TcpListener| std::iter::from_fn(|| l.accept().ok()).count();
+        let (on_a, on_b) = (accepted(a), accepted(b));
+        assert_eq!(on_a + on_b, clients.len());
+        assert!(on_a > 0 && on_b > 0, "{on_a} + {on_b}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let unix = Listener::bind(&BindAddr::Unix(dir.path().join("s.sock"))).unwrap();
+        assert!(unix.shard().is_none());
     }
 
     #[test]

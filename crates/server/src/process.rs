@@ -9,6 +9,10 @@
 //!   gracefully. The sockets never close, so no connection is refused. If the new settings are
 //!   invalid or a new worker fails to boot, the old workers carry on.
 //! - TTIN / TTOU: one worker more / less.
+//! - Each TCP address is bound once per worker slot (SO_REUSEPORT, see `Listener::shard`): the
+//!   n workers of a generation accept on shards 0..n, so the kernel spreads connections evenly
+//!   over them. A replacement or a reloaded worker takes over its slot's shard (its queue is
+//!   kept); a shard no worker will accept on again is closed. Unix sockets are shared by all.
 //! - A worker that dies is replaced. A worker that cannot boot (bad settings, say) at start-up
 //!   stops the master, as in gunicorn, rather than being restarted in a loop.
 
@@ -98,6 +102,8 @@ impl Generation {
 struct Worker {
     child: Child,
     generation: u64,
+    /// Which shard of each TCP address it accepts on.
+    shard: usize,
     started: Instant,
     ready: bool,
     /// The master asked it to stop: its exit is expected.
@@ -136,11 +142,69 @@ struct Reload {
     give_up_at: Instant,
 }
 
+/// One `BIND` address and its sockets: for TCP one per worker slot (`None` once closed), for a
+/// unix socket just one.
+struct Bound {
+    addr: BindAddr,
+    shards: Vec<Option<Listener>>,
+}
+
+impl Bound {
+    fn first(&self) -> Option<&Listener> {
+        self.shards.iter().flatten().next()
+    }
+
+    /// The socket of shard `index`, bound now if it is not open (a unix socket: the one socket).
+    fn shard(&mut self, index: usize) -> Result<&Listener, ListenError> {
+        let index = if matches!(self.addr, BindAddr::Unix(_)) {
+            0
+        } else {
+            index
+        };
+        if !self.shards.get(index).is_some_and(Option::is_some) {
+            let bound = self
+                .first()
+                .and_then(Listener::shard)
+                .unwrap_or_else(|| Err(io::Error::other("no open socket on this address")));
+            let listener = bound.map_err(|source| ListenError::Bind {
+                addr: self.addr.to_string(),
+                source,
+            })?;
+            if self.shards.len() <= index {
+                self.shards.resize_with(index + 1, || None);
+            }
+            self.shards[index] = Some(listener);
+        }
+        self.shards[index]
+            .as_ref()
+            .ok_or_else(|| ListenError::Unresolved {
+                addr: self.addr.to_string(),
+            })
+    }
+
+    /// Closes the TCP shards that no worker in `needed` accepts on: the kernel would queue
+    /// connections there for nobody. One stays open whatever happens, so the port stays ours.
+    fn close_unneeded(&mut self, needed: &[usize]) {
+        if matches!(self.addr, BindAddr::Unix(_)) {
+            return;
+        }
+        for index in 0..self.shards.len() {
+            if needed.contains(&index) || self.shards[index].is_none() {
+                continue;
+            }
+            if self.shards.iter().flatten().count() <= 1 {
+                break;
+            }
+            self.shards[index] = None;
+        }
+    }
+}
+
 struct Master {
     exe: PathBuf,
     /// The master's own arguments, passed on to every worker.
     base_args: Vec<OsString>,
-    sockets: Vec<(BindAddr, Listener)>,
+    sockets: Vec<Bound>,
     /// Unix socket files bound during this run, removed at exit.
     socket_files: Vec<PathBuf>,
     current: Generation,
@@ -177,7 +241,7 @@ impl Master {
             booted: false,
         };
         master.bind_missing(&current.binds)?;
-        for (_, listener) in &master.sockets {
+        for listener in master.sockets.iter().filter_map(Bound::first) {
             log::info!(
                 "Listening at: {} ({})",
                 listener.describe(),
@@ -243,14 +307,17 @@ impl Master {
     /// Binds the addresses of `binds` that no socket serves yet.
     fn bind_missing(&mut self, binds: &[BindAddr]) -> Result<(), ListenError> {
         for addr in binds {
-            if self.sockets.iter().any(|(a, _)| a == addr) {
+            if self.sockets.iter().any(|b| b.addr == *addr) {
                 continue;
             }
             let listener = Listener::bind(addr)?;
             if let Some(path) = listener.unix_path() {
                 self.socket_files.push(path);
             }
-            self.sockets.push((addr.clone(), listener));
+            self.sockets.push(Bound {
+                addr: addr.clone(),
+                shards: vec![Some(listener)],
+            });
         }
         Ok(())
     }
@@ -263,9 +330,9 @@ impl Master {
             .map(|r| r.generation.binds.clone())
             .unwrap_or_default();
         let current = self.current.binds.clone();
-        self.sockets.retain(|(addr, listener)| {
-            let keep = current.contains(addr) || pending.contains(addr);
-            if !keep {
+        self.sockets.retain(|bound| {
+            let keep = current.contains(&bound.addr) || pending.contains(&bound.addr);
+            if let (false, Some(listener)) = (keep, bound.first()) {
                 log::info!("No longer listening at {}", listener.describe());
                 if let Some(path) = listener.unix_path() {
                     let _ = std::fs::remove_file(path);
@@ -273,6 +340,20 @@ impl Master {
             }
             keep
         });
+        self.close_unneeded_shards();
+    }
+
+    /// Closes the shards no running (not stopping) worker accepts on.
+    fn close_unneeded_shards(&mut self) {
+        let needed: Vec<usize> = self
+            .workers
+            .iter()
+            .filter(|w| !w.stopping)
+            .map(|w| w.shard)
+            .collect();
+        for bound in &mut self.sockets {
+            bound.close_unneeded(&needed);
+        }
     }
 
     fn remove_socket_files(&self) {
@@ -285,11 +366,34 @@ impl Master {
     /// Starts one worker of `generation`: this binary with the master's arguments plus the
     /// inherited sockets and readiness pipe.
     fn spawn(&mut self, generation: &Generation) -> Result<(), MasterError> {
-        let listeners: Vec<&Listener> = generation
-            .binds
-            .iter()
-            .filter_map(|b| self.sockets.iter().find(|(a, _)| a == b).map(|(_, l)| l))
-            .collect();
+        // The first slot no running worker of its generation holds: a replacement takes the
+        // dead worker's, and a new generation lines up with the old one's shards.
+        let shard = (0..)
+            .find(|index| {
+                !self
+                    .workers
+                    .iter()
+                    .any(|w| w.generation == generation.id && !w.stopping && w.shard == *index)
+            })
+            .unwrap_or(0);
+        let mut listeners: Vec<&Listener> = Vec::new();
+        for bound in &mut self.sockets {
+            if generation.binds.contains(&bound.addr) {
+                bound.shard(shard)?;
+            }
+        }
+        for addr in &generation.binds {
+            if let Some(bound) = self.sockets.iter().find(|b| b.addr == *addr) {
+                let index = if matches!(addr, BindAddr::Unix(_)) {
+                    0
+                } else {
+                    shard
+                };
+                if let Some(Some(listener)) = bound.shards.get(index) {
+                    listeners.push(listener);
+                }
+            }
+        }
         let mut command = Command::new(&self.exe);
         command.args(&self.base_args);
         let mut inherit: Vec<RawFd> = vec![self.ready_write.as_raw_fd()];
@@ -328,6 +432,7 @@ impl Master {
         self.workers.push(Worker {
             child,
             generation: generation.id,
+            shard,
             started: Instant::now(),
             ready: false,
             stopping: false,
@@ -436,6 +541,7 @@ impl Master {
                 worker.signal(Signal::TERM);
             }
         }
+        self.close_unneeded_shards();
         Ok(())
     }
 

@@ -538,6 +538,58 @@ async fn a_killed_worker_is_replaced_and_service_continues() {
     assert!(failed_after.is_empty(), "{failed_after:?}");
 }
 
+/// Sockets (listeners and connections) a process holds open.
+fn open_sockets(pid: i32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|fds| {
+            fds.filter_map(Result::ok)
+                .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+                .filter(|target| target.to_string_lossy().starts_with("socket:"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn connections_are_spread_over_the_workers() {
+    // Each worker accepts on its own SO_REUSEPORT socket, so the kernel spreads connections by
+    // a hash of their addresses. On one shared socket, the worker that wakes first accepted a
+    // whole burst (bench/run saw one of two workers hold all 32 connections).
+    let server = Server::start(Options::default());
+    let workers = booted_pids(&server.log.snapshot());
+    assert_eq!(workers.len(), 2);
+    let before: Vec<usize> = workers.iter().map(|&pid| open_sockets(pid)).collect();
+    // A burst of connections, as a load balancer or wrk opens them, then a request on each so
+    // that every one has been accepted by some worker before the count.
+    let addr = format!("127.0.0.1:{}", server.port());
+    let mut connections: Vec<std::net::TcpStream> = (0..64)
+        .map(|_| std::net::TcpStream::connect(&addr).expect("connect"))
+        .collect();
+    for stream in &mut connections {
+        stream.set_read_timeout(Some(WAIT)).unwrap();
+        stream
+            .write_all(b"GET /api/token/verify/ HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+    }
+    for stream in &mut connections {
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).expect("a response");
+        assert_eq!(&head, b"HTTP/1.1 405");
+    }
+    let held: Vec<usize> = workers
+        .iter()
+        .zip(&before)
+        .map(|(&pid, &base)| open_sockets(pid).saturating_sub(base))
+        .collect();
+    // At least the 64 (a worker may also have opened a socket of its own meanwhile).
+    assert!(held.iter().sum::<usize>() >= 64, "{held:?}");
+    // By the hash, fewer than 12 of 64 on one side has a chance of about 1 in 10^7.
+    assert!(
+        held.iter().all(|&n| n >= 12),
+        "connections per worker: {held:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quit_stops_at_once_without_waiting_for_requests() {
     let mut server = Server::start_in(
