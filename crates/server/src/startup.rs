@@ -103,6 +103,7 @@ pub fn serve_with(
     let trusted: Arc<[settings::TrustedProxy]> = server_settings.trusted_proxies.clone().into();
     let access_log = Arc::new(options.access_log);
     crate::wal::keep_bounded(&state);
+    let pool_size = state.settings.databases.pool_size;
     let mut server = HttpServer::new(move || {
         // Per worker thread: the middleware closures hold cheap `Rc`s.
         let trusted: Rc<[settings::TrustedProxy]> = trusted.iter().copied().collect();
@@ -139,6 +140,7 @@ pub fn serve_with(
             .default_service(web::to(not_found))
     })
     .workers(options.threads.max(1))
+    .worker_max_blocking_threads(blocking_threads(pool_size))
     .keep_alive(keep_alive_setting(keep_alive))
     // actix counts whole seconds; round up so a short graceful timeout is not zero.
     .shutdown_timeout(graceful.as_secs() + u64::from(graceful.subsec_nanos() > 0));
@@ -152,6 +154,18 @@ pub fn serve_with(
         };
     }
     Ok(server.run())
+}
+
+/// Blocking-pool threads per request thread: enough for every pooled database connection plus a
+/// password hash per core (`AuthState::hash` allows no more at once). actix's default, 512 ÷
+/// cores, lets a burst of requests start hundreds of threads that would only wait for a pooled
+/// connection (a refresh run left 36 threads per worker process; 19 with this bound). Work
+/// beyond the bound waits in the pool's queue instead, under the request TIMEOUT.
+fn blocking_threads(pool_size: u32) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    usize::try_from(pool_size)
+        .unwrap_or(usize::MAX)
+        .saturating_add(cores)
 }
 
 /// `KEEP_ALIVE = 0` closes each connection after its response, as gunicorn's `--keep-alive 0`.
