@@ -590,6 +590,65 @@ fn connections_are_spread_over_the_workers() {
     );
 }
 
+/// Listening TCP sockets on `port` in this network namespace (/proc/net/tcp, state 0A).
+fn listening_sockets(port: u16) -> usize {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let local = format!(":{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.len() > 3 && fields[1].ends_with(&local) && fields[3] == "0A"
+        })
+        .count()
+}
+
+/// Opens `n` fresh connections at once and sends a request on each: every one must be answered
+/// (a connection queued on a socket no worker accepts on would wait for ever).
+fn all_answered(port: u16, n: usize) {
+    let mut connections: Vec<std::net::TcpStream> = (0..n)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+        .collect();
+    for stream in &mut connections {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream
+            .write_all(b"GET /api/token/verify/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+    }
+    for (i, stream) in connections.iter_mut().enumerate() {
+        let mut head = [0u8; 12];
+        stream
+            .read_exact(&mut head)
+            .unwrap_or_else(|e| panic!("connection {i} of {n} not answered: {e}"));
+        assert_eq!(&head, b"HTTP/1.1 405");
+    }
+}
+
+#[test]
+fn ttin_and_ttou_add_and_retire_workers_and_their_sockets() {
+    let server = Server::start(Options::default());
+    let port = server.port();
+    assert_eq!(listening_sockets(port), 2, "a socket per worker");
+    server.signal(Signal::TTIN);
+    server.wait_serving(3);
+    assert_eq!(listening_sockets(port), 3);
+    all_answered(port, 60);
+    // TTOU stops the oldest worker; its socket is closed, so no connection is queued for nobody.
+    for (left, exited) in [(2, 1), (1, 2)] {
+        server.signal(Signal::TTOU);
+        server
+            .log
+            .wait_for(&format!("{exited} worker(s) exited"), |lines| {
+                (lines.iter().filter(|l| l.contains("exited (")).count() >= exited).then_some(())
+            });
+        assert_eq!(listening_sockets(port), left, "after TTOU");
+        all_answered(port, 60);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quit_stops_at_once_without_waiting_for_requests() {
     let mut server = Server::start_in(
