@@ -559,23 +559,9 @@ fn connections_are_spread_over_the_workers() {
     let workers = booted_pids(&server.log.snapshot());
     assert_eq!(workers.len(), 2);
     let before: Vec<usize> = workers.iter().map(|&pid| open_sockets(pid)).collect();
-    // A burst of connections, as a load balancer or wrk opens them, then a request on each so
-    // that every one has been accepted by some worker before the count.
-    let addr = format!("127.0.0.1:{}", server.port());
-    let mut connections: Vec<std::net::TcpStream> = (0..64)
-        .map(|_| std::net::TcpStream::connect(&addr).expect("connect"))
-        .collect();
-    for stream in &mut connections {
-        stream.set_read_timeout(Some(WAIT)).unwrap();
-        stream
-            .write_all(b"GET /api/token/verify/ HTTP/1.1\r\nHost: x\r\n\r\n")
-            .unwrap();
-    }
-    for stream in &mut connections {
-        let mut head = [0u8; 12];
-        stream.read_exact(&mut head).expect("a response");
-        assert_eq!(&head, b"HTTP/1.1 405");
-    }
+    // A burst of connections, as a load balancer or wrk opens them, each answered (so accepted
+    // by some worker) and held open for the count.
+    let _connections = answered_burst(server.port(), 64);
     let held: Vec<usize> = workers
         .iter()
         .zip(&before)
@@ -604,9 +590,10 @@ fn listening_sockets(port: u16) -> usize {
         .count()
 }
 
-/// Opens `n` fresh connections at once and sends a request on each: every one must be answered
-/// (a connection queued on a socket no worker accepts on would wait for ever).
-fn all_answered(port: u16, n: usize) {
+/// Opens `n` fresh connections at once, sends a request on each and reads its answer: every one
+/// must be answered (a connection queued on a socket no worker accepts on would wait for ever).
+/// The connections are returned open (keep-alive).
+fn answered_burst(port: u16, n: usize) -> Vec<std::net::TcpStream> {
     let mut connections: Vec<std::net::TcpStream> = (0..n)
         .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect"))
         .collect();
@@ -615,7 +602,7 @@ fn all_answered(port: u16, n: usize) {
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
         stream
-            .write_all(b"GET /api/token/verify/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .write_all(b"GET /api/token/verify/ HTTP/1.1\r\nHost: x\r\n\r\n")
             .unwrap();
     }
     for (i, stream) in connections.iter_mut().enumerate() {
@@ -625,6 +612,7 @@ fn all_answered(port: u16, n: usize) {
             .unwrap_or_else(|e| panic!("connection {i} of {n} not answered: {e}"));
         assert_eq!(&head, b"HTTP/1.1 405");
     }
+    connections
 }
 
 #[test]
@@ -635,7 +623,7 @@ fn ttin_and_ttou_add_and_retire_workers_and_their_sockets() {
     server.signal(Signal::TTIN);
     server.wait_serving(3);
     assert_eq!(listening_sockets(port), 3);
-    all_answered(port, 60);
+    answered_burst(port, 60);
     // TTOU stops the oldest worker; its socket is closed, so no connection is queued for nobody.
     for (left, exited) in [(2, 1), (1, 2)] {
         server.signal(Signal::TTOU);
@@ -645,7 +633,7 @@ fn ttin_and_ttou_add_and_retire_workers_and_their_sockets() {
                 (lines.iter().filter(|l| l.contains("exited (")).count() >= exited).then_some(())
             });
         assert_eq!(listening_sockets(port), left, "after TTOU");
-        all_answered(port, 60);
+        answered_burst(port, 60);
     }
 }
 
