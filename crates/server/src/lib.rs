@@ -16,7 +16,6 @@ pub mod request_id;
 pub mod server_cli;
 pub mod startup;
 pub mod timeout;
-pub mod wal;
 pub mod worker;
 
 pub use startup::{build_state, serve, StartupError};

@@ -102,7 +102,6 @@ pub fn serve_with(
     let graceful = server_settings.graceful_timeout;
     let trusted: Arc<[settings::TrustedProxy]> = server_settings.trusted_proxies.clone().into();
     let access_log = Arc::new(options.access_log);
-    crate::wal::keep_bounded(&state);
     let pool_size = state.settings.databases.pool_size;
     let mut server = HttpServer::new(move || {
         // Per worker thread: the middleware closures hold cheap `Rc`s.

@@ -2,12 +2,15 @@
 
 use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
+
+use crate::wal;
 
 /// A connection to whichever backend `DATABASES.URL` names. Queries written once run on both.
 #[derive(diesel::MultiConnection)]
@@ -84,11 +87,29 @@ fn redact(url: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct ConnectionManager {
     target: Target,
+    /// Set for a pool on a SQLite file: its connections leave checkpoints to this thread (see
+    /// [`crate::wal`]), which stops when the last clone is dropped with the pool.
+    keeper: Option<Arc<wal::Keeper>>,
 }
 
 impl ConnectionManager {
+    /// A manager for one-off connections (`manage` commands): SQLite checkpoints as usual.
     pub fn new(target: Target) -> Self {
-        ConnectionManager { target }
+        ConnectionManager {
+            target,
+            keeper: None,
+        }
+    }
+
+    /// A manager for a long-lived pool: on a SQLite file, a [`wal::Keeper`] runs the checkpoints.
+    pub fn pooled(target: Target) -> Self {
+        let keeper = match &target {
+            Target::Sqlite(path) if path.as_os_str() != ":memory:" => {
+                wal::Keeper::start(path.clone()).map(Arc::new)
+            }
+            _ => None,
+        };
+        ConnectionManager { target, keeper }
     }
 
     pub fn target(&self) -> &Target {
@@ -100,7 +121,6 @@ impl ConnectionManager {
 /// failing with "database is locked", foreign keys are off by default, NORMAL sync is safe in WAL.
 const SQLITE_PRAGMAS: &str =
     "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
-const BUSY_TIMEOUT_MS: u32 = 10_000;
 
 /// WAL lets readers run beside the one writer. The mode is stored in the file, so only the first
 /// connections to a new database switch it, and that switch takes an exclusive lock for which
@@ -188,6 +208,13 @@ impl ConnectionManager {
                     .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 enable_wal(&mut conn)
                     .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                if self.keeper.is_some() {
+                    conn.batch_execute(&format!(
+                        "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {};",
+                        wal::SIZE_LIMIT
+                    ))
+                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                }
                 Ok(DbConnection::Sqlite(conn))
             }
             Target::Postgres(url) => Ok(DbConnection::Pg(PgConnection::establish(url)?)),
@@ -219,21 +246,7 @@ pub fn pool_for(target: Target, size: u32, timeout: Duration) -> Pool {
         // Not r2d2's ping on every checkout (a `SELECT 1` round trip per request: +15% of the
         // work of a SQLite request, +50% on PostgreSQL); `get` pings only idle connections.
         .test_on_check_out(false)
-        .build_unchecked(ConnectionManager::new(target))
-}
-
-/// Checkpoints a SQLite database's write-ahead log and truncates it to zero bytes, waiting at
-/// most 200 ms for the readers of the moment (writers wait meanwhile); a no-op on PostgreSQL.
-pub fn truncate_wal(conn: &mut DbConnection) -> diesel::QueryResult<()> {
-    match conn {
-        DbConnection::Sqlite(conn) => {
-            conn.batch_execute("PRAGMA busy_timeout = 200;")?;
-            let checkpointed = conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);");
-            conn.batch_execute(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};"))?;
-            checkpointed
-        }
-        DbConnection::Pg(_) => Ok(()),
-    }
+        .build_unchecked(ConnectionManager::pooled(target))
 }
 
 /// A connection handed out again within this long of its last checkout is not pinged (HikariCP's
@@ -284,42 +297,33 @@ mod tests {
         again.batch_execute("SELECT 1").unwrap();
     }
 
+    fn autocheckpoint(conn: &mut SqliteConnection) -> i64 {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            wal_autocheckpoint: i64,
+        }
+        diesel::sql_query("PRAGMA wal_autocheckpoint")
+            .get_result::<Row>(conn)
+            .unwrap()
+            .wal_autocheckpoint
+    }
+
     #[test]
-    fn truncate_wal_empties_the_log() {
+    fn a_pool_leaves_checkpoints_to_its_keeper_and_manage_does_not() {
         let dir = tempfile::tempdir().unwrap();
         let (pool, path) = sqlite_pool(&dir);
-        let mut conn = get(&pool).unwrap();
-        conn.batch_execute(
-            "CREATE TABLE t (x BLOB); \
-             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) \
-             INSERT INTO t SELECT randomblob(1000) FROM n;",
-        )
-        .unwrap();
-        let wal = |p: &std::path::Path| {
-            let mut name = p.as_os_str().to_owned();
-            name.push("-wal");
-            std::fs::metadata(PathBuf::from(name)).map_or(0, |m| m.len())
+        let mut pooled = get(&pool).unwrap();
+        let DbConnection::Sqlite(pooled) = &mut **pooled else {
+            unreachable!()
         };
-        assert!(wal(&path) > 1_000_000, "the writes went to the log");
-        truncate_wal(&mut conn).unwrap();
-        assert_eq!(wal(&path), 0);
-        // The connection keeps its normal busy timeout afterwards.
-        let timeout: i32 = match &mut **conn {
-            DbConnection::Sqlite(c) => {
-                use diesel::RunQueryDsl;
-                #[derive(diesel::QueryableByName)]
-                struct Row {
-                    #[diesel(sql_type = diesel::sql_types::Integer)]
-                    timeout: i32,
-                }
-                diesel::sql_query("PRAGMA busy_timeout")
-                    .get_result::<Row>(c)
-                    .unwrap()
-                    .timeout
-            }
-            DbConnection::Pg(_) => unreachable!(),
+        assert_eq!(autocheckpoint(pooled), 0);
+        let one_off = ConnectionManager::new(Target::Sqlite(path)).establish();
+        let Ok(DbConnection::Sqlite(mut one_off)) = one_off else {
+            panic!("no SQLite connection")
         };
-        assert_eq!(timeout, 10_000);
+        assert_eq!(autocheckpoint(&mut one_off), 1000, "SQLite's default");
     }
 
     #[test]

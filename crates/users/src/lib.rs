@@ -8,6 +8,7 @@ pub mod password;
 pub mod queries;
 pub mod schema;
 pub mod validators;
+pub mod wal;
 
 pub use db::{DbConnection, DbError, Pool};
 pub use models::{NewUser, User};
