@@ -41,26 +41,37 @@ fn is_unique_violation(e: &Error) -> bool {
 /// Records the token as outstanding unless it already is; returns its row id. Two racing calls for
 /// one jti both get the same row.
 pub fn outstand(conn: &mut DbConnection, t: &Outstanding<'_>) -> QueryResult<i64> {
-    record(conn, t, None)
+    Ok(record(conn, t, None)?.id)
 }
 
 /// `outstand`, in a refresh-token family (see `reuse`). A row that had no family (written before
-/// families existed, or a token first seen now) joins this one; a family never changes.
+/// families existed, or a token first seen now) joins this one; a family never changes. Only
+/// such a row costs an UPDATE: a rotation's two calls (the presented token's row, already in its
+/// family, and the new token's, written with it) take no write lock for it.
 pub fn outstand_in(conn: &mut DbConnection, t: &Outstanding<'_>, family: &str) -> QueryResult<i64> {
-    let id = record(conn, t, Some(family))?;
-    diesel::update(
-        out::table
-            .filter(out::id.eq(id))
-            .filter(out::family.is_null()),
-    )
-    .set(out::family.eq(family))
-    .execute(conn)?;
-    Ok(id)
+    let row = record(conn, t, Some(family))?;
+    if row.family.is_none() {
+        diesel::update(
+            out::table
+                .filter(out::id.eq(row.id))
+                .filter(out::family.is_null()),
+        )
+        .set(out::family.eq(family))
+        .execute(conn)?;
+    }
+    Ok(row.id)
 }
 
-fn record(conn: &mut DbConnection, t: &Outstanding<'_>, family: Option<&str>) -> QueryResult<i64> {
-    if let Some(id) = outstanding_id(conn, t.jti)? {
-        return Ok(id);
+/// An outstanding token's row id and family.
+#[derive(diesel::Queryable)]
+struct Row {
+    id: i64,
+    family: Option<String>,
+}
+
+fn record(conn: &mut DbConnection, t: &Outstanding<'_>, family: Option<&str>) -> QueryResult<Row> {
+    if let Some(row) = outstanding(conn, t.jti)? {
+        return Ok(row);
     }
     let inserted = diesel::insert_into(out::table)
         .values((
@@ -77,7 +88,7 @@ fn record(conn: &mut DbConnection, t: &Outstanding<'_>, family: Option<&str>) ->
         Err(e) if is_unique_violation(&e) => {}
         Err(e) => return Err(e),
     }
-    outstanding_id(conn, t.jti)?.ok_or(Error::NotFound)
+    outstanding(conn, t.jti)?.ok_or(Error::NotFound)
 }
 
 /// What the store knows about one token: whose it is, its family, and when it was blacklisted.
@@ -103,10 +114,10 @@ pub fn standing(conn: &mut DbConnection, jti: &str) -> QueryResult<Option<Standi
     }))
 }
 
-fn outstanding_id(conn: &mut DbConnection, jti: &str) -> QueryResult<Option<i64>> {
+fn outstanding(conn: &mut DbConnection, jti: &str) -> QueryResult<Option<Row>> {
     out::table
         .filter(out::jti.eq(jti))
-        .select(out::id)
+        .select((out::id, out::family))
         .get_result(conn)
         .optional()
 }

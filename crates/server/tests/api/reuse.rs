@@ -139,6 +139,41 @@ async fn a_token_never_seen_before_starts_its_own_family() {
 }
 
 #[tokio::test]
+async fn a_token_recorded_without_a_family_joins_the_one_its_rotation_starts() {
+    // As an outstanding token imported from simplejwt's tables: a row, but no family.
+    let app = spawn_app_with(&[NOW]).await;
+    let alice = app.create_user("alice", PASSWORD, true);
+    let t = now();
+    let jti = "e".repeat(32);
+    let imported = app.sign(json!({
+        "token_type": "refresh", "exp": t + 600, "iat": t, "jti": jti,
+        "user_id": alice.id.to_string(),
+    }));
+    let row = auth::blacklist::Outstanding {
+        jti: &jti,
+        raw: &imported,
+        user_id: Some(alice.id),
+        created_at: t,
+        expires_at: t + 600,
+    };
+    let mut conn = users::db::get(&app.state.pool).expect("connection");
+    auth::blacklist::outstand(&mut conn, &row).expect("outstanding row");
+    drop(conn);
+
+    let second = rotate(&app, &imported).await;
+    let third = rotate(&app, &second).await;
+    // Presented again, the imported token is refused and revokes the family it now heads.
+    assert_eq!(
+        refresh(&app, &imported).await,
+        (StatusCode::UNAUTHORIZED, blacklisted())
+    );
+    assert_eq!(
+        refresh(&app, &third).await,
+        (StatusCode::UNAUTHORIZED, blacklisted())
+    );
+}
+
+#[tokio::test]
 async fn a_logged_out_token_presented_again_is_refused() {
     let app = spawn_app_with(&[NOW]).await;
     app.create_user("alice", PASSWORD, true);
