@@ -11,9 +11,9 @@
 //! [`EVERY`], once the log passes [`CHECKPOINT_AT`], it copies what it can into the database
 //! without blocking anyone (PASSIVE), then runs a RESTART checkpoint: writers wait while it copies
 //! the rest and the readers of the moment finish (at most [`WAIT`]; 5 to 25 ms in bench/run's
-//! refresh run), and the next write starts the log over from its beginning. A file that grew past
-//! [`SIZE_LIMIT`] meanwhile is cut back to it then. Worker processes each run a keeper; the
-//! checkpoint lock lets one work at a time.
+//! refresh run), and the next write starts the log over from its beginning and cuts the file
+//! back to [`SIZE_LIMIT`]. Worker processes each run a keeper; the checkpoint lock lets one work
+//! at a time.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -27,8 +27,10 @@ use diesel::{Connection, RunQueryDsl};
 /// SQLite's log index maps (readers search every block). Four times SQLite's automatic threshold:
 /// each checkpoint makes writers wait a few milliseconds, so fewer is better.
 pub const CHECKPOINT_AT: u64 = 16 * 1024 * 1024;
-/// The size the log file is cut back to when it starts over (`journal_size_limit`).
-pub const SIZE_LIMIT: u64 = 2 * CHECKPOINT_AT;
+/// The size the log file is cut back to when it starts over (`journal_size_limit`): the file
+/// keeps this size while the log refills it, so a file larger than [`CHECKPOINT_AT`] means a log
+/// that holds more, and an idle database is not checkpointed again and again.
+pub const SIZE_LIMIT: u64 = CHECKPOINT_AT;
 /// How often the keeper looks at the log's size (one `stat`).
 pub const EVERY: Duration = Duration::from_millis(100);
 /// How long a checkpoint waits for the lock and for readers; writers wait meanwhile.
@@ -69,15 +71,7 @@ fn keep(db: &Path, stopped: &mpsc::Receiver<()>) {
         if !std::fs::metadata(&wal).is_ok_and(|m| m.len() > CHECKPOINT_AT) {
             continue;
         }
-        let result = match conn.as_mut() {
-            Some(c) => checkpoint(c),
-            None => open(db).and_then(|mut c| {
-                let outcome = checkpoint(&mut c);
-                conn = Some(c);
-                outcome
-            }),
-        };
-        match result {
+        match tick(db, &mut conn) {
             Ok(outcome) => {
                 if outcome.busy {
                     // Another process's keeper, or readers that outlasted WAIT: next tick.
@@ -95,6 +89,15 @@ fn keep(db: &Path, stopped: &mpsc::Receiver<()>) {
             }
         }
     }
+}
+
+/// One checkpoint, on the keeper's connection (opened the first time it is needed).
+fn tick(db: &Path, conn: &mut Option<SqliteConnection>) -> Result<Outcome, String> {
+    let conn = match conn {
+        Some(conn) => conn,
+        None => conn.insert(open(db)?),
+    };
+    checkpoint(conn)
 }
 
 fn open(db: &Path) -> Result<SqliteConnection, String> {
@@ -208,11 +211,14 @@ mod tests {
         // 20,000 writes of ~8 KiB would grow a log that never starts over to ~160 MB.
         for _ in 0..20_000 {
             writer.batch_execute(insert).unwrap();
-            peak = peak.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+            let size = std::fs::metadata(&wal).map_or(0, |m| m.len());
             if restarts(&wal) != Some(first) {
+                // The write that started the log over cut the file back.
+                assert!(size <= SIZE_LIMIT, "{size} bytes after starting over");
                 started_over = true;
                 break;
             }
+            peak = peak.max(size);
         }
         stop.store(true, Ordering::Relaxed);
         for reader in readers {
