@@ -260,38 +260,68 @@ impl TokenBackend {
     /// picks the key; a token without a known `kid` (issued before KEY_ID was set) is tried
     /// against each key.
     fn verified_claims(&self, token: &str) -> Result<Claims, BackendError> {
-        let verify = |key: &DecodingKey| {
-            jsonwebtoken::decode::<Claims>(token, key, &self.validation).map(|data| data.claims)
-        };
+        let verify = |key: &DecodingKey| self.verify_with(token, key);
         if let Some(remote) = &self.remote {
             let key = jsonwebtoken::decode_header(token)
                 .ok()
                 .and_then(|header| header.kid)
                 .and_then(|kid| remote.key(&kid))
                 .ok_or(BackendError::Invalid)?;
-            return verify(&key).map_err(|_| BackendError::Invalid);
+            return verify(&key);
         }
         let Some(decoding) = &self.decoding else {
             return Err(BackendError::Invalid);
         };
         if self.previous.is_empty() {
-            return verify(decoding).map_err(|_| BackendError::Invalid);
+            return verify(decoding);
         }
         let kid = jsonwebtoken::decode_header(token)
             .map_err(|_| BackendError::Invalid)?
             .kid;
         if let Some(kid) = kid.as_deref() {
             if self.key_id.as_deref() == Some(kid) {
-                return verify(decoding).map_err(|_| BackendError::Invalid);
+                return verify(decoding);
             }
             if let Some((_, key)) = self.previous.iter().find(|(k, _)| k == kid) {
-                return verify(key).map_err(|_| BackendError::Invalid);
+                return verify(key);
             }
         }
         std::iter::once(decoding)
             .chain(self.previous.iter().map(|(_, key)| key))
             .find_map(|key| verify(key).ok())
             .ok_or(BackendError::Invalid)
+    }
+
+    /// The signature check with one key, and the claims read once. A token whose header is
+    /// byte for byte the one this backend writes (PyJWT's too: same algorithm, same `kid`) has
+    /// its algorithm known without parsing it; any other header goes through jsonwebtoken's
+    /// `decode`, which parses it, checks `crit`/`b64` and pins the algorithm. (`decode` also
+    /// reads the claims twice, once for its own checks, all of which are off here.)
+    fn verify_with(&self, token: &str, key: &DecodingKey) -> Result<Claims, BackendError> {
+        let rest = match token.split_once('.') {
+            Some((header, rest)) if header == self.header_b64 => rest,
+            _ => {
+                return jsonwebtoken::decode::<Claims>(token, key, &self.validation)
+                    .map(|data| data.claims)
+                    .map_err(|_| BackendError::Invalid)
+            }
+        };
+        // header.payload.signature: exactly three parts.
+        let (payload, signature) = rest.split_once('.').ok_or(BackendError::Invalid)?;
+        if signature.contains('.') {
+            return Err(BackendError::Invalid);
+        }
+        let message = &token[..self.header_b64.len() + 1 + payload.len()];
+        // crypto::verify compares HMACs in constant time (RustCrypto's verify_slice).
+        if !jsonwebtoken::crypto::verify(signature, message.as_bytes(), key, self.algorithm)
+            .unwrap_or(false)
+        {
+            return Err(BackendError::Invalid);
+        }
+        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| BackendError::Invalid)?;
+        serde_json::from_slice(&json).map_err(|_| BackendError::Invalid)
     }
 
     /// PyJWT's order: iat, nbf, exp, iss, aud. Times must be numbers.
@@ -521,6 +551,63 @@ mod tests {
                 b.decode(t, 0).map(|_| ()),
                 Err(BackendError::Invalid),
                 "{t:?}"
+            );
+        }
+    }
+
+    /// A compact JWS of any header and payload bytes, signed with the test secret.
+    fn signed(header: &str, payload: &[u8], alg: Algorithm) -> String {
+        let message = format!("{}.{}", b64(header.as_bytes()), b64(payload));
+        let key = EncodingKey::from_secret(KEY.as_bytes()).expect("key");
+        let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &key, alg).expect("sign");
+        format!("{message}.{signature}")
+    }
+
+    /// Tokens with this backend's own header skip jsonwebtoken's header parsing: the framing,
+    /// the signature and the payload are still checked; any other header is parsed and pinned.
+    #[test]
+    fn own_header_shortcut_checks_framing_signature_and_payload() {
+        let b = backend(&settings());
+        let own = r#"{"alg":"HS256","typ":"JWT"}"#;
+        let body = br#"{"exp":1000,"user_id":1}"#;
+        let good = signed(own, body, Algorithm::HS256);
+        assert!(good.starts_with(&b.header_b64));
+        let decoded = b.decode(&good, 0).expect("own header");
+        assert_eq!(Value::Object(decoded), json!({"exp":1000,"user_id":1}));
+        // The same claims under an equivalent header written otherwise: parsed, accepted.
+        let reordered = signed(r#"{"typ":"JWT","alg":"HS256"}"#, body, Algorithm::HS256);
+        assert!(!reordered.starts_with(&b.header_b64));
+        assert!(b.decode(&reordered, 0).is_ok());
+        let (message, signature) = good.rsplit_once('.').expect("three parts");
+        let h = &b.header_b64;
+        let mut tampered = signature.to_owned();
+        tampered.replace_range(..1, if signature.starts_with('A') { "B" } else { "A" });
+        for bad in [
+            h.clone(),
+            format!("{h}."),
+            format!("{h}.."),
+            message.to_owned(),
+            format!("{message}."),
+            format!("{message}.{tampered}"),
+            format!("{message}.{signature}.{signature}"),
+            format!("{h}.{signature}"),
+            // A payload that is not base64url, not JSON, or not an object, correctly signed.
+            format!(
+                "{h}.e30=.{}",
+                signed(own, b"{}", Algorithm::HS256)
+                    .rsplit_once('.')
+                    .expect("sig")
+                    .1
+            ),
+            signed(own, b"not json", Algorithm::HS256),
+            signed(own, b"[1,2]", Algorithm::HS256),
+            // The algorithm stays pinned off the shortcut: HS512 with the same secret.
+            signed(r#"{"alg":"HS512","typ":"JWT"}"#, body, Algorithm::HS512),
+        ] {
+            assert_eq!(
+                b.decode(&bad, 0).map(|_| ()),
+                Err(BackendError::Invalid),
+                "{bad}"
             );
         }
     }
