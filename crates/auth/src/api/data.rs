@@ -53,35 +53,54 @@ impl FromRequest for RequestData {
             .copied()
             .unwrap_or(BodyLimit(2_621_440))
             .0;
-        let headers = req.headers().clone();
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        // The parsers read only the Content-Type (multipart its boundary too): copy that header,
+        // not the whole map.
+        let mut headers = HeaderMap::new();
+        if let Some(value) = req.headers().get(header::CONTENT_TYPE) {
+            headers.insert(header::CONTENT_TYPE, value.clone());
+        }
         let payload = payload.take();
         Box::pin(async move {
-            let body = read_body(&headers, payload, limit).await?;
+            let body = read_body(declared, payload, limit).await?;
             parse(&headers, body).await.map(RequestData)
         })
     }
 }
 
 async fn read_body(
-    headers: &HeaderMap,
+    declared: Option<usize>,
     mut payload: Payload,
     limit: usize,
 ) -> Result<Bytes, ApiError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
-    let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|e| ApiError::Parse(format!("Could not read the request body: {e}")))?;
+    let read_error = |e| ApiError::Parse(format!("Could not read the request body: {e}"));
+    // A body that arrives in one chunk (most do) is used as it is, not copied.
+    let first = match payload.next().await {
+        None => return Ok(Bytes::new()),
+        Some(chunk) => chunk.map_err(read_error)?,
+    };
+    if first.len() > limit {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    let Some(second) = payload.next().await else {
+        return Ok(first);
+    };
+    let mut body = BytesMut::from(&first[..]);
+    let mut next = Some(second);
+    while let Some(chunk) = next {
+        let chunk = chunk.map_err(read_error)?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::PayloadTooLarge { limit });
         }
         body.extend_from_slice(&chunk);
+        next = payload.next().await;
     }
     Ok(body.freeze())
 }

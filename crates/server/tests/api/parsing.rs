@@ -172,6 +172,28 @@ async fn oversized_bodies_are_413_json_and_never_hashed() {
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
 
+/// A body streamed in pieces (chunked, no length) is read whole before it is parsed.
+#[tokio::test]
+async fn a_body_in_many_chunks_is_read_whole() {
+    let app = spawn_app().await;
+    app.create_user("alice", PASSWORD, true);
+    let body = json!({"username": "alice", "password": PASSWORD}).to_string();
+    let pieces: Vec<Vec<u8>> = body.as_bytes().chunks(7).map(<[u8]>::to_vec).collect();
+    assert!(pieces.len() > 3);
+    let stream = futures_util::stream::iter(pieces.into_iter().map(Ok::<_, std::io::Error>));
+    let res = app
+        .client
+        .post(app.url("/api/token/"))
+        .header("Content-Type", "application/json")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .expect("request");
+    let (status, got) = parts(res).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert!(got["access"].is_string(), "{got}");
+}
+
 #[tokio::test]
 async fn unknown_paths_and_missing_slashes_are_json_404s() {
     let app = spawn_app().await;
