@@ -4,7 +4,7 @@
 
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header::{HeaderValue, WWW_AUTHENTICATE};
-use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpMessage};
 
 use crate::state::AuthState;
@@ -13,8 +13,11 @@ use crate::state::AuthState;
 #[derive(Debug, Clone, Copy)]
 pub struct ProtectedView;
 
-/// For `ErrorHandlers::new().handler(StatusCode::UNAUTHORIZED, add_challenge)`.
-pub fn add_challenge<B>(mut res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+/// Adds the challenge to a 401 (any other answer is left as it is).
+pub fn add_challenge<B>(res: &mut ServiceResponse<B>) {
+    if res.status() != StatusCode::UNAUTHORIZED {
+        return;
+    }
     let protected = res.request().extensions().get::<ProtectedView>().is_some();
     let value = match res.request().app_data::<web::Data<AuthState>>() {
         Some(state) if protected => state.view_challenge(),
@@ -24,5 +27,4 @@ pub fn add_challenge<B>(mut res: ServiceResponse<B>) -> actix_web::Result<ErrorH
     if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
         res.headers_mut().insert(WWW_AUTHENTICATE, value);
     }
-    Ok(ErrorHandlerResponse::Response(res.map_into_left_body()))
 }

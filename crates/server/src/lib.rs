@@ -4,6 +4,7 @@
 pub mod access_log;
 pub mod docs;
 pub mod error_log;
+pub mod headers;
 pub mod health;
 pub mod listener;
 pub mod manage;

@@ -26,5 +26,6 @@ pub async fn middleware(
     }
     let mut res = result?;
     crate::request_id::echo(&mut res, &id);
+    crate::headers::finish(&mut res);
     Ok(res)
 }

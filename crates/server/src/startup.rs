@@ -6,8 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::http::StatusCode;
-use actix_web::middleware::{from_fn, DefaultHeaders, ErrorHandlers};
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
 use crate::access_log::AccessLog;
@@ -49,14 +48,6 @@ pub fn build_state(settings: Arc<Settings>) -> Result<web::Data<AuthState>, Star
 async fn not_found(_: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound)
 }
-
-/// Django's SecurityMiddleware and XFrameOptionsMiddleware defaults, on every response.
-pub const SECURITY_HEADERS: [(&str, &str); 4] = [
-    ("x-content-type-options", "nosniff"),
-    ("x-frame-options", "DENY"),
-    ("referrer-policy", "same-origin"),
-    ("cross-origin-opener-policy", "same-origin"),
-];
 
 /// How [`serve_with`] runs the app, beyond what the settings say.
 #[derive(Debug)]
@@ -114,20 +105,12 @@ pub fn serve_with(
             .wrap(from_fn(move |req, next| {
                 crate::timeout::middleware(timeout, req, next)
             }))
-            .wrap(
-                ErrorHandlers::new()
-                    .handler(StatusCode::UNAUTHORIZED, auth::challenge::add_challenge),
-            )
-            .wrap(
-                SECURITY_HEADERS
-                    .iter()
-                    .fold(DefaultHeaders::new(), |headers, &pair| headers.add(pair)),
-            )
             // The request line, never headers: an Authorization header must not reach a log.
             .wrap(from_fn(move |req, next| {
                 crate::access_log::middleware(Arc::clone(&access_log), req, next)
             }))
-            // Outside the access log, so its line can carry the request id; times every answer.
+            // Outside the access log, so its line can carry the request id; times every answer
+            // and adds the headers every answer carries (`crate::headers`).
             .wrap(from_fn(crate::observe::middleware))
             // Outermost: the client address is known before anything logs it.
             .wrap(from_fn(move |req, next| {

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, ResponseError};
@@ -19,7 +18,7 @@ use auth::ApiError;
 
 /// The 503 a timed-out request gets. It travels as an error because the request itself went
 /// down with the abandoned handler (actix cannot hand it back), so it carries the security
-/// headers that the `DefaultHeaders` middleware adds to ordinary responses.
+/// headers that `crate::headers::finish` adds to ordinary responses.
 #[derive(Debug)]
 pub struct TimedOut {
     limit: Duration,
@@ -43,12 +42,7 @@ impl ResponseError for TimedOut {
 
     fn error_response(&self) -> HttpResponse {
         let mut res = ApiError::Unavailable(self.to_string()).error_response();
-        for (name, value) in crate::startup::SECURITY_HEADERS {
-            res.headers_mut().insert(
-                HeaderName::from_static(name),
-                HeaderValue::from_static(value),
-            );
-        }
+        crate::headers::add_security_headers(res.headers_mut());
         res
     }
 }
