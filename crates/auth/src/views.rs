@@ -241,7 +241,10 @@ async fn change_password(
     let (old, new) = password_change::parse(&data)?;
     let client = throttle::client_address(&req);
     let body = password_change::change(&state, &client, auth.user, old, new).await?;
-    Ok(HttpResponse::Ok().json(body))
+    // Every session ended, this browser's too: expire its token cookies, as logout-all does.
+    let mut res = HttpResponse::Ok().json(body);
+    cookies::cleared(&state, &mut res)?;
+    Ok(res)
 }
 
 /// An authenticated POST view: authentication runs before the method check (401 without a

@@ -387,6 +387,29 @@ async fn unsafe_cookie_requests_need_the_csrf_token() {
     }
 }
 
+/// A password change ends every session, the browser's own included: its token cookies are
+/// expired in the same answer (as logout-all does). A refused change leaves them alone.
+#[tokio::test]
+async fn a_password_change_clears_the_token_cookies() {
+    let app = cookie_app(&[]).await;
+    let (browser, _) = login(&app).await;
+    let change = |old: &str| {
+        post(&app, "/api/users/me/password/")
+            .header("Authorization", format!("Bearer {}", browser.access))
+            .json(&json!({"old_password": old, "new_password": "an0ther-Passw0rd-2026"}))
+    };
+    let refused = change("not-the-password").send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(set_cookies(&refused).is_empty());
+    let res = change(PASSWORD).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let cleared = set_cookies(&res);
+    for name in [ACCESS, REFRESH] {
+        assert_eq!(find(&cleared, name).value, "");
+        assert_eq!(find(&cleared, name).attr("max-age"), Some("0"));
+    }
+}
+
 #[tokio::test]
 async fn header_authentication_needs_no_csrf() {
     let app = cookie_app(&[]).await;
