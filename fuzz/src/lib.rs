@@ -4,7 +4,7 @@
 use auth::backend::TokenBackend;
 use settings::SimpleJwt;
 
-/// The HS256 key every backend here signs with (the one of /work/shared/vectors' tokens, so the
+/// The HS256 key every backend here signs with (the one of testdata/simplejwt_tokens.json, so the
 /// simplejwt vectors in the seed corpus verify).
 pub const KEY: &str = "vector-test-secret-0123456789abcdef0123456789abcdef";
 

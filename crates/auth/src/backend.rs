@@ -437,7 +437,7 @@ mod tests {
 
     #[test]
     fn simplejwt_vectors_decode_and_reencode_identically() {
-        let raw = include_str!("../../../../shared/vectors/simplejwt_tokens.json");
+        let raw = include_str!("../../../testdata/simplejwt_tokens.json");
         let vectors: Value = serde_json::from_str(raw).expect("vectors");
         let b = backend(&settings());
         let now = 1_800_000_000;

@@ -2,7 +2,7 @@
 //! binary against a fresh SQLite or PostgreSQL database, then the app is started in-process and
 //! each imported user logs in with their original password.
 //!
-//! The fixture is `../shared/vectors/django_dumpdata_auth_user.json`, written by Django 5.2.
+//! The fixture is `testdata/django_dumpdata_auth_user.json`, written by Django 5.2.
 //! PostgreSQL tests use `TEST_POSTGRES_URL` (default: the local server, user postgres).
 
 use std::net::TcpListener;
@@ -18,7 +18,7 @@ use tempfile::TempDir;
 use users::db::Target;
 use users::User;
 
-const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/");
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/");
 const SECRET_KEY: &str = "django-import-test-secret-0123456789abcdef0123456789";
 
 fn fixture_path() -> PathBuf {

@@ -12,7 +12,7 @@ use tempfile::TempDir;
 use auth::AuthState;
 use users::{NewUser, User};
 
-/// The signing key of ../shared/vectors/simplejwt_tokens.json, so its tokens are ours too.
+/// The signing key of testdata/simplejwt_tokens.json, so its tokens are ours too.
 pub const VECTOR_KEY: &str = "vector-test-secret-0123456789abcdef0123456789abcdef";
 pub const PASSWORD: &str = "correct horse battery staple";
 /// For tests that change a user behind the server's back (as `manage` or another worker would)

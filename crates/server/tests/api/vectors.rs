@@ -1,4 +1,4 @@
-//! Interoperability with a real simplejwt 5.5.1 server sharing our key (../shared/vectors).
+//! Interoperability with a real simplejwt 5.5.1 server sharing our key (testdata/ at the repository root).
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -7,7 +7,7 @@ use crate::helpers::*;
 
 fn vectors() -> Value {
     serde_json::from_str(include_str!(
-        "../../../../../shared/vectors/simplejwt_tokens.json"
+        "../../../../testdata/simplejwt_tokens.json"
     ))
     .expect("vectors")
 }
@@ -104,7 +104,7 @@ async fn a_different_key_refuses_simplejwt_tokens() {
 #[tokio::test]
 async fn django_password_hashes_log_in_and_are_upgraded() {
     let hashes: Value = serde_json::from_str(include_str!(
-        "../../../../../shared/vectors/django_password_hashes.json"
+        "../../../../testdata/django_password_hashes.json"
     ))
     .expect("hashes");
     let app = spawn_app().await;

@@ -418,10 +418,10 @@ mod tests {
     }
 
     #[test]
-    fn reads_the_shared_fixture() {
+    fn reads_the_django_fixture() {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/vectors/django_dumpdata_auth_user.json"
+            "/../../testdata/django_dumpdata_auth_user.json"
         );
         let text = std::fs::read_to_string(path).unwrap();
         let fixture = parse(&text, ParseOptions::default()).unwrap();

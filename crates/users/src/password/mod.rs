@@ -211,7 +211,7 @@ mod tests {
 
     use super::*;
 
-    const VECTORS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/");
+    const VECTORS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/");
 
     fn read_json(name: &str) -> Value {
         let path = format!("{VECTORS_DIR}{name}");
