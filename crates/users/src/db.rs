@@ -19,6 +19,19 @@ pub enum DbConnection {
     Pg(PgConnection),
 }
 
+/// Runs `$body` with `$c` bound to the backend's own connection: for the queries diesel builds for
+/// one backend at a time and not for [`DbConnection`] (`ON CONFLICT`, row locks). The body is
+/// written once and compiled for each backend.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite($c) => $body,
+            $crate::db::DbConnection::Pg($c) => $body,
+        }
+    };
+}
+
 pub type Pool = r2d2::Pool<ConnectionManager>;
 pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 

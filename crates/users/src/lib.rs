@@ -7,6 +7,7 @@ pub mod models;
 pub mod password;
 pub mod queries;
 pub mod schema;
+pub mod tx;
 pub mod validators;
 pub mod wal;
 

@@ -1,0 +1,102 @@
+//! Write transactions that cannot lose a race: what ends a user's sessions and what rotates one of
+//! their tokens must see each other whole, on both databases.
+//!
+//! - SQLite has one writer at a time. A plain `BEGIN` starts reading and upgrades to the write lock
+//!   at its first write; if another writer committed meanwhile, the upgrade fails at once
+//!   ("database is locked", no busy wait). `BEGIN IMMEDIATE` takes the write lock first, waiting in
+//!   the busy handler, so every write transaction here runs alone, start to end.
+//! - PostgreSQL runs transactions side by side (READ COMMITTED). Two of them that touch one user's
+//!   tokens serialize on that user's row: a rotation holds it `FOR SHARE` (rotations of one user
+//!   still run together), ending the sessions holds it `FOR UPDATE` (as a password change's
+//!   `UPDATE auth_user` does). Whichever comes second sees everything the first committed.
+//!
+//! Nothing is caught inside a transaction: a failed statement fails the transaction, and a
+//! failed `COMMIT` is an error to the caller, never a success.
+
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::prelude::*;
+use diesel::result::Error;
+
+use crate::db::DbConnection;
+use crate::models::User;
+use crate::schema::auth_user::dsl;
+
+/// Runs `f` in a write transaction (`BEGIN IMMEDIATE` on SQLite, `BEGIN` on PostgreSQL): committed
+/// when `f` returns `Ok`, rolled back when it returns `Err`. Inside a transaction already, `f`
+/// simply joins it (the outer one decides).
+pub fn write<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<Error>,
+{
+    let depth =
+        <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+            .transaction_depth()?;
+    if depth.is_some() {
+        return f(conn);
+    }
+    match conn {
+        DbConnection::Sqlite(sqlite) => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Pg(_) => {
+            <DbConnection as Connection>::TransactionManager::begin_transaction(conn)?
+        }
+    }
+    match f(conn) {
+        Ok(value) => {
+            <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}
+
+/// How a transaction holds a user's row (PostgreSQL; SQLite's write transaction holds everything).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserLock {
+    /// Using the user's tokens (rotation, a slide): many at once, none beside an `Exclusive`.
+    Shared,
+    /// Ending the user's sessions or changing what their tokens may claim.
+    Exclusive,
+}
+
+/// The user's row by id, read under `lock` (call inside [`write`]).
+pub fn user_by_id(conn: &mut DbConnection, id: i32, lock: UserLock) -> QueryResult<Option<User>> {
+    // Built in each arm: `User::as_select()` is typed by its backend.
+    macro_rules! query {
+        () => {
+            dsl::auth_user.find(id).select(User::as_select())
+        };
+    }
+    match (conn, lock) {
+        (DbConnection::Pg(pg), UserLock::Shared) => query!().for_share().get_result(pg),
+        (DbConnection::Pg(pg), UserLock::Exclusive) => query!().for_update().get_result(pg),
+        (DbConnection::Sqlite(sqlite), _) => query!().get_result(sqlite),
+    }
+    .optional()
+}
+
+/// The user's row by username, read under `lock` (call inside [`write`]).
+pub fn user_by_username(
+    conn: &mut DbConnection,
+    username: &str,
+    lock: UserLock,
+) -> QueryResult<Option<User>> {
+    macro_rules! query {
+        () => {
+            dsl::auth_user
+                .filter(dsl::username.eq(username))
+                .select(User::as_select())
+        };
+    }
+    match (conn, lock) {
+        (DbConnection::Pg(pg), UserLock::Shared) => query!().for_share().get_result(pg),
+        (DbConnection::Pg(pg), UserLock::Exclusive) => query!().for_update().get_result(pg),
+        (DbConnection::Sqlite(sqlite), _) => query!().get_result(sqlite),
+    }
+    .optional()
+}
