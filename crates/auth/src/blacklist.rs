@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, NaiveDateTime};
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error};
+use diesel::result::Error;
+use diesel::sql_types::Timestamp;
 use sha2::{Digest, Sha256};
 
 use users::schema::token_blacklist_blacklistedtoken as black;
@@ -29,13 +30,6 @@ pub fn timestamp(secs: i64) -> NaiveDateTime {
     DateTime::from_timestamp(secs.clamp(0, 253_402_300_799), 0)
         .unwrap_or_default()
         .naive_utc()
-}
-
-fn is_unique_violation(e: &Error) -> bool {
-    matches!(
-        e,
-        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
-    )
 }
 
 /// Records the token as outstanding unless it already is; returns its row id. Two racing calls for
@@ -73,27 +67,38 @@ fn record(conn: &mut DbConnection, t: &Outstanding<'_>, family: Option<&str>) ->
     if let Some(row) = outstanding(conn, t.jti)? {
         return Ok(row);
     }
-    let inserted = diesel::insert_into(out::table)
+    insert(conn, t, family)?;
+    outstanding(conn, t.jti)?.ok_or(Error::NotFound)
+}
+
+/// Records a token just issued here (a fresh jti: no row to look for first), in `family`.
+pub fn record_new(conn: &mut DbConnection, t: &Outstanding<'_>, family: &str) -> QueryResult<()> {
+    insert(conn, t, Some(family))
+}
+
+fn insert(conn: &mut DbConnection, t: &Outstanding<'_>, family: Option<&str>) -> QueryResult<()> {
+    // ON CONFLICT, not a caught unique violation: inside a PostgreSQL transaction an error aborts
+    // the whole transaction, whatever the code does with it afterwards.
+    let hash = token_hash(t.raw);
+    users::on_backend!(conn, c => diesel::insert_into(out::table)
         .values((
             out::jti.eq(t.jti),
-            out::token_hash.eq(token_hash(t.raw)),
+            out::token_hash.eq(&hash),
             out::user_id.eq(t.user_id),
             out::created_at.eq(Some(timestamp(t.created_at))),
             out::expires_at.eq(timestamp(t.expires_at)),
             out::family.eq(family),
         ))
-        .execute(conn);
-    match inserted {
-        Ok(_) => {}
-        Err(e) if is_unique_violation(&e) => {}
-        Err(e) => return Err(e),
-    }
-    outstanding(conn, t.jti)?.ok_or(Error::NotFound)
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(())
 }
 
-/// What the store knows about one token: whose it is, its family, and when it was blacklisted.
+/// What the store knows about one token: its row, whose it is, its family, and when it was
+/// blacklisted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Standing {
+    pub id: i64,
     pub user_id: Option<i32>,
     pub family: Option<String>,
     pub blacklisted_at: Option<NaiveDateTime>,
@@ -101,17 +106,25 @@ pub struct Standing {
 
 /// The token's row, `None` when it was never seen (one query: refresh asks this on every call).
 pub fn standing(conn: &mut DbConnection, jti: &str) -> QueryResult<Option<Standing>> {
-    let row: Option<(Option<i32>, Option<String>, Option<NaiveDateTime>)> = out::table
+    out::table
         .left_join(black::table)
         .filter(out::jti.eq(jti))
-        .select((out::user_id, out::family, black::blacklisted_at.nullable()))
-        .get_result(conn)
-        .optional()?;
-    Ok(row.map(|(user_id, family, blacklisted_at)| Standing {
-        user_id,
-        family,
-        blacklisted_at,
-    }))
+        .select((
+            out::id,
+            out::user_id,
+            out::family,
+            black::blacklisted_at.nullable(),
+        ))
+        .get_result::<(i64, Option<i32>, Option<String>, Option<NaiveDateTime>)>(conn)
+        .optional()
+        .map(|row| {
+            row.map(|(id, user_id, family, blacklisted_at)| Standing {
+                id,
+                user_id,
+                family,
+                blacklisted_at,
+            })
+        })
 }
 
 fn outstanding(conn: &mut DbConnection, jti: &str) -> QueryResult<Option<Row>> {
@@ -150,59 +163,79 @@ pub fn blacklist_in(
     gate(conn, token_id, now)
 }
 
+/// Whether a token was rotated: its family holds a token recorded after it. (A token blacklisted
+/// by a logout, logout everywhere or a password change, and never rotated, has no successor.)
+pub fn was_rotated(conn: &mut DbConnection, standing: &Standing) -> QueryResult<bool> {
+    let Some(family) = &standing.family else {
+        return Ok(false);
+    };
+    let successor: Option<i64> = out::table
+        .filter(out::family.eq(family))
+        .filter(out::id.gt(standing.id))
+        .select(out::id)
+        .first(conn)
+        .optional()?;
+    Ok(successor.is_some())
+}
+
 /// Blacklists every unexpired, not yet blacklisted token of a family; returns how many. (Expired
 /// rows are left alone: their `exp` refuses them anyway.)
 pub fn blacklist_family(conn: &mut DbConnection, family: &str, now: i64) -> QueryResult<usize> {
-    let ids: Vec<i64> = out::table
-        .filter(out::family.eq(family))
-        .filter(out::expires_at.ge(timestamp(now)))
-        .filter(diesel::dsl::not(diesel::dsl::exists(
-            black::table.filter(black::token_id.eq(out::id)),
-        )))
-        .select(out::id)
-        .load(conn)?;
-    blacklist_ids(conn, &ids, now)
+    users::on_backend!(conn, c => diesel::insert_into(black::table)
+        .values(
+            out::table
+                .filter(out::family.eq(family))
+                .filter(out::expires_at.ge(timestamp(now)))
+                .select((out::id, timestamp(now).into_sql::<Timestamp>())),
+        )
+        .into_columns((black::token_id, black::blacklisted_at))
+        .on_conflict_do_nothing()
+        .execute(c))
 }
 
 /// Blacklists every unexpired, not yet blacklisted token of a user (logout everywhere); returns
-/// how many.
+/// how many. One statement: a token recorded by a rotation that committed before it is in, and
+/// one already blacklisted (a concurrent logout) is skipped, not an error. Atomic against a
+/// rotation only under the user's exclusive lock (`sessions::end_all`).
 pub fn blacklist_user(conn: &mut DbConnection, user_id: i32, now: i64) -> QueryResult<usize> {
-    let ids: Vec<i64> = out::table
-        .filter(out::user_id.eq(user_id))
-        .filter(out::expires_at.ge(timestamp(now)))
-        .filter(diesel::dsl::not(diesel::dsl::exists(
-            black::table.filter(black::token_id.eq(out::id)),
-        )))
-        .select(out::id)
-        .load(conn)?;
-    blacklist_ids(conn, &ids, now)
+    users::on_backend!(conn, c => diesel::insert_into(black::table)
+        .values(
+            out::table
+                .filter(out::user_id.eq(user_id))
+                .filter(out::expires_at.ge(timestamp(now)))
+                .select((out::id, timestamp(now).into_sql::<Timestamp>())),
+        )
+        .into_columns((black::token_id, black::blacklisted_at))
+        .on_conflict_do_nothing()
+        .execute(c))
 }
 
-/// One insert per row, each through the gate: a row blacklisted meanwhile (a concurrent rotation
-/// or logout) is simply not counted, instead of failing the whole batch.
-fn blacklist_ids(conn: &mut DbConnection, ids: &[i64], now: i64) -> QueryResult<usize> {
-    let mut count = 0;
-    for id in ids {
-        if gate(conn, *id, now)? {
-            count += 1;
-        }
-    }
-    Ok(count)
-}
-
-/// Inserts the blacklist row; false when it already existed (the unique index decides).
-fn gate(conn: &mut DbConnection, token_id: i64, now: i64) -> QueryResult<bool> {
-    let inserted = diesel::insert_into(black::table)
+/// Blacklists a recorded token by its row id: the gate. False when it already was (the unique
+/// index decides: the one atomic gate that lets exactly one of many concurrent rotations through).
+pub fn gate(conn: &mut DbConnection, token_id: i64, now: i64) -> QueryResult<bool> {
+    let inserted = users::on_backend!(conn, c => diesel::insert_into(black::table)
         .values((
             black::token_id.eq(token_id),
             black::blacklisted_at.eq(timestamp(now)),
         ))
-        .execute(conn);
-    match inserted {
-        Ok(_) => Ok(true),
-        Err(e) if is_unique_violation(&e) => Ok(false),
-        Err(e) => Err(e),
-    }
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(inserted == 1)
+}
+
+/// A sliding token was slid to `exp`: its row's `expires_at` follows, so that ending the user's
+/// sessions still finds it and `flush_expired` keeps its blacklist row while any version of it
+/// can be used. Records it (in no family) if it was never seen.
+pub fn slid(conn: &mut DbConnection, t: &Outstanding<'_>) -> QueryResult<()> {
+    let id = outstand(conn, t)?;
+    diesel::update(
+        out::table
+            .filter(out::id.eq(id))
+            .filter(out::expires_at.lt(timestamp(t.expires_at))),
+    )
+    .set(out::expires_at.eq(timestamp(t.expires_at)))
+    .execute(conn)?;
+    Ok(())
 }
 
 /// Deletes outstanding tokens (and, by cascade, their blacklist rows) that expired before `now`:

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use settings::{SimpleJwt, UserClaim, UserIdField};
+use users::tx::UserLock;
 use users::{DbConnection, User};
 
 /// The user id claim could not name a user: absent, or of a type/shape no user id has.
@@ -49,6 +50,21 @@ pub fn user_by_key(conn: &mut DbConnection, key: &UserKey) -> diesel::QueryResul
     match key {
         UserKey::Id(id) => users::queries::by_id(conn, *id),
         UserKey::Username(name) => users::queries::by_username(conn, name),
+    }
+}
+
+/// `user_for_claim` inside a write transaction, holding the user's row under `lock` (see
+/// `users::tx`): what a rotation or a slide decides from the row stays true until it commits.
+pub fn user_for_claim_locked(
+    conn: &mut DbConnection,
+    settings: &SimpleJwt,
+    claim: &Value,
+    lock: UserLock,
+) -> diesel::QueryResult<Option<User>> {
+    match UserKey::from_claim(settings, claim) {
+        Some(UserKey::Id(id)) => users::tx::user_by_id(conn, id, lock),
+        Some(UserKey::Username(name)) => users::tx::user_by_username(conn, &name, lock),
+        None => Ok(None),
     }
 }
 

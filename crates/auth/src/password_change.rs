@@ -2,7 +2,6 @@
 //! right, the new one passes AUTH_PASSWORD_VALIDATORS, and then every session of the user ends.
 
 use actix_web::web;
-use diesel::Connection;
 use serde_json::{json, Map, Value};
 use users::validators::UserAttributes;
 
@@ -92,9 +91,11 @@ pub async fn change(
     let (id, at) = (user.id, now());
     let ended = state
         .with_conn(move |conn| {
-            // One transaction: a new password with the old sessions still live is what an
-            // attacker who knew the old password would want.
-            conn.transaction(|conn| {
+            // One write transaction: a new password with the old sessions still live is what an
+            // attacker who knew the old password would want. Its UPDATE holds the user's row, so
+            // a rotation racing it waits and then finds its token blacklisted; a failed COMMIT is
+            // an error here, never "saved".
+            users::tx::write(conn, |conn| {
                 if users::queries::set_password(conn, id, &encoded)? == 0 {
                     return Err(ApiError::NotFound);
                 }

@@ -7,9 +7,9 @@
 //! it ends the login for both. The grace interval keeps an honest double-submit (a retried request,
 //! two tabs racing) from logging the user out; that reuse is still refused.
 //!
-//! A token blacklisted otherwise (the blacklist view, logout everywhere, a password change) is
-//! treated alike: its family has nothing live left to revoke unless the token had also been
-//! rotated, in which case the reuse is exactly the attack above. The answer stays simplejwt's
+//! A token blacklisted otherwise (the blacklist view, logout everywhere, a password change) and
+//! never rotated is only refused, with an info line, not the security warning: its family has
+//! nothing live left to revoke. One that had also been rotated is exactly the attack above. The answer stays simplejwt's
 //! 401 "Token is blacklisted", so clients written for simplejwt need no change.
 
 use std::time::Duration;
@@ -38,11 +38,14 @@ pub fn presented_again(
     standing: Option<&Standing>,
     now: i64,
 ) -> QueryResult<Outcome> {
-    let Some(Standing {
-        user_id,
-        family: Some(family),
-        blacklisted_at: Some(blacklisted_at),
-    }) = standing
+    let Some(
+        standing @ Standing {
+            user_id,
+            family: Some(family),
+            blacklisted_at: Some(blacklisted_at),
+            ..
+        },
+    ) = standing
     else {
         return Ok(Outcome::Ignored);
     };
@@ -50,6 +53,15 @@ pub fn presented_again(
         return Ok(Outcome::Ignored);
     }
     let user = user_id.map_or_else(|| "unknown".to_owned(), |id| id.to_string());
+    if !blacklist::was_rotated(conn, standing)? {
+        // Blacklisted by a logout (or logout everywhere, a password change), never rotated: no
+        // other copy of this login lives on, so nothing was stolen and there is nothing to revoke.
+        log::info!(
+            "refresh token of user {user} (login family {family}) presented again after it was \
+             blacklisted by a logout: refused"
+        );
+        return Ok(Outcome::Ignored);
+    }
     let elapsed = now
         .saturating_sub(blacklisted_at.and_utc().timestamp())
         .max(0);

@@ -1,7 +1,9 @@
 //! What the token views do, apart from HTTP: login, refresh with rotation, verify, blacklist.
 //! Database work runs on the blocking pool in as few trips as possible.
 
+use actix_web::web;
 use serde_json::Value;
+use users::tx::UserLock;
 
 use crate::api::ApiError;
 use crate::blacklist::{self, Outstanding};
@@ -108,7 +110,10 @@ fn count_blacklisted<T>(state: &AuthState, result: Result<T, ApiError>) -> Resul
     result
 }
 
-/// One trip for what a login writes: the outstanding token row, and last_login when asked.
+/// One trip for what a login writes: the outstanding token row, and last_login when asked. In a
+/// write transaction under the user's shared lock, and only if the password that was checked is
+/// still the stored one: a login with the old password racing a password change must not leave
+/// a live token behind the change that was meant to end every session.
 async fn record_login(
     state: &AuthState,
     user: &users::User,
@@ -119,23 +124,42 @@ async fn record_login(
     let update_last_login = state.jwt().update_last_login;
     let jti = token.jti(state.jwt()).unwrap_or_default().to_owned();
     let (raw, exp, user_id) = (signed.to_owned(), token.exp(), user.id);
-    state
+    let checked = user.password.clone();
+    let recorded = state
         .with_conn(move |conn| {
-            let record = Outstanding {
-                jti: &jti,
-                raw: &raw,
-                user_id: Some(user_id),
-                created_at: at,
-                expires_at: exp,
-            };
-            // The login's refresh (or sliding) token starts a family named by its own jti.
-            blacklist::outstand_in(conn, &record, &jti)?;
-            if update_last_login {
-                users::queries::set_last_login(conn, user_id, blacklist::timestamp(at))?;
-            }
-            Ok(())
+            users::tx::write(conn, |conn| {
+                // Writing last_login takes the row anyway: lock it for that from the start (a
+                // shared lock upgraded by two concurrent logins would deadlock on PostgreSQL).
+                let lock = if update_last_login {
+                    UserLock::Exclusive
+                } else {
+                    UserLock::Shared
+                };
+                let current = users::tx::user_by_id(conn, user_id, lock)?;
+                if current.is_none_or(|u| u.password != checked) {
+                    return Ok(false);
+                }
+                let record = Outstanding {
+                    jti: &jti,
+                    raw: &raw,
+                    user_id: Some(user_id),
+                    created_at: at,
+                    expires_at: exp,
+                };
+                // The login's refresh (or sliding) token starts a family named by its own jti.
+                blacklist::outstand_in(conn, &record, &jti)?;
+                if update_last_login {
+                    users::queries::set_last_login(conn, user_id, blacklist::timestamp(at))?;
+                }
+                Ok(true)
+            })
         })
-        .await
+        .await?;
+    if recorded {
+        Ok(())
+    } else {
+        Err(ApiError::AuthenticationFailed(NO_ACCOUNT_LOGIN))
+    }
 }
 
 /// The blacklist check of simplejwt's BlacklistMixin.verify, for a decoded refresh or sliding
@@ -156,26 +180,37 @@ pub async fn not_blacklisted(
     })
 }
 
+/// What a refresh or a slide decided inside its write transaction. A refusal is committed, not
+/// rolled back: what it wrote (a token blacklisted after a password change, a family revoked on
+/// reuse) must stay.
+enum Decided<T> {
+    Done(T),
+    Refused(ApiError),
+    /// A blacklisted refresh token came back: reuse detection ran.
+    Reused(reuse::Outcome),
+}
+
 /// The user a refresh or sliding token names must still exist, be allowed in and, with
 /// CHECK_REVOKE_TOKEN, have the password the token was issued for; a token that outlived a
 /// password change is blacklisted (simplejwt after 5.5.1). Checked only when the claim is present
-/// and truthy, as simplejwt does. Returns the user's id for the outstanding-token row.
-fn check_token_user(
+/// and truthy, as simplejwt does. The row is read under the user's shared lock (`users::tx`),
+/// inside the caller's write transaction: `Ok(Err(_))` is a refusal to commit.
+fn token_user(
     conn: &mut users::DbConnection,
     settings: &settings::SimpleJwt,
     token: &Token,
     raw: &str,
     at: i64,
-) -> Result<Option<i32>, ApiError> {
+) -> Result<Result<Option<users::User>, ApiError>, ApiError> {
     let claim = match token.claims.get(&settings.user_id_claim) {
-        None | Some(Value::Null) | Some(Value::Bool(false)) => return Ok(None),
-        Some(Value::String(s)) if s.is_empty() => return Ok(None),
-        Some(Value::Number(n)) if n.as_f64() == Some(0.0) => return Ok(None),
+        None | Some(Value::Null) | Some(Value::Bool(false)) => return Ok(Ok(None)),
+        Some(Value::String(s)) if s.is_empty() => return Ok(Ok(None)),
+        Some(Value::Number(n)) if n.as_f64() == Some(0.0) => return Ok(Ok(None)),
         Some(claim) => claim,
     };
-    let user = match lookup::user_for_claim(conn, settings, claim)? {
+    let user = match lookup::user_for_claim_locked(conn, settings, claim, UserLock::Shared)? {
         Some(user) if lookup::may_authenticate(settings, &user) => user,
-        _ => return Err(ApiError::AuthenticationFailed(NO_ACCOUNT_TOKEN)),
+        _ => return Ok(Err(ApiError::AuthenticationFailed(NO_ACCOUNT_TOKEN))),
     };
     if !revoke::still_valid(settings, token, &user) {
         let record = Outstanding {
@@ -186,100 +221,147 @@ fn check_token_user(
             expires_at: token.exp(),
         };
         blacklist::blacklist(conn, &record, at)?;
-        return Err(ApiError::AuthenticationFailed(revoke::PASSWORD_CHANGED));
+        return Ok(Err(ApiError::AuthenticationFailed(
+            revoke::PASSWORD_CHANGED,
+        )));
     }
-    Ok(Some(user.id))
+    Ok(Ok(Some(user)))
 }
 
 /// TokenRefreshView: a new access token; with ROTATE_REFRESH_TOKENS a new refresh token too, the
 /// old one blacklisted first when BLACKLIST_AFTER_ROTATION (the blacklist insert is the atomic gate:
 /// of many concurrent refreshes of one token exactly one wins). A blacklisted token presented here
-/// goes through reuse detection (`reuse`). The new tokens are signed before the one database trip,
-/// so the gate and the new token's row are written back to back.
-pub async fn refresh(state: &AuthState, raw: String) -> Result<Refreshed, ApiError> {
+/// goes through reuse detection (`reuse`).
+///
+/// One trip to the blocking pool, one write transaction (`users::tx`) under the user's shared
+/// lock: the checks, the gate and the new token's row commit together, so ending the user's
+/// sessions (logout everywhere, a password change) either sees the new token or makes this
+/// rotation fail. The user claims (TOKEN_USER_CLAIMS) of the new tokens come from the user's row.
+pub async fn refresh(state: &web::Data<AuthState>, raw: String) -> Result<Refreshed, ApiError> {
     let refreshed = count_blacklisted(state, refresh_pair(state, raw).await)?;
     state.metrics.refreshed(Refresh::Pair);
     Ok(refreshed)
 }
 
-async fn refresh_pair(state: &AuthState, raw: String) -> Result<Refreshed, ApiError> {
+async fn refresh_pair(state: &web::Data<AuthState>, raw: String) -> Result<Refreshed, ApiError> {
     let at = now();
     let presented = state
         .decode(&raw, TokenKind::Refresh, at)
         .await
         .map_err(|e| ApiError::token(&e))?;
-    let t = state.tokens();
-    let access = sign(state, &t.access_for(&presented, at))?;
-    let next = if state.jwt().rotate_refresh_tokens {
-        let mut next = presented.clone();
-        t.rotate(&mut next, at);
-        let jti = next.jti(state.jwt()).unwrap_or_default().to_owned();
-        Some((sign(state, &next)?, jti, next.exp()))
-    } else {
-        None
-    };
-    let settings = state.settings.clone();
-    let rotated = next.as_ref().map(|(signed, _, _)| signed.clone());
-    let reuse = state
+    let shared = state.clone();
+    let decided = state
         .with_conn(move |conn| {
-            let jwt = &settings.simple_jwt;
-            let jti = presented.jti(jwt).unwrap_or_default().to_owned();
-            let standing = blacklist::standing(conn, &jti)?;
-            if standing
-                .as_ref()
-                .is_some_and(|s| s.blacklisted_at.is_some())
-            {
-                let outcome = reuse::presented_again(conn, jwt, standing.as_ref(), at)?;
-                return Ok(Some(outcome));
+            users::tx::write(conn, |conn| rotate(conn, &shared, &presented, &raw, at))
+        })
+        .await?;
+    match decided {
+        Decided::Done(refreshed) => Ok(refreshed),
+        Decided::Refused(e) => Err(e),
+        Decided::Reused(outcome) => {
+            match outcome {
+                reuse::Outcome::Revoked(_) => state.metrics.reuse_detected(true),
+                reuse::Outcome::Tolerated => state.metrics.reuse_detected(false),
+                reuse::Outcome::Ignored => {}
             }
-            let user_id = check_token_user(conn, jwt, &presented, &raw, at)?;
-            let Some((next_raw, next_jti, next_exp)) = next else {
-                return Ok(None);
-            };
-            // A token first seen here (issued by simplejwt, or before families existed) starts
-            // its own family.
-            let family = standing
-                .and_then(|s| s.family)
-                .unwrap_or_else(|| jti.clone());
-            if jwt.blacklist_after_rotation {
+            Err(ApiError::token(&TokenError::Blacklisted))
+        }
+    }
+}
+
+/// The refresh's transaction: see `refresh`.
+fn rotate(
+    conn: &mut users::DbConnection,
+    state: &AuthState,
+    presented: &Token,
+    raw: &str,
+    at: i64,
+) -> Result<Decided<Refreshed>, ApiError> {
+    let jwt = state.jwt();
+    let jti = presented.jti(jwt).unwrap_or_default().to_owned();
+    let standing = blacklist::standing(conn, &jti)?;
+    if standing
+        .as_ref()
+        .is_some_and(|s| s.blacklisted_at.is_some())
+    {
+        return Ok(Decided::Reused(reuse::presented_again(
+            conn,
+            jwt,
+            standing.as_ref(),
+            at,
+        )?));
+    }
+    let user = match token_user(conn, jwt, presented, raw, at)? {
+        Ok(user) => user,
+        Err(refused) => return Ok(Decided::Refused(refused)),
+    };
+    let t = state.tokens();
+    let mut current = presented.clone();
+    if let Some(user) = &user {
+        t.user_claims_from(&mut current, user);
+    }
+    let access = sign(state, &t.access_for(&current, at))?;
+    if !jwt.rotate_refresh_tokens {
+        return Ok(Decided::Done(Refreshed {
+            access,
+            refresh: None,
+        }));
+    }
+    let user_id = user.map(|u| u.id);
+    // A token first seen here (issued by simplejwt, or before families existed) starts its own
+    // family.
+    let (row, family) = match standing {
+        Some(blacklist::Standing {
+            id,
+            family: Some(family),
+            ..
+        }) => (Some(id), family),
+        other => (
+            None,
+            other.and_then(|s| s.family).unwrap_or_else(|| jti.clone()),
+        ),
+    };
+    if jwt.blacklist_after_rotation {
+        let passed = match row {
+            // Recorded in its family already: its row id is known, the gate is one INSERT.
+            Some(id) => blacklist::gate(conn, id, at)?,
+            None => {
                 let record = Outstanding {
                     jti: &jti,
-                    raw: &raw,
+                    raw,
                     user_id,
                     created_at: at,
                     expires_at: presented.exp(),
                 };
-                if !blacklist::blacklist_in(conn, &record, &family, at)? {
-                    // Lost the race to a concurrent refresh of the same token.
-                    let standing = blacklist::standing(conn, &jti)?;
-                    let outcome = reuse::presented_again(conn, jwt, standing.as_ref(), at)?;
-                    return Ok(Some(outcome));
-                }
+                blacklist::blacklist_in(conn, &record, &family, at)?
             }
-            let record = Outstanding {
-                jti: &next_jti,
-                raw: &next_raw,
-                user_id,
-                created_at: at,
-                expires_at: next_exp,
-            };
-            blacklist::outstand_in(conn, &record, &family)?;
-            Ok(None)
-        })
-        .await?;
-    // The reuse outcome leaves the closure as a value so that it can be counted here.
-    if let Some(outcome) = reuse {
-        match outcome {
-            reuse::Outcome::Revoked(_) => state.metrics.reuse_detected(true),
-            reuse::Outcome::Tolerated => state.metrics.reuse_detected(false),
-            reuse::Outcome::Ignored => {}
+        };
+        if !passed {
+            // Lost the race to a concurrent refresh of the same token (or to a revocation).
+            let standing = blacklist::standing(conn, &jti)?;
+            return Ok(Decided::Reused(reuse::presented_again(
+                conn,
+                jwt,
+                standing.as_ref(),
+                at,
+            )?));
         }
-        return Err(ApiError::token(&TokenError::Blacklisted));
     }
-    Ok(Refreshed {
+    let mut next = current;
+    t.rotate(&mut next, at);
+    let next_raw = sign(state, &next)?;
+    let record = Outstanding {
+        jti: next.jti(jwt).unwrap_or_default(),
+        raw: &next_raw,
+        user_id,
+        created_at: at,
+        expires_at: next.exp(),
+    };
+    blacklist::record_new(conn, &record, &family)?;
+    Ok(Decided::Done(Refreshed {
         access,
-        refresh: rotated,
-    })
+        refresh: Some(next_raw),
+    }))
 }
 
 /// TokenVerifyView: any well-signed, unexpired token with exp and jti. Only refresh and sliding
@@ -344,38 +426,68 @@ async fn blacklist_raw(state: &AuthState, raw: String) -> Result<(), ApiError> {
 }
 
 /// TokenRefreshSlidingView: the same token (same jti) with a new exp and iat, while its
-/// refresh_exp has not passed and its user may still sign in.
-pub async fn refresh_sliding(state: &AuthState, raw: String) -> Result<Slid, ApiError> {
+/// refresh_exp has not passed and its user may still sign in. In one write transaction under the
+/// user's shared lock (as `refresh`): the token's row takes the new exp, so that ending the user's
+/// sessions finds it and `flushexpiredtokens` keeps its blacklist row while it can be used. Its
+/// user claims come from the user's row.
+pub async fn refresh_sliding(state: &web::Data<AuthState>, raw: String) -> Result<Slid, ApiError> {
     let slid = count_blacklisted(state, slide(state, raw).await)?;
     state.metrics.refreshed(Refresh::Sliding);
     Ok(slid)
 }
 
-async fn slide(state: &AuthState, raw: String) -> Result<Slid, ApiError> {
+async fn slide(state: &web::Data<AuthState>, raw: String) -> Result<Slid, ApiError> {
     let at = now();
     let token = state
         .decode(&raw, TokenKind::Sliding, at)
         .await
         .map_err(|e| ApiError::token(&e))?;
-    let settings = state.settings.clone();
-    let presented = token.clone();
-    state
+    let shared = state.clone();
+    let decided = state
         .with_conn(move |conn| {
-            let jwt = &settings.simple_jwt;
-            let jti = presented.jti(jwt).unwrap_or_default().to_owned();
-            if blacklist::is_blacklisted(conn, &jti)? {
-                return Err(ApiError::token(&TokenError::Blacklisted));
-            }
-            check_token_user(conn, jwt, &presented, &raw, at)?;
-            Ok(())
+            users::tx::write(conn, |conn| slide_in(conn, &shared, token, &raw, at))
         })
         .await?;
-    let mut token = token;
-    state
-        .tokens()
-        .slide(&mut token, at)
-        .map_err(|e| ApiError::token(&e))?;
-    Ok(Slid {
+    match decided {
+        Decided::Done(slid) => Ok(slid),
+        Decided::Refused(e) => Err(e),
+        Decided::Reused(_) => Err(ApiError::token(&TokenError::Blacklisted)),
+    }
+}
+
+/// The slide's transaction: see `refresh_sliding`.
+fn slide_in(
+    conn: &mut users::DbConnection,
+    state: &AuthState,
+    mut token: Token,
+    raw: &str,
+    at: i64,
+) -> Result<Decided<Slid>, ApiError> {
+    let jwt = state.jwt();
+    let jti = token.jti(jwt).unwrap_or_default().to_owned();
+    if blacklist::is_blacklisted(conn, &jti)? {
+        return Ok(Decided::Refused(ApiError::token(&TokenError::Blacklisted)));
+    }
+    let user = match token_user(conn, jwt, &token, raw, at)? {
+        Ok(user) => user,
+        Err(refused) => return Ok(Decided::Refused(refused)),
+    };
+    let t = state.tokens();
+    if let Err(e) = t.slide(&mut token, at) {
+        return Ok(Decided::Refused(ApiError::token(&e)));
+    }
+    if let Some(user) = &user {
+        t.user_claims_from(&mut token, user);
+    }
+    let record = Outstanding {
+        jti: &jti,
+        raw,
+        user_id: user.map(|u| u.id),
+        created_at: at,
+        expires_at: token.exp(),
+    };
+    blacklist::slid(conn, &record)?;
+    Ok(Decided::Done(Slid {
         token: sign(state, &token)?,
-    })
+    }))
 }

@@ -159,13 +159,20 @@ impl Tokens<'_> {
                 crate::revoke::password_hash_claim(&user.password).into(),
             );
         }
+        self.user_claims_from(&mut token, user);
+        token
+    }
+
+    /// Writes the TOKEN_USER_CLAIMS fields from the user's row (a key already there keeps its
+    /// place). Rotation and sliding take them from the row, not from the presented token: a user
+    /// whose staff flag was removed must not carry `is_staff: true` into the next token.
+    pub fn user_claims_from(&self, token: &mut Token, user: &users::User) {
         for field in &self.settings.token_user_claims {
             token.claims.insert(
                 field.as_str().to_owned(),
                 crate::lookup::user_field(user, *field),
             );
         }
-        token
     }
 
     /// TokenRefreshSlidingView: the token's `refresh_exp` must not have passed; then new exp and

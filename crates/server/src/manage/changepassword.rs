@@ -40,12 +40,21 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CommandError> {
         ask_twice(out, &validators, &attributes)?
     };
     let encoded = setup::hasher(&settings)?.make_password(&password)?;
-    if users::queries::set_password(&mut conn, user.id, &encoded)? == 0 {
+    // A new password ends every session, as POST /api/users/me/password/ does, in the same
+    // write transaction: no moment with the new password and the old sessions live, and no
+    // success printed for work that did not commit.
+    let at = auth::tokens::now();
+    let changed = users::tx::write(&mut conn, |conn| -> Result<bool, CommandError> {
+        if users::queries::set_password(conn, user.id, &encoded)? == 0 {
+            return Ok(false);
+        }
+        auth::sessions::end_all(conn, user.id, at)?;
+        Ok(true)
+    })?;
+    if !changed {
         // Deleted by someone else since it was looked up.
         return Err(super::error::not_found(&user.username));
     }
-    // A new password ends every session, as POST /api/users/me/password/ does.
-    auth::sessions::end_all(&mut conn, user.id, auth::tokens::now())?;
     writeln!(
         out,
         "Password changed successfully for user '{}'",

@@ -20,6 +20,7 @@ mod parsing;
 mod password_change;
 mod refresh;
 mod reuse;
+mod revocation;
 mod revoke;
 mod settings_layering;
 mod sliding;
