@@ -157,7 +157,7 @@ pub enum Store {
     /// In this process (`CACHES.URL = "locmem://"`): each instance counts on its own.
     Local(LocalStore),
     /// In Redis (`redis://` or `rediss://`): every instance shares the counters.
-    Redis(RedisStore),
+    Redis(Box<RedisStore>),
 }
 
 impl Store {
@@ -165,7 +165,7 @@ impl Store {
     pub fn for_url(url: &str) -> Store {
         if url.starts_with("redis://") || url.starts_with("rediss://") {
             match redis::Client::open(url) {
-                Ok(client) => return Store::Redis(RedisStore::new(client)),
+                Ok(client) => return Store::Redis(Box::new(RedisStore::new(client))),
                 // The URL passed the settings' scheme check but not the client's parser: say so
                 // once at startup and throttle per process rather than not at all.
                 Err(e) => {
@@ -198,35 +198,42 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2]) * 1000))
 return {1, n + 1, ''}
 "#;
 
-/// Counters in Redis, shared by every instance.
+/// Counters in Redis, shared by every instance; in this process while Redis is unavailable.
 #[derive(Debug)]
 pub struct RedisStore {
     cache: RedisCache,
     script: redis::Script,
+    /// Where requests are counted while Redis is away (`RedisCache`'s breaker is open): each
+    /// instance then limits on its own, which still holds a client back, instead of not at all.
+    fallback: LocalStore,
 }
 
 impl RedisStore {
     fn new(client: redis::Client) -> Self {
         RedisStore {
-            cache: RedisCache::new(client),
+            cache: RedisCache::new(client, "throttle"),
             script: redis::Script::new(SLIDING_LOG),
+            fallback: LocalStore::default(),
         }
     }
 
-    /// Counts one request. If Redis cannot be reached the request is allowed (and logged):
-    /// throttling limits abuse, and failing closed would turn a cache outage into a full one.
+    /// Counts one request, in Redis or, while it is unavailable, in this process (never failing
+    /// closed: a cache outage must not turn into a full one, nor open the gates).
     async fn hit(&self, key: &str, now: f64, rate: Rate) -> Decision {
-        match self.try_hit(key, now, rate).await {
-            Ok(decision) => decision,
-            Err(e) => {
-                log::warn!("throttle cache unavailable, request not counted: {e}");
-                Decision::Allowed
-            }
-        }
+        let shared = self
+            .cache
+            .call(|conn| self.try_hit(conn, key, now, rate))
+            .await;
+        shared.unwrap_or_else(|| self.fallback.hit(key, now, rate))
     }
 
-    async fn try_hit(&self, key: &str, now: f64, rate: Rate) -> redis::RedisResult<Decision> {
-        let mut conn = self.cache.connection().await?;
+    async fn try_hit(
+        &self,
+        mut conn: redis::aio::ConnectionManager,
+        key: &str,
+        now: f64,
+        rate: Rate,
+    ) -> redis::RedisResult<Decision> {
         let duration = rate.period.as_secs_f64();
         // A unique member per request: two requests in the same microsecond are two requests.
         let member = format!("{now:.6}-{}", uuid::Uuid::new_v4().simple());
