@@ -77,11 +77,13 @@ impl Policy {
     }
 }
 
-/// How many attempts of a counter with `failures` failures may be under way at once: any number
-/// without failures, else the failures left before the factor, and at least one (the attempt
-/// that a lock's end lets through).
-fn concurrent_allowance(failures: u64, factor: u32) -> Option<u64> {
-    (failures > 0).then(|| u64::from(factor).saturating_sub(failures).max(1))
+/// How many attempts of a counter with `failures` failures may be under way at once: the failures
+/// left before the factor, and at least one (the attempt that a lock's end lets through). So at
+/// most FAILURE_FACTOR password checks for one username are ever in flight or failed before the
+/// lock, however many arrive at once: a burst of guesses cannot outrun the count while the first
+/// ones are being hashed.
+fn concurrent_allowance(failures: u64, factor: u32) -> u64 {
+    u64::from(factor).saturating_sub(failures).max(1)
 }
 
 /// An attempt still counts as under way this long after it started (a request dropped by
@@ -110,6 +112,8 @@ enum Begun {
     /// Locked (or too many attempts under way) for this long more: refuse without checking.
     Locked(Duration),
     Started,
+    /// Started in this process because Redis is unavailable: it must finish here too.
+    StartedLocally,
 }
 
 /// How an attempt ended.
@@ -159,13 +163,14 @@ impl BruteForce {
                     wait: whole_seconds(wait),
                 })
             }
-            Begun::Started => Ok(Attempt {
+            begun @ (Begun::Started | Begun::StartedLocally) => Ok(Attempt {
                 guard: self,
                 policy,
                 counters,
                 id,
                 username: username.to_owned(),
                 client: client.to_owned(),
+                locally: begun == Begun::StartedLocally,
             }),
         }
     }
@@ -227,6 +232,8 @@ pub struct Attempt<'a> {
     id: String,
     username: String,
     client: String,
+    /// Begun in the fallback store (Redis was away): finished there.
+    locally: bool,
 }
 
 impl<'a> Attempt<'a> {
@@ -244,6 +251,7 @@ impl<'a> Attempt<'a> {
             id: String::new(),
             username: String::new(),
             client: String::new(),
+            locally: false,
         }
     }
 
@@ -253,7 +261,14 @@ impl<'a> Attempt<'a> {
         }
         self.guard
             .store
-            .finish(&self.counters, &self.id, outcome, &self.policy, now())
+            .finish(
+                &self.counters,
+                &self.id,
+                outcome,
+                &self.policy,
+                now(),
+                self.locally,
+            )
             .await
     }
 
@@ -302,7 +317,7 @@ impl<'a> Attempt<'a> {
 #[derive(Debug)]
 enum Store {
     Local(LocalStore),
-    Redis(RedisStore),
+    Redis(Box<RedisStore>),
 }
 
 impl Store {
@@ -310,7 +325,7 @@ impl Store {
         if url.starts_with("redis://") || url.starts_with("rediss://") {
             // A URL the client refuses is logged once by throttle::Store; count in-process.
             if let Ok(client) = redis::Client::open(url) {
-                return Store::Redis(RedisStore::new(client));
+                return Store::Redis(Box::new(RedisStore::new(client)));
             }
         }
         Store::Local(LocalStore::default())
@@ -330,9 +345,13 @@ impl Store {
         outcome: Outcome,
         policy: &Policy,
         now: f64,
+        locally: bool,
     ) -> Locks {
         match self {
             Store::Local(store) => store.finish(counters, id, outcome, policy, now),
+            Store::Redis(store) if locally => {
+                store.fallback.finish(counters, id, outcome, policy, now)
+            }
             Store::Redis(store) => store.finish(counters, id, outcome, policy, now).await,
         }
     }
@@ -390,8 +409,7 @@ impl LocalStore {
             entry.pending.retain(|(_, started)| *started > stale);
             wait = wait.max(entry.locked_until - now);
             let under_way = entry.pending.len() as u64;
-            if concurrent_allowance(entry.failures, counter.factor).is_some_and(|n| under_way >= n)
-            {
+            if under_way >= concurrent_allowance(entry.failures, counter.factor) {
                 wait = wait.max(1.0);
             }
         }
@@ -445,8 +463,8 @@ impl LocalStore {
 
 /// Starting an attempt, atomically on every instance. KEYS: per counter its failures, pending and
 /// lock keys; ARGV: now (s), PENDING_FOR (s), the attempt's id, then each counter's factor.
-/// Refuses while a lock lives or, for a counter with failures, while as many attempts as it has
-/// failures left are under way; else records the attempt as under way (a sorted set by start
+/// Refuses while a lock lives or while as many attempts as the counter has failures left (at
+/// least one) are under way; else records the attempt as under way (a sorted set by start
 /// time, so that attempts never finished drop out). Returns {0, wait ms} or {1}.
 const BEGIN: &str = r#"
 local now, pending_for = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -456,7 +474,7 @@ for i = 1, #KEYS, 3 do
   local factor = tonumber(ARGV[3 + (i + 2) / 3])
   local failures = tonumber(redis.call('GET', KEYS[i]) or '0')
   redis.call('ZREMRANGEBYSCORE', KEYS[i + 1], '-inf', now - pending_for)
-  if failures > 0 and redis.call('ZCARD', KEYS[i + 1]) >= math.max(1, factor - failures) then
+  if redis.call('ZCARD', KEYS[i + 1]) >= math.max(1, factor - failures) then
     wait = math.max(wait, 1000)
   end
 end
@@ -496,12 +514,15 @@ end
 return out
 "#;
 
-/// The counters in Redis, shared by every instance.
+/// The counters in Redis, shared by every instance; in this process while Redis is unavailable.
 #[derive(Debug)]
 struct RedisStore {
     cache: RedisCache,
     begin: redis::Script,
     finish: redis::Script,
+    /// While Redis is away (`RedisCache`'s breaker is open), attempts are counted here: every
+    /// instance then locks on its own counts, which still stops a guesser, instead of none.
+    fallback: LocalStore,
 }
 
 fn millis(d: Duration) -> u64 {
@@ -520,31 +541,34 @@ fn keys(invocation: &mut redis::ScriptInvocation<'_>, counters: &[Counter]) {
 impl RedisStore {
     fn new(client: redis::Client) -> Self {
         RedisStore {
-            cache: RedisCache::new(client),
+            cache: RedisCache::new(client, "brute-force"),
             begin: redis::Script::new(BEGIN),
             finish: redis::Script::new(FINISH),
+            fallback: LocalStore::default(),
         }
     }
 
-    /// Fails open, as the throttles do: with Redis unreachable the attempt is checked uncounted
-    /// (and logged); failing closed would turn a cache outage into a login outage.
     async fn begin(&self, counters: &[Counter], id: &str, now: f64) -> Begun {
-        match self.try_begin(counters, id, now).await {
-            Ok(begun) => begun,
-            Err(e) => {
-                log::warn!("brute-force cache unavailable, password check not counted: {e}");
-                Begun::Started
-            }
+        let shared = self
+            .cache
+            .call(|conn| self.try_begin(conn, counters, id, now))
+            .await;
+        match shared {
+            Some(begun) => begun,
+            None => match self.fallback.begin(counters, id, now) {
+                Begun::Started => Begun::StartedLocally,
+                other => other,
+            },
         }
     }
 
     async fn try_begin(
         &self,
+        mut conn: redis::aio::ConnectionManager,
         counters: &[Counter],
         id: &str,
         now: f64,
     ) -> redis::RedisResult<Begun> {
-        let mut conn = self.cache.connection().await?;
         let mut invocation = self.begin.prepare_invoke();
         keys(&mut invocation, counters);
         invocation
@@ -563,6 +587,8 @@ impl RedisStore {
         })
     }
 
+    /// An attempt begun in Redis that cannot be finished there (Redis went away meanwhile) is
+    /// recorded in this process: its failure still counts here.
     async fn finish(
         &self,
         counters: &[Counter],
@@ -571,24 +597,21 @@ impl RedisStore {
         policy: &Policy,
         now: f64,
     ) -> Locks {
-        match self.try_finish(counters, id, outcome, policy, now).await {
-            Ok(locks) => locks,
-            Err(e) => {
-                log::warn!("brute-force cache unavailable, attempt not recorded: {e}");
-                [None, None]
-            }
-        }
+        let shared = self
+            .cache
+            .call(|conn| self.try_finish(conn, counters, id, outcome, policy))
+            .await;
+        shared.unwrap_or_else(|| self.fallback.finish(counters, id, outcome, policy, now))
     }
 
     async fn try_finish(
         &self,
+        mut conn: redis::aio::ConnectionManager,
         counters: &[Counter],
         id: &str,
         outcome: Outcome,
         policy: &Policy,
-        _now: f64,
     ) -> redis::RedisResult<Locks> {
-        let mut conn = self.cache.connection().await?;
         let mut invocation = self.finish.prepare_invoke();
         keys(&mut invocation, counters);
         let outcome = match outcome {
@@ -666,7 +689,9 @@ mod tests {
         let id = format!("{now}");
         match store.begin(c, &id, now) {
             Begun::Locked(wait) => Err(whole_seconds(wait)),
-            Begun::Started => Ok(store.finish(c, &id, outcome, &policy(), now)),
+            Begun::Started | Begun::StartedLocally => {
+                Ok(store.finish(c, &id, outcome, &policy(), now))
+            }
         }
     }
 
@@ -684,10 +709,10 @@ mod tests {
 
     #[test]
     fn attempts_allowed_at_once() {
-        assert_eq!(concurrent_allowance(0, 5), None);
-        assert_eq!(concurrent_allowance(1, 5), Some(4));
-        assert_eq!(concurrent_allowance(4, 5), Some(1));
-        assert_eq!(concurrent_allowance(9, 5), Some(1));
+        assert_eq!(concurrent_allowance(0, 5), 5);
+        assert_eq!(concurrent_allowance(1, 5), 4);
+        assert_eq!(concurrent_allowance(4, 5), 1);
+        assert_eq!(concurrent_allowance(9, 5), 1);
     }
 
     #[test]
@@ -753,14 +778,18 @@ mod tests {
     }
 
     #[test]
-    fn with_failures_only_the_failures_left_may_run_at_once() {
+    fn only_the_failures_left_may_run_at_once() {
         let store = LocalStore::default();
         let c = counters(false);
-        // Without failures, any number at once.
-        for i in 0..10 {
+        // Without failures, the factor (three) at once: in flight counts as failed would.
+        for i in 0..3 {
             assert_eq!(store.begin(&c, &format!("a{i}"), 0.0), Begun::Started);
         }
-        for i in 0..10 {
+        assert_eq!(
+            store.begin(&c, "a3", 0.0),
+            Begun::Locked(Duration::from_secs(1))
+        );
+        for i in 0..3 {
             store.finish(&c, &format!("a{i}"), Outcome::Succeeded, &policy(), 1.0);
         }
         let _ = attempt(&store, &c, 2.0, Outcome::Failed);
