@@ -690,3 +690,143 @@ fn runserver_rejects_bad_addresses() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("is not a valid port number or address:port pair"));
 }
+
+/// Unix permission bits of a file.
+fn mode_of(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[test]
+fn file_arguments_are_relative_to_the_callers_directory() {
+    let project = Project::migrated();
+    project.ok(&["createuser", "alice"]);
+    let caller = tempfile::tempdir().unwrap();
+    let env = [("MANAGE_CALLER_DIR", caller.path().to_str().unwrap())];
+    let args = ["dumpdata", "-o", "backup.json"];
+    succeeded(&args, project.run_with(&args, None, &env));
+    assert!(caller.path().join("backup.json").is_file());
+    assert!(!project.dir.path().join("backup.json").exists());
+
+    std::fs::rename(
+        caller.path().join("backup.json"),
+        caller.path().join("users.json"),
+    )
+    .unwrap();
+    let args = ["loaddata", "users.json"];
+    let out = succeeded(&args, project.run_with(&args, None, &env));
+    // Read from the caller's directory (the dump drops sub-millisecond digits: 1 updated).
+    assert!(
+        out.starts_with(&format!(
+            "Installed 1 user(s) from {}: ",
+            caller.path().join("users.json").display()
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn dumpdata_file_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let project = Project::migrated();
+    project.ok(&["createuser", "alice"]);
+    let fresh = project.dir.path().join("fresh.json");
+    project.ok(&["dumpdata", "-o", fresh.to_str().unwrap()]);
+    assert_eq!(mode_of(&fresh), 0o600);
+    // An existing world-readable file is tightened, not just overwritten.
+    let existing = project.dir.path().join("existing.json");
+    std::fs::write(&existing, "old").unwrap();
+    std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o644)).unwrap();
+    project.ok(&["dumpdata", "-o", existing.to_str().unwrap()]);
+    assert_eq!(mode_of(&existing), 0o600);
+    assert!(std::fs::read_to_string(&existing)
+        .unwrap()
+        .contains("\"alice\""));
+}
+
+/// The `./manage` wrapper, copied into a project of its own, with a stand-in `cargo` on PATH that
+/// logs its arguments and "builds" by linking target/release/* to the real binary.
+struct Wrapper {
+    root: TempDir,
+    bin: TempDir,
+}
+
+impl Wrapper {
+    fn new() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        let script = root.path().join("manage");
+        std::fs::copy(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../manage"),
+            &script,
+        )
+        .unwrap();
+        std::fs::write(root.path().join("settings.toml"), "").unwrap();
+        let bin = tempfile::tempdir().unwrap();
+        let cargo = bin.path().join("cargo");
+        std::fs::write(
+            &cargo,
+            "#!/bin/sh\n\
+             echo \"$*\" >> \"$CARGO_LOG\"\n\
+             mkdir -p target/release\n\
+             ln -sf \"$REAL_MANAGE\" target/release/manage\n\
+             ln -sf \"$REAL_MANAGE\" target/release/server\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Wrapper { root, bin }
+    }
+
+    fn cargo_log(&self) -> String {
+        std::fs::read_to_string(self.root.path().join("cargo.log")).unwrap_or_default()
+    }
+
+    /// `./manage ARGS` from `caller`; returns (stdout, stderr) of a successful run.
+    fn run(&self, caller: &std::path::Path, args: &[&str]) -> (String, String) {
+        let path = format!("{}:/usr/bin:/bin", self.bin.path().display());
+        let out = Command::new(self.root.path().join("manage"))
+            .args(args)
+            .current_dir(caller)
+            .env_clear()
+            .env("PATH", path)
+            .env("CARGO_LOG", self.root.path().join("cargo.log"))
+            .env("REAL_MANAGE", env!("CARGO_BIN_EXE_manage"))
+            .env("DATABASE_URL", "sqlite:///db.sqlite3")
+            .env("PASSWORDS__BCRYPT_ROUNDS", "4")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = succeeded(args, out.clone());
+        (stdout, text(&out.stderr))
+    }
+}
+
+#[test]
+fn wrapper_builds_both_binaries_once_says_so_and_keeps_the_callers_paths() {
+    let wrapper = Wrapper::new();
+    let caller = tempfile::tempdir().unwrap();
+    let (_, stderr) = wrapper.run(caller.path(), &["migrate"]);
+    assert!(
+        stderr.contains("Building the release binaries") && stderr.contains("a few minutes"),
+        "{stderr}"
+    );
+    assert_eq!(
+        wrapper.cargo_log(),
+        "build --quiet --release -p server --bins\n"
+    );
+    // The project's relative sqlite:/// path is the repository's, not the caller's.
+    assert!(wrapper.root.path().join("db.sqlite3").is_file());
+
+    let (_, stderr) = wrapper.run(caller.path(), &["dumpdata", "-o", "backup.json"]);
+    assert!(!stderr.contains("Building"), "{stderr}");
+    assert!(wrapper
+        .cargo_log()
+        .ends_with("\nbuild --quiet --release -p server --bin manage\n"));
+    let dump = caller.path().join("backup.json");
+    assert_eq!(std::fs::read_to_string(&dump).unwrap().trim(), "[]");
+    assert_eq!(mode_of(&dump), 0o600);
+}

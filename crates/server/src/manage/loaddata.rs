@@ -24,6 +24,15 @@ pub struct Args {
     ignorenonexistent: bool,
 }
 
+impl Args {
+    /// FILE relative to `dir`, the directory the operator called `./manage` from.
+    pub fn resolve_paths(&mut self, dir: &Path) {
+        if self.fixture.as_os_str() != "-" {
+            super::resolve_path(dir, &mut self.fixture);
+        }
+    }
+}
+
 pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CommandError> {
     let name = args.fixture.display().to_string();
     let text = read(&args.fixture).map_err(|e| CommandError::msg(format!("{name}: {e}")))?;

@@ -34,7 +34,7 @@ mod userview;
 mod validate;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
@@ -121,10 +121,40 @@ impl Cli {
     }
 }
 
+/// The directory the operator called `./manage` from, set by that wrapper (which runs this binary
+/// in the repository root so that .env and settings.toml are the project's). Relative file
+/// arguments are the caller's, as with Django's manage.py.
+pub const CALLER_DIR_VAR: &str = "MANAGE_CALLER_DIR";
+
+impl Cli {
+    /// Makes the relative file arguments (`--settings`, `loaddata FILE`, `dumpdata -o FILE`)
+    /// relative to `dir` instead of the working directory.
+    pub fn resolve_paths(&mut self, dir: &Path) {
+        if let Some(path) = &mut self.settings {
+            resolve_path(dir, path);
+        }
+        match &mut self.command {
+            Command::Loaddata(args) => args.resolve_paths(dir),
+            Command::Dumpdata(args) => args.resolve_paths(dir),
+            _ => {}
+        }
+    }
+}
+
+/// `path` joined to `dir` when it is relative.
+fn resolve_path(dir: &Path, path: &mut PathBuf) {
+    if path.is_relative() {
+        *path = dir.join(&*path);
+    }
+}
+
 /// Runs the command, writing its output to `out` (prompts and warnings go to the terminal and
 /// stderr). Call before spawning threads: `--settings` and the settings loader set environment
 /// variables.
-pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CommandError> {
+pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<(), CommandError> {
+    if let Some(dir) = std::env::var_os(CALLER_DIR_VAR).filter(|d| !d.is_empty()) {
+        cli.resolve_paths(Path::new(&dir));
+    }
     if let Some(path) = &cli.settings {
         std::env::set_var("SETTINGS_FILE", path);
     }
