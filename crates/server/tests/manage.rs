@@ -830,3 +830,34 @@ fn wrapper_builds_both_binaries_once_says_so_and_keeps_the_callers_paths() {
     assert_eq!(std::fs::read_to_string(&dump).unwrap().trim(), "[]");
     assert_eq!(mode_of(&dump), 0o600);
 }
+
+/// Right after the quick start there is no SECRET_KEY (runserver makes one up): check reports
+/// it among the other issues instead of stopping at it, as Django's does.
+#[test]
+fn check_without_secret_key_reports_it_among_the_rest() {
+    let project = Project::new();
+    let args = ["check"];
+    let mut cmd = project.command(&args);
+    cmd.env_remove("SECRET_KEY").env("SIMPLE_JWT__LEEWAY", "5m");
+    let out = succeeded(&args, cmd.output().unwrap());
+    assert!(out.contains("?: (jwt.W016) SECRET_KEY is not set"), "{out}");
+    assert!(out.contains("?: (jwt.W003) SIMPLE_JWT.LEEWAY"), "{out}");
+    assert!(
+        out.ends_with("System check identified 2 issues (0 silenced).\n"),
+        "{out}"
+    );
+
+    let args = ["check", "--deploy"];
+    let mut cmd = project.command(&args);
+    cmd.env_remove("SECRET_KEY");
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("?: (jwt.E005) SECRET_KEY is not set"),
+        "{stdout}"
+    );
+    // The rest is still checked: the SQLite database is one of the deploy warnings.
+    assert!(stdout.contains("WARNINGS:"), "{stdout}");
+    assert!(text(&out.stderr).starts_with("Error: SystemCheckError"));
+}
