@@ -655,16 +655,28 @@ fn runserver_serves_with_an_ephemeral_key() {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(rest) = line.strip_prefix("Starting development server at http://") {
                 let _ = tx.send(rest.trim_end_matches('/').to_owned());
+            } else if let Some(rest) = line.strip_prefix("API docs at http://") {
+                let _ = tx.send(rest.to_owned());
             }
         }
     });
     let addr = rx.recv_timeout(Duration::from_secs(60));
+    let docs = rx.recv_timeout(Duration::from_secs(60));
     let response = addr.as_ref().ok().map(|addr| get(addr, "/healthz"));
+    let root = addr.as_ref().ok().map(|addr| get(addr, "/"));
     let _ = child.kill();
     let _ = child.wait();
     let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
     let response = response.unwrap_or_else(|| panic!("no banner; stderr: {stderr}"));
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    // The banner and the bare address both lead to the docs.
+    let addr = addr.unwrap_or_default();
+    assert_eq!(docs.ok(), Some(format!("{addr}/api/docs/")));
+    let root = root.unwrap_or_default();
+    assert!(
+        root.starts_with("HTTP/1.1 200") && root.contains("\"/api/docs/\""),
+        "{root}"
+    );
     assert!(stderr.contains("SECRET_KEY is not set"), "{stderr}");
 }
 
