@@ -873,3 +873,205 @@ fn check_without_secret_key_reports_it_among_the_rest() {
     assert!(stdout.contains("WARNINGS:"), "{stdout}");
     assert!(text(&out.stderr).starts_with("Error: SystemCheckError"));
 }
+
+/// Records two outstanding refresh tokens of `username`, as two logins would.
+fn start_sessions(project: &Project, username: &str) -> [String; 2] {
+    let user = project.stored_user(username).expect("user");
+    let now = auth::tokens::now();
+    let jtis = [format!("{username}-one"), format!("{username}-two")];
+    let mut conn = project.connect();
+    for jti in &jtis {
+        let t = auth::blacklist::Outstanding {
+            jti,
+            raw: jti,
+            user_id: Some(user.id),
+            created_at: now,
+            expires_at: now + 3600,
+        };
+        auth::blacklist::outstand(&mut conn, &t).expect("outstand");
+    }
+    jtis
+}
+
+fn sessions_ended(project: &Project, jtis: &[String]) -> bool {
+    let mut conn = project.connect();
+    jtis.iter()
+        .all(|jti| auth::blacklist::is_blacklisted(&mut conn, jti).expect("query"))
+}
+
+#[test]
+fn createuser_takes_first_and_last_names() {
+    let project = Project::migrated();
+    project.ok(&[
+        "createuser",
+        "alice",
+        "--first-name",
+        "Alice",
+        "--last-name",
+        "Liddell",
+    ]);
+    let alice = project.user_json("alice");
+    assert_eq!(
+        (alice["first_name"].as_str(), alice["last_name"].as_str()),
+        (Some("Alice"), Some("Liddell"))
+    );
+    let long = "x".repeat(151);
+    let err = project.fails(&["createuser", "bob", "--last-name", &long]);
+    assert!(err.contains("150"), "{err}");
+}
+
+#[test]
+fn changeuser_changes_what_djangos_admin_does() {
+    let project = Project::migrated();
+    project.ok(&["createuser", "alice", "--first-name", "Alice"]);
+    project.ok(&["createuser", "bob"]);
+    let out = project.ok(&[
+        "changeuser",
+        "alice",
+        "--email",
+        "alice@example.com",
+        "--first-name",
+        "",
+        "--last-name",
+        "Liddell",
+    ]);
+    assert_eq!(out, "Changed user 'alice': first_name, last_name, email.\n");
+    let alice = project.user_json("alice");
+    assert_eq!(alice["email"], "alice@example.com");
+    assert_eq!(alice["first_name"], "");
+    assert_eq!(alice["last_name"], "Liddell");
+
+    let out = project.ok(&["changeuser", "alice", "--email", "alice@example.com"]);
+    assert!(out.contains("nothing changed"), "{out}");
+    // At least one change is required (a usage error, as clap reports them).
+    assert_eq!(project.run(&["changeuser", "alice"]).status.code(), Some(2));
+    assert_eq!(
+        project.fails(&["changeuser", "alice", "--username", "bob"]),
+        "Error: That username is already taken.\n"
+    );
+    assert_eq!(
+        project.fails(&["changeuser", "ghost", "--email", "g@example.com"]),
+        "Error: user 'ghost' does not exist.\n"
+    );
+    let err = project.fails(&["changeuser", "alice", "--email", "not-an-email"]);
+    assert!(err.contains("Enter a valid email address."), "{err}");
+    let err = project.fails(&["changeuser", "alice", "--username", "bad name"]);
+    assert!(err.contains("Enter a valid username."), "{err}");
+    assert_eq!(project.user_json("alice")["email"], "alice@example.com");
+}
+
+#[test]
+fn changeuser_status_or_rename_ends_the_sessions() {
+    let project = Project::migrated();
+    project.ok(&["createuser", "alice"]);
+    let sessions = start_sessions(&project, "alice");
+    project.ok(&["changeuser", "alice", "--email", "alice@example.com"]);
+    assert!(
+        !sessions_ended(&project, &sessions),
+        "an email is no reason"
+    );
+
+    let out = project.ok(&[
+        "changeuser",
+        "alice",
+        "--is-staff",
+        "true",
+        "--is-superuser",
+        "yes",
+    ]);
+    assert_eq!(
+        out,
+        "Changed user 'alice': is_staff, is_superuser.\nEnded the user's sessions: they must log in again.\n"
+    );
+    assert!(sessions_ended(&project, &sessions));
+    let alice = project.user_json("alice");
+    assert_eq!(
+        (alice["is_staff"].as_bool(), alice["is_superuser"].as_bool()),
+        (Some(true), Some(true))
+    );
+
+    let sessions = start_sessions(&project, "alice");
+    let out = project.ok(&[
+        "changeuser",
+        "alice",
+        "--username",
+        "alicia",
+        "--is-active",
+        "false",
+    ]);
+    assert!(
+        out.starts_with("Changed user 'alice' (now 'alicia'): username, is_active.\n"),
+        "{out}"
+    );
+    assert!(sessions_ended(&project, &sessions));
+    assert!(project.stored_user("alice").is_none());
+    assert!(!project.stored_user("alicia").expect("renamed").is_active);
+}
+
+#[test]
+fn changepassword_without_username_is_the_os_users() {
+    let project = Project::migrated();
+    project.ok(&["createuser", "alice"]);
+    let args = ["changepassword", "--password-stdin"];
+    let out = project.run_with(&args, Some("n3w password\n"), &[("USER", "alice")]);
+    assert_eq!(
+        succeeded(&args, out),
+        "Password changed successfully for user 'alice'\n"
+    );
+    assert!(project.password_is("alice", "n3w password"));
+    // LOGNAME comes first, as in Python's getpass.getuser().
+    let out = project.run_with(
+        &args,
+        Some("pw\n"),
+        &[("LOGNAME", "ghost"), ("USER", "alice")],
+    );
+    assert_eq!(failed(&args, out), "Error: user 'ghost' does not exist.\n");
+}
+
+/// A directory holding a stand-in database client that prints its arguments.
+fn fake_client(name: &str) -> TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = tempfile::tempdir().unwrap();
+    let path = bin.path().join(name);
+    std::fs::write(&path, format!("#!/bin/sh\necho {name} \"$@\"\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+#[test]
+fn dbshell_runs_the_databases_client() {
+    let project = Project::new();
+    let bin = fake_client("sqlite3");
+    let path = format!("{}:/usr/bin:/bin", bin.path().display());
+    let args = ["dbshell", "--", "-readonly"];
+    let out = project.run_with(&args, None, &[("PATH", &path)]);
+    assert_eq!(
+        succeeded(&args, out),
+        format!("sqlite3 {} -readonly\n", project.db_path().display())
+    );
+    // No client: Django's message, naming the program.
+    let empty = tempfile::tempdir().unwrap();
+    let out = project.run_with(
+        &["dbshell"],
+        None,
+        &[("PATH", empty.path().to_str().unwrap())],
+    );
+    assert_eq!(
+        failed(&["dbshell"], out),
+        "Error: You appear not to have the 'sqlite3' program installed or on your path.\n"
+    );
+}
+
+#[test]
+fn dbshell_runs_psql_for_postgres() {
+    let project = Project::new();
+    let bin = fake_client("psql");
+    let path = format!("{}:/usr/bin:/bin", bin.path().display());
+    let url = "postgres://app@db.invalid:5432/app";
+    let out = project.run_with(
+        &["dbshell"],
+        None,
+        &[("PATH", &path), ("DATABASE_URL", url)],
+    );
+    assert_eq!(succeeded(&["dbshell"], out), format!("psql {url}\n"));
+}

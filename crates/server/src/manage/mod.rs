@@ -8,9 +8,11 @@
 
 mod activate;
 mod changepassword;
+mod changeuser;
 mod check;
 mod createsuperuser;
 mod createuser;
+mod dbshell;
 mod deactivate;
 mod deleteuser;
 mod dumpdata;
@@ -68,8 +70,11 @@ pub enum Command {
     Createsuperuser(createsuperuser::Args),
     /// Creates a user, by default active, not staff, without a usable password.
     Createuser(createuser::Args),
-    /// Changes a user's password.
+    /// Changes a user's password (by default the current OS user's, as Django's).
     Changepassword(changepassword::Args),
+    /// Changes a user's username, names, email or active/staff/superuser status, as Django's
+    /// admin does; a new username or status ends the user's sessions.
+    Changeuser(changeuser::Args),
     /// Lists all users (times in UTC), without their password hashes.
     Listusers(listusers::Args),
     /// Shows one user and the algorithm of their password hash (never the hash).
@@ -106,6 +111,8 @@ pub enum Command {
     Runserver(runserver::Args),
     /// Prints a new random secret suitable for SECRET_KEY.
     Generatesecretkey(generatesecretkey::Args),
+    /// Runs the database's command-line client (sqlite3 or psql) on DATABASE_URL.
+    Dbshell(dbshell::Args),
     /// Checks the settings for problems, Django-style; --deploy adds the production checks.
     Check(check::Args),
 }
@@ -164,6 +171,7 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<(), CommandError> {
         Command::Createsuperuser(args) => createsuperuser::run(args, out),
         Command::Createuser(args) => createuser::run(args, out),
         Command::Changepassword(args) => changepassword::run(args, out),
+        Command::Changeuser(args) => changeuser::run(args, out),
         Command::Listusers(args) => listusers::run(args, out),
         Command::Showuser(args) => showuser::run(args, out),
         Command::Activate(args) => activate::run(args, out),
@@ -178,6 +186,7 @@ pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<(), CommandError> {
         Command::Runserver(args) => runserver::run(args, out),
         Command::Generatesecretkey(args) => generatesecretkey::run(args, out),
         Command::Check(args) => check::run(args, out),
+        Command::Dbshell(args) => dbshell::run(args, out),
     }
 }
 
@@ -202,6 +211,8 @@ mod tests {
             "createsuperuser",
             "createuser",
             "changepassword",
+            "changeuser",
+            "dbshell",
             "listusers",
             "showuser",
             "activate",
