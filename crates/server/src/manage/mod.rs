@@ -94,7 +94,8 @@ pub enum Command {
     /// Loads the users of a Django `dumpdata auth.user` JSON file, keeping ids and hashes.
     ///
     /// All or nothing, and idempotent: records equal to their row change nothing. Records of
-    /// other models are skipped with a note; groups and user permissions are not loaded.
+    /// other models are skipped with a note; groups and user permissions are not loaded. A
+    /// record whose pk is a user of another username is refused unless --replace-users.
     Loaddata(loaddata::Args),
     /// Writes the users as Django's `dumpdata auth.user` JSON (without groups and permissions).
     Dumpdata(dumpdata::Args),
