@@ -154,6 +154,8 @@ fn help_lists_every_command() {
         "createsuperuser",
         "createuser",
         "changepassword",
+        "changeuser",
+        "dbshell",
         "listusers",
         "showuser",
         "activate",
