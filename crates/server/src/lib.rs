@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod process;
 pub mod proxy;
 pub mod request_id;
+pub mod root;
 pub mod server_cli;
 pub mod startup;
 pub mod timeout;

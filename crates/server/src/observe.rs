@@ -1,5 +1,5 @@
-//! What the app mounts to describe and observe itself, composed for `startup`: the OpenAPI
-//! document, the docs page, `/metrics`, and the request-id and metrics middleware.
+//! What the app mounts to describe and observe itself, composed for `startup`: the API root, the
+//! OpenAPI document, the docs page, `/metrics`, and the request-id and metrics middleware.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -7,7 +7,8 @@ use actix_web::middleware::Next;
 use actix_web::web;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.configure(crate::openapi::configure)
+    cfg.configure(crate::root::configure)
+        .configure(crate::openapi::configure)
         .configure(crate::docs::configure)
         .configure(crate::metrics::configure);
 }

@@ -519,3 +519,77 @@ fn loaddata_reads_stdin_and_skips_unknown_fields_on_request() {
         "no progress bar when stderr is not a terminal"
     );
 }
+
+async fn refresh_status(base: &str, refresh: &str) -> reqwest::StatusCode {
+    reqwest::Client::new()
+        .post(format!("{base}/api/token/refresh/"))
+        .json(&json!({ "refresh": refresh }))
+        .send()
+        .await
+        .expect("request")
+        .status()
+}
+
+/// A file whose pk 1 and 2 are other people than the database's alice and bob: refused, both
+/// named, unless --replace-users; then alice's tokens (which name id 1) stop working rather than
+/// authenticate as mallory.
+async fn replacing_a_user_needs_the_flag_and_ends_their_sessions(project: Project) {
+    project.loaddata(&fixture_path());
+    let base = spawn_app(&project);
+    let pair: Value = reqwest::Client::new()
+        .post(format!("{base}/api/token/"))
+        .json(&json!({"username": "alice", "password": "correct horse battery staple"}))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    let refresh = pair["refresh"]
+        .as_str()
+        .expect("a refresh token")
+        .to_owned();
+
+    let mut takeover = fixture();
+    takeover[0]["fields"]["username"] = json!("mallory");
+    takeover[1]["fields"]["username"] = json!("robert");
+    let path = project.write_json("takeover.json", &takeover);
+    let path = path.to_str().expect("utf-8 path");
+    let err = project.fails(&["loaddata", path]);
+    for part in [
+        "2 record(s) would replace a user of the same pk with another username",
+        r#"pk 1: "alice" by "mallory""#,
+        r#"pk 2: "bob" by "robert""#,
+        "Nothing was loaded.",
+        "--replace-users",
+    ] {
+        assert!(err.contains(part), "{part} in {err}");
+    }
+    assert_eq!(project.row("alice").id, 1);
+    assert_eq!(project.row("bob").id, 2);
+    assert_eq!(refresh_status(&base, &refresh).await, 200);
+
+    let out = project.ok(&["loaddata", "--replace-users", path]);
+    assert!(
+        out.contains(": 0 created, 2 updated, 3 unchanged."),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            r#"Replaced user "alice" (pk 1) by "mallory"; the sessions of "alice" were ended."#
+        ),
+        "{out}"
+    );
+    assert_eq!(project.row("mallory").id, 1);
+    assert_eq!(refresh_status(&base, &refresh).await, 401);
+}
+
+#[tokio::test]
+async fn sqlite_replacing_a_user_needs_the_flag_and_ends_their_sessions() {
+    replacing_a_user_needs_the_flag_and_ends_their_sessions(Project::sqlite()).await;
+}
+
+#[tokio::test]
+async fn postgres_replacing_a_user_needs_the_flag_and_ends_their_sessions() {
+    replacing_a_user_needs_the_flag_and_ends_their_sessions(Project::postgres()).await;
+}

@@ -154,6 +154,8 @@ fn help_lists_every_command() {
         "createsuperuser",
         "createuser",
         "changepassword",
+        "changeuser",
+        "dbshell",
         "listusers",
         "showuser",
         "activate",
@@ -655,16 +657,28 @@ fn runserver_serves_with_an_ephemeral_key() {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(rest) = line.strip_prefix("Starting development server at http://") {
                 let _ = tx.send(rest.trim_end_matches('/').to_owned());
+            } else if let Some(rest) = line.strip_prefix("API docs at http://") {
+                let _ = tx.send(rest.to_owned());
             }
         }
     });
     let addr = rx.recv_timeout(Duration::from_secs(60));
+    let docs = rx.recv_timeout(Duration::from_secs(60));
     let response = addr.as_ref().ok().map(|addr| get(addr, "/healthz"));
+    let root = addr.as_ref().ok().map(|addr| get(addr, "/"));
     let _ = child.kill();
     let _ = child.wait();
     let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
     let response = response.unwrap_or_else(|| panic!("no banner; stderr: {stderr}"));
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    // The banner and the bare address both lead to the docs.
+    let addr = addr.unwrap_or_default();
+    assert_eq!(docs.ok(), Some(format!("{addr}/api/docs/")));
+    let root = root.unwrap_or_default();
+    assert!(
+        root.starts_with("HTTP/1.1 200") && root.contains("\"/api/docs/\""),
+        "{root}"
+    );
     assert!(stderr.contains("SECRET_KEY is not set"), "{stderr}");
 }
 
@@ -689,4 +703,377 @@ fn runserver_rejects_bad_addresses() {
     let out = project.run(&["runserver", "not a port"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("is not a valid port number or address:port pair"));
+}
+
+/// Unix permission bits of a file.
+fn mode_of(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[test]
+fn file_arguments_are_relative_to_the_callers_directory() {
+    let project = Project::migrated();
+    project.ok(&["createuser", "alice"]);
+    let caller = tempfile::tempdir().unwrap();
+    let env = [("MANAGE_CALLER_DIR", caller.path().to_str().unwrap())];
+    let args = ["dumpdata", "-o", "backup.json"];
+    succeeded(&args, project.run_with(&args, None, &env));
+    assert!(caller.path().join("backup.json").is_file());
+    assert!(!project.dir.path().join("backup.json").exists());
+
+    std::fs::rename(
+        caller.path().join("backup.json"),
+        caller.path().join("users.json"),
+    )
+    .unwrap();
+    let args = ["loaddata", "users.json"];
+    let out = succeeded(&args, project.run_with(&args, None, &env));
+    // Read from the caller's directory (the dump drops sub-millisecond digits: 1 updated).
+    assert!(
+        out.starts_with(&format!(
+            "Installed 1 user(s) from {}: ",
+            caller.path().join("users.json").display()
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn dumpdata_file_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let project = Project::migrated();
+    project.ok(&["createuser", "alice"]);
+    let fresh = project.dir.path().join("fresh.json");
+    project.ok(&["dumpdata", "-o", fresh.to_str().unwrap()]);
+    assert_eq!(mode_of(&fresh), 0o600);
+    // An existing world-readable file is tightened, not just overwritten.
+    let existing = project.dir.path().join("existing.json");
+    std::fs::write(&existing, "old").unwrap();
+    std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o644)).unwrap();
+    project.ok(&["dumpdata", "-o", existing.to_str().unwrap()]);
+    assert_eq!(mode_of(&existing), 0o600);
+    assert!(std::fs::read_to_string(&existing)
+        .unwrap()
+        .contains("\"alice\""));
+}
+
+/// The `./manage` wrapper, copied into a project of its own, with a stand-in `cargo` on PATH that
+/// logs its arguments and "builds" by linking target/release/* to the real binary.
+struct Wrapper {
+    root: TempDir,
+    bin: TempDir,
+}
+
+impl Wrapper {
+    fn new() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        let script = root.path().join("manage");
+        std::fs::copy(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../manage"),
+            &script,
+        )
+        .unwrap();
+        std::fs::write(root.path().join("settings.toml"), "").unwrap();
+        let bin = tempfile::tempdir().unwrap();
+        let cargo = bin.path().join("cargo");
+        std::fs::write(
+            &cargo,
+            "#!/bin/sh\n\
+             echo \"$*\" >> \"$CARGO_LOG\"\n\
+             mkdir -p target/release\n\
+             ln -sf \"$REAL_MANAGE\" target/release/manage\n\
+             ln -sf \"$REAL_MANAGE\" target/release/server\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Wrapper { root, bin }
+    }
+
+    fn cargo_log(&self) -> String {
+        std::fs::read_to_string(self.root.path().join("cargo.log")).unwrap_or_default()
+    }
+
+    /// `./manage ARGS` from `caller`; returns (stdout, stderr) of a successful run.
+    fn run(&self, caller: &std::path::Path, args: &[&str]) -> (String, String) {
+        let path = format!("{}:/usr/bin:/bin", self.bin.path().display());
+        let out = Command::new(self.root.path().join("manage"))
+            .args(args)
+            .current_dir(caller)
+            .env_clear()
+            .env("PATH", path)
+            .env("CARGO_LOG", self.root.path().join("cargo.log"))
+            .env("REAL_MANAGE", env!("CARGO_BIN_EXE_manage"))
+            .env("DATABASE_URL", "sqlite:///db.sqlite3")
+            .env("PASSWORDS__BCRYPT_ROUNDS", "4")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = succeeded(args, out.clone());
+        (stdout, text(&out.stderr))
+    }
+}
+
+#[test]
+fn wrapper_builds_both_binaries_once_says_so_and_keeps_the_callers_paths() {
+    let wrapper = Wrapper::new();
+    let caller = tempfile::tempdir().unwrap();
+    let (_, stderr) = wrapper.run(caller.path(), &["migrate"]);
+    assert!(
+        stderr.contains("Building the release binaries") && stderr.contains("a few minutes"),
+        "{stderr}"
+    );
+    assert_eq!(
+        wrapper.cargo_log(),
+        "build --quiet --release -p server --bins\n"
+    );
+    // The project's relative sqlite:/// path is the repository's, not the caller's.
+    assert!(wrapper.root.path().join("db.sqlite3").is_file());
+
+    let (_, stderr) = wrapper.run(caller.path(), &["dumpdata", "-o", "backup.json"]);
+    assert!(!stderr.contains("Building"), "{stderr}");
+    assert!(wrapper
+        .cargo_log()
+        .ends_with("\nbuild --quiet --release -p server --bin manage\n"));
+    let dump = caller.path().join("backup.json");
+    assert_eq!(std::fs::read_to_string(&dump).unwrap().trim(), "[]");
+    assert_eq!(mode_of(&dump), 0o600);
+}
+
+/// Right after the quick start there is no SECRET_KEY (runserver makes one up): check reports
+/// it among the other issues instead of stopping at it, as Django's does.
+#[test]
+fn check_without_secret_key_reports_it_among_the_rest() {
+    let project = Project::new();
+    let args = ["check"];
+    let mut cmd = project.command(&args);
+    cmd.env_remove("SECRET_KEY").env("SIMPLE_JWT__LEEWAY", "5m");
+    let out = succeeded(&args, cmd.output().unwrap());
+    assert!(out.contains("?: (jwt.W016) SECRET_KEY is not set"), "{out}");
+    assert!(out.contains("?: (jwt.W003) SIMPLE_JWT.LEEWAY"), "{out}");
+    assert!(
+        out.ends_with("System check identified 2 issues (0 silenced).\n"),
+        "{out}"
+    );
+
+    let args = ["check", "--deploy"];
+    let mut cmd = project.command(&args);
+    cmd.env_remove("SECRET_KEY");
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("?: (jwt.E005) SECRET_KEY is not set"),
+        "{stdout}"
+    );
+    // The rest is still checked: the SQLite database is one of the deploy warnings.
+    assert!(stdout.contains("WARNINGS:"), "{stdout}");
+    assert!(text(&out.stderr).starts_with("Error: SystemCheckError"));
+}
+
+/// Records two outstanding refresh tokens of `username`, as two logins would.
+fn start_sessions(project: &Project, username: &str) -> [String; 2] {
+    let user = project.stored_user(username).expect("user");
+    let now = auth::tokens::now();
+    let jtis = [format!("{username}-one"), format!("{username}-two")];
+    let mut conn = project.connect();
+    for jti in &jtis {
+        let t = auth::blacklist::Outstanding {
+            jti,
+            raw: jti,
+            user_id: Some(user.id),
+            created_at: now,
+            expires_at: now + 3600,
+        };
+        auth::blacklist::outstand(&mut conn, &t).expect("outstand");
+    }
+    jtis
+}
+
+fn sessions_ended(project: &Project, jtis: &[String]) -> bool {
+    let mut conn = project.connect();
+    jtis.iter()
+        .all(|jti| auth::blacklist::is_blacklisted(&mut conn, jti).expect("query"))
+}
+
+#[test]
+fn createuser_takes_first_and_last_names() {
+    let project = Project::migrated();
+    project.ok(&[
+        "createuser",
+        "alice",
+        "--first-name",
+        "Alice",
+        "--last-name",
+        "Liddell",
+    ]);
+    let alice = project.user_json("alice");
+    assert_eq!(
+        (alice["first_name"].as_str(), alice["last_name"].as_str()),
+        (Some("Alice"), Some("Liddell"))
+    );
+    let long = "x".repeat(151);
+    let err = project.fails(&["createuser", "bob", "--last-name", &long]);
+    assert!(err.contains("150"), "{err}");
+}
+
+#[test]
+fn changeuser_changes_what_djangos_admin_does() {
+    let project = Project::migrated();
+    project.ok(&["createuser", "alice", "--first-name", "Alice"]);
+    project.ok(&["createuser", "bob"]);
+    let out = project.ok(&[
+        "changeuser",
+        "alice",
+        "--email",
+        "alice@example.com",
+        "--first-name",
+        "",
+        "--last-name",
+        "Liddell",
+    ]);
+    assert_eq!(out, "Changed user 'alice': first_name, last_name, email.\n");
+    let alice = project.user_json("alice");
+    assert_eq!(alice["email"], "alice@example.com");
+    assert_eq!(alice["first_name"], "");
+    assert_eq!(alice["last_name"], "Liddell");
+
+    let out = project.ok(&["changeuser", "alice", "--email", "alice@example.com"]);
+    assert!(out.contains("nothing changed"), "{out}");
+    // At least one change is required (a usage error, as clap reports them).
+    assert_eq!(project.run(&["changeuser", "alice"]).status.code(), Some(2));
+    assert_eq!(
+        project.fails(&["changeuser", "alice", "--username", "bob"]),
+        "Error: That username is already taken.\n"
+    );
+    assert_eq!(
+        project.fails(&["changeuser", "ghost", "--email", "g@example.com"]),
+        "Error: user 'ghost' does not exist.\n"
+    );
+    let err = project.fails(&["changeuser", "alice", "--email", "not-an-email"]);
+    assert!(err.contains("Enter a valid email address."), "{err}");
+    let err = project.fails(&["changeuser", "alice", "--username", "bad name"]);
+    assert!(err.contains("Enter a valid username."), "{err}");
+    assert_eq!(project.user_json("alice")["email"], "alice@example.com");
+}
+
+#[test]
+fn changeuser_status_or_rename_ends_the_sessions() {
+    let project = Project::migrated();
+    project.ok(&["createuser", "alice"]);
+    let sessions = start_sessions(&project, "alice");
+    project.ok(&["changeuser", "alice", "--email", "alice@example.com"]);
+    assert!(
+        !sessions_ended(&project, &sessions),
+        "an email is no reason"
+    );
+
+    let out = project.ok(&[
+        "changeuser",
+        "alice",
+        "--is-staff",
+        "true",
+        "--is-superuser",
+        "yes",
+    ]);
+    assert_eq!(
+        out,
+        "Changed user 'alice': is_staff, is_superuser.\nEnded the user's sessions: they must log in again.\n"
+    );
+    assert!(sessions_ended(&project, &sessions));
+    let alice = project.user_json("alice");
+    assert_eq!(
+        (alice["is_staff"].as_bool(), alice["is_superuser"].as_bool()),
+        (Some(true), Some(true))
+    );
+
+    let sessions = start_sessions(&project, "alice");
+    let out = project.ok(&[
+        "changeuser",
+        "alice",
+        "--username",
+        "alicia",
+        "--is-active",
+        "false",
+    ]);
+    assert!(
+        out.starts_with("Changed user 'alice' (now 'alicia'): username, is_active.\n"),
+        "{out}"
+    );
+    assert!(sessions_ended(&project, &sessions));
+    assert!(project.stored_user("alice").is_none());
+    assert!(!project.stored_user("alicia").expect("renamed").is_active);
+}
+
+#[test]
+fn changepassword_without_username_is_the_os_users() {
+    let project = Project::migrated();
+    project.ok(&["createuser", "alice"]);
+    let args = ["changepassword", "--password-stdin"];
+    let out = project.run_with(&args, Some("n3w password\n"), &[("USER", "alice")]);
+    assert_eq!(
+        succeeded(&args, out),
+        "Password changed successfully for user 'alice'\n"
+    );
+    assert!(project.password_is("alice", "n3w password"));
+    // LOGNAME comes first, as in Python's getpass.getuser().
+    let out = project.run_with(
+        &args,
+        Some("pw\n"),
+        &[("LOGNAME", "ghost"), ("USER", "alice")],
+    );
+    assert_eq!(failed(&args, out), "Error: user 'ghost' does not exist.\n");
+}
+
+/// A directory holding a stand-in database client that prints its arguments.
+fn fake_client(name: &str) -> TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = tempfile::tempdir().unwrap();
+    let path = bin.path().join(name);
+    std::fs::write(&path, format!("#!/bin/sh\necho {name} \"$@\"\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+#[test]
+fn dbshell_runs_the_databases_client() {
+    let project = Project::new();
+    let bin = fake_client("sqlite3");
+    let path = format!("{}:/usr/bin:/bin", bin.path().display());
+    let args = ["dbshell", "--", "-readonly"];
+    let out = project.run_with(&args, None, &[("PATH", &path)]);
+    assert_eq!(
+        succeeded(&args, out),
+        format!("sqlite3 {} -readonly\n", project.db_path().display())
+    );
+    // No client: Django's message, naming the program.
+    let empty = tempfile::tempdir().unwrap();
+    let out = project.run_with(
+        &["dbshell"],
+        None,
+        &[("PATH", empty.path().to_str().unwrap())],
+    );
+    assert_eq!(
+        failed(&["dbshell"], out),
+        "Error: You appear not to have the 'sqlite3' program installed or on your path.\n"
+    );
+}
+
+#[test]
+fn dbshell_runs_psql_for_postgres() {
+    let project = Project::new();
+    let bin = fake_client("psql");
+    let path = format!("{}:/usr/bin:/bin", bin.path().display());
+    let url = "postgres://app@db.invalid:5432/app";
+    let out = project.run_with(
+        &["dbshell"],
+        None,
+        &[("PATH", &path), ("DATABASE_URL", url)],
+    );
+    assert_eq!(succeeded(&["dbshell"], out), format!("psql {url}\n"));
 }

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error};
 
 use crate::db::DbConnection;
-use crate::models::{Flag, NewUser, User};
+use crate::models::{Flag, NewUser, User, UserChanges};
 use crate::schema::auth_user::dsl;
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +83,23 @@ pub fn set_flag(conn: &mut DbConnection, id: i32, flag: Flag, on: bool) -> Query
         Flag::Active => target.set(dsl::is_active.eq(on)).execute(conn),
         Flag::Staff => target.set(dsl::is_staff.eq(on)).execute(conn),
         Flag::Superuser => target.set(dsl::is_superuser.eq(on)).execute(conn),
+    }
+}
+
+/// Applies `changes` to user `id` (nothing to change is 0 rows, not an error); a username
+/// another user holds is `UsernameTaken` (the unique index decides).
+pub fn update(conn: &mut DbConnection, id: i32, changes: &UserChanges) -> Result<usize, UserError> {
+    if changes.is_empty() {
+        return Ok(0);
+    }
+    match diesel::update(dsl::auth_user.find(id))
+        .set(changes)
+        .execute(conn)
+    {
+        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+            Err(UserError::UsernameTaken)
+        }
+        other => Ok(other?),
     }
 }
 

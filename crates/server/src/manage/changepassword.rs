@@ -1,5 +1,5 @@
-//! `changepassword`: Django's command (three attempts at typing the password twice), or the
-//! password from stdin for scripts.
+//! `changepassword [USERNAME]`: Django's command (three attempts at typing the password twice),
+//! or the password from stdin for scripts. Without a username, the current OS user's, as Django's.
 
 use std::io::Write;
 
@@ -13,8 +13,8 @@ const MAX_TRIES: usize = 3;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Username to change password for.
-    username: String,
+    /// Username to change password for; by default, the current user's (as Django's).
+    username: Option<String>,
     /// Read the new password from the first line of stdin instead of prompting.
     #[arg(long)]
     password_stdin: bool,
@@ -27,7 +27,11 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CommandError> {
              --password-stdin to pipe it in.",
         ));
     }
-    let (settings, mut conn, user) = setup::user(&args.username)?;
+    let username = match args.username {
+        Some(name) => name,
+        None => os_username()?,
+    };
+    let (settings, mut conn, user) = setup::user(&username)?;
     let validators = password_policy::load(&settings)?;
     let attributes = UserAttributes::from(&user);
     let password = if args.password_stdin {
@@ -84,6 +88,29 @@ fn ask_twice(
         "Aborting password change for user '{}' after {MAX_TRIES} attempts",
         user.username
     )))
+}
+
+/// Python's `getpass.getuser()`, which Django's command uses: LOGNAME, USER, LNAME or USERNAME,
+/// else the name of the process's uid in /etc/passwd.
+fn os_username() -> Result<String, CommandError> {
+    let from_env = ["LOGNAME", "USER", "LNAME", "USERNAME"]
+        .into_iter()
+        .filter_map(|var| std::env::var(var).ok())
+        .find(|name| !name.is_empty());
+    from_env.or_else(passwd_name).ok_or_else(|| {
+        CommandError::msg("cannot tell the current user's name: give the username to change.")
+    })
+}
+
+/// The login name of this process's uid in /etc/passwd.
+fn passwd_name() -> Option<String> {
+    let uid = rustix::process::getuid().as_raw().to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)? == uid).then(|| name.to_owned())
+    })
 }
 
 /// Django gives up on an empty answer.

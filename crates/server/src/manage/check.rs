@@ -10,9 +10,10 @@ use std::fmt;
 use std::io::Write;
 use std::time::Duration;
 
-use settings::{Settings, SimpleJwt};
+use settings::{Secret, Settings, SimpleJwt};
 
 use super::error::CommandError;
+use super::generatesecretkey::random_secret_key;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -82,9 +83,15 @@ impl fmt::Display for Issue {
 }
 
 pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CommandError> {
-    // The real settings, without a fallback secret: checking a made-up key would prove nothing.
-    let settings = Settings::load()?;
-    let found = issues(&settings, args.deploy, pgsslmode().as_deref());
+    // As in development: without SECRET_KEY the rest is checked with a random stand-in (as
+    // runserver signs with one), and the missing key is one of the issues, not a stop. The
+    // stand-in is random, so no check on the key itself can pass or fail because of it.
+    let stand_in = Secret::new(random_secret_key());
+    let settings = Settings::load_with_fallback_secret(Some(stand_in.clone()))?;
+    let mut found = issues(&settings, args.deploy, pgsslmode().as_deref());
+    if settings.secret_key == stand_in {
+        found.push(missing_secret_key(args.deploy));
+    }
     write!(out, "{}", render(&found))?;
     let serious = found.iter().filter(|i| i.level >= args.fail_level).count();
     if serious > 0 {
@@ -150,6 +157,26 @@ pub fn issues(settings: &Settings, deploy: bool, pgsslmode: Option<&str>) -> Vec
         found.extend(brute_force(settings));
     }
     found
+}
+
+/// No SECRET_KEY: fine for runserver (a random key per run), fatal for the `server` binary.
+fn missing_secret_key(deploy: bool) -> Issue {
+    let hint = "Add SECRET_KEY=<random string of 50+ characters> to .env or the environment; './manage generatesecretkey' prints one.";
+    if deploy {
+        issue(
+            Level::Error,
+            "jwt.E005",
+            "SECRET_KEY is not set: the server refuses to start without it.".into(),
+            hint,
+        )
+    } else {
+        issue(
+            Level::Warning,
+            "jwt.W016",
+            "SECRET_KEY is not set: runserver signs with a random key for each run, so tokens do not survive a restart, and the server binary refuses to start.".into(),
+            hint,
+        )
+    }
 }
 
 fn issue(level: Level, id: &'static str, message: String, hint: &str) -> Issue {
@@ -638,5 +665,14 @@ mod tests {
             render(&issues[..1]).lines().last(),
             Some("System check identified 1 issue (0 silenced).")
         );
+    }
+
+    #[test]
+    fn a_missing_secret_key_is_a_warning_in_development_and_an_error_for_deploy() {
+        let dev = missing_secret_key(false);
+        assert_eq!((dev.level, dev.id), (Level::Warning, "jwt.W016"));
+        assert!(dev.message.starts_with("SECRET_KEY is not set"));
+        let deploy = missing_secret_key(true);
+        assert_eq!((deploy.level, deploy.id), (Level::Error, "jwt.E005"));
     }
 }

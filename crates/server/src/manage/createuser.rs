@@ -17,6 +17,12 @@ pub struct Args {
     /// Email address (optional).
     #[arg(long, default_value = "", hide_default_value = true)]
     email: String,
+    /// First name (optional).
+    #[arg(long, default_value = "", hide_default_value = true)]
+    first_name: String,
+    /// Last name (optional).
+    #[arg(long, default_value = "", hide_default_value = true)]
+    last_name: String,
     /// Create the user inactive (unable to log in until `activate`).
     #[arg(long)]
     inactive: bool,
@@ -34,6 +40,8 @@ pub struct Args {
 pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CommandError> {
     validate::username(&args.username).map_err(CommandError::Message)?;
     validate::email(&args.email).map_err(CommandError::Message)?;
+    validate::name(&args.first_name).map_err(CommandError::Message)?;
+    validate::name(&args.last_name).map_err(CommandError::Message)?;
     let password = if args.password_stdin {
         Some(prompt::password_from_stdin()?)
     } else {
@@ -44,7 +52,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CommandError> {
         let user = users::validators::UserAttributes {
             username: &args.username,
             email: &args.email,
-            ..Default::default()
+            first_name: &args.first_name,
+            last_name: &args.last_name,
         };
         password_policy::enforce(&password_policy::load(&settings)?, raw, &user)?;
     }
@@ -63,8 +72,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CommandError> {
             username: &args.username,
             email: &args.email,
             password: &encoded,
-            first_name: "",
-            last_name: "",
+            first_name: &args.first_name,
+            last_name: &args.last_name,
             is_active: !args.inactive,
             is_staff: args.staff,
             is_superuser: args.superuser,

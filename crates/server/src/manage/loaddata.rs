@@ -1,13 +1,16 @@
 //! `loaddata`: loads the users of a Django `dumpdata` JSON file, all or nothing, keeping ids,
-//! flags, dates and password hashes, and reports what changed.
+//! flags, dates and password hashes, and reports what changed. A record that would put another
+//! user in an existing user's row (same pk, other username) is refused unless
+//! `--replace-users`; then the replaced user's sessions end in the same transaction.
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
+use diesel::Connection;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use users::django::fixture::{self, Fixture, ParseOptions, Record};
-use users::django::import::{self, Summary};
+use users::django::import::{self, ImportError, Replace, Summary};
 use users::password;
 
 use super::error::CommandError;
@@ -22,6 +25,19 @@ pub struct Args {
     /// refusing the file.
     #[arg(short = 'i', long)]
     ignorenonexistent: bool,
+    /// Let a record replace the user whose pk it has when the usernames differ (the old user's
+    /// sessions are ended). Without it such a file is refused, every conflict named.
+    #[arg(long)]
+    replace_users: bool,
+}
+
+impl Args {
+    /// FILE relative to `dir`, the directory the operator called `./manage` from.
+    pub fn resolve_paths(&mut self, dir: &Path) {
+        if self.fixture.as_os_str() != "-" {
+            super::resolve_path(dir, &mut self.fixture);
+        }
+    }
 }
 
 pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CommandError> {
@@ -35,11 +51,32 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CommandError> {
         .map_err(|e| CommandError::msg(format!("{name}: {e}. Nothing was loaded.")))?;
     let settings = setup::settings()?;
     let mut conn = setup::connect_migrated(&settings)?;
+    let replace = if args.replace_users {
+        Replace::Allow
+    } else {
+        Replace::Refuse
+    };
     let progress = progress_bar(fixture.users.len());
-    let summary = import::load(&mut conn, &fixture.users, &mut || progress.inc(1));
+    let now = auth::tokens::now();
+    let summary = conn.transaction(|conn| {
+        let summary = import::load(conn, &fixture.users, replace, &mut || progress.inc(1))?;
+        // Tokens name the user by id: the replaced users' tokens would otherwise authenticate
+        // as whoever took their row.
+        for replaced in &summary.replaced {
+            auth::sessions::end_all(conn, replaced.id, now)?;
+        }
+        Ok::<_, ImportError>(summary)
+    });
     progress.finish_and_clear();
-    let summary =
-        summary.map_err(|e| CommandError::msg(format!("{name}: {e}. Nothing was loaded.")))?;
+    let summary = summary.map_err(|e| {
+        let hint = match e {
+            ImportError::Replaces(_) => {
+                " Pass --replace-users to replace them (their sessions are ended)."
+            }
+            _ => "",
+        };
+        CommandError::msg(format!("{name}: {e}. Nothing was loaded.{hint}"))
+    })?;
     report(out, &name, &fixture, summary)
 }
 
@@ -74,6 +111,7 @@ fn report(
         created,
         updated,
         unchanged,
+        replaced,
     } = summary;
     writeln!(
         out,
@@ -81,6 +119,13 @@ fn report(
          unchanged.",
         fixture.users.len()
     )?;
+    for r in &replaced {
+        writeln!(
+            out,
+            "Replaced user {:?} (pk {}) by {:?}; the sessions of {:?} were ended.",
+            r.old_username, r.id, r.new_username, r.old_username
+        )?;
+    }
     if !fixture.skipped.is_empty() {
         let models: Vec<String> = fixture
             .skipped

@@ -8,9 +8,11 @@
 
 mod activate;
 mod changepassword;
+mod changeuser;
 mod check;
 mod createsuperuser;
 mod createuser;
+mod dbshell;
 mod deactivate;
 mod deleteuser;
 mod dumpdata;
@@ -34,7 +36,7 @@ mod userview;
 mod validate;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
@@ -68,8 +70,11 @@ pub enum Command {
     Createsuperuser(createsuperuser::Args),
     /// Creates a user, by default active, not staff, without a usable password.
     Createuser(createuser::Args),
-    /// Changes a user's password.
+    /// Changes a user's password (by default the current OS user's, as Django's).
     Changepassword(changepassword::Args),
+    /// Changes a user's username, names, email or active/staff/superuser status, as Django's
+    /// admin does; a new username or status ends the user's sessions.
+    Changeuser(changeuser::Args),
     /// Lists all users (times in UTC), without their password hashes.
     Listusers(listusers::Args),
     /// Shows one user and the algorithm of their password hash (never the hash).
@@ -89,7 +94,8 @@ pub enum Command {
     /// Loads the users of a Django `dumpdata auth.user` JSON file, keeping ids and hashes.
     ///
     /// All or nothing, and idempotent: records equal to their row change nothing. Records of
-    /// other models are skipped with a note; groups and user permissions are not loaded.
+    /// other models are skipped with a note; groups and user permissions are not loaded. A
+    /// record whose pk is a user of another username is refused unless --replace-users.
     Loaddata(loaddata::Args),
     /// Writes the users as Django's `dumpdata auth.user` JSON (without groups and permissions).
     Dumpdata(dumpdata::Args),
@@ -106,6 +112,8 @@ pub enum Command {
     Runserver(runserver::Args),
     /// Prints a new random secret suitable for SECRET_KEY.
     Generatesecretkey(generatesecretkey::Args),
+    /// Runs the database's command-line client (sqlite3 or psql) on DATABASE_URL.
+    Dbshell(dbshell::Args),
     /// Checks the settings for problems, Django-style; --deploy adds the production checks.
     Check(check::Args),
 }
@@ -121,10 +129,40 @@ impl Cli {
     }
 }
 
+/// The directory the operator called `./manage` from, set by that wrapper (which runs this binary
+/// in the repository root so that .env and settings.toml are the project's). Relative file
+/// arguments are the caller's, as with Django's manage.py.
+pub const CALLER_DIR_VAR: &str = "MANAGE_CALLER_DIR";
+
+impl Cli {
+    /// Makes the relative file arguments (`--settings`, `loaddata FILE`, `dumpdata -o FILE`)
+    /// relative to `dir` instead of the working directory.
+    pub fn resolve_paths(&mut self, dir: &Path) {
+        if let Some(path) = &mut self.settings {
+            resolve_path(dir, path);
+        }
+        match &mut self.command {
+            Command::Loaddata(args) => args.resolve_paths(dir),
+            Command::Dumpdata(args) => args.resolve_paths(dir),
+            _ => {}
+        }
+    }
+}
+
+/// `path` joined to `dir` when it is relative.
+fn resolve_path(dir: &Path, path: &mut PathBuf) {
+    if path.is_relative() {
+        *path = dir.join(&*path);
+    }
+}
+
 /// Runs the command, writing its output to `out` (prompts and warnings go to the terminal and
 /// stderr). Call before spawning threads: `--settings` and the settings loader set environment
 /// variables.
-pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CommandError> {
+pub fn run(mut cli: Cli, out: &mut dyn Write) -> Result<(), CommandError> {
+    if let Some(dir) = std::env::var_os(CALLER_DIR_VAR).filter(|d| !d.is_empty()) {
+        cli.resolve_paths(Path::new(&dir));
+    }
     if let Some(path) = &cli.settings {
         std::env::set_var("SETTINGS_FILE", path);
     }
@@ -134,6 +172,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CommandError> {
         Command::Createsuperuser(args) => createsuperuser::run(args, out),
         Command::Createuser(args) => createuser::run(args, out),
         Command::Changepassword(args) => changepassword::run(args, out),
+        Command::Changeuser(args) => changeuser::run(args, out),
         Command::Listusers(args) => listusers::run(args, out),
         Command::Showuser(args) => showuser::run(args, out),
         Command::Activate(args) => activate::run(args, out),
@@ -148,6 +187,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CommandError> {
         Command::Runserver(args) => runserver::run(args, out),
         Command::Generatesecretkey(args) => generatesecretkey::run(args, out),
         Command::Check(args) => check::run(args, out),
+        Command::Dbshell(args) => dbshell::run(args, out),
     }
 }
 
@@ -172,6 +212,8 @@ mod tests {
             "createsuperuser",
             "createuser",
             "changepassword",
+            "changeuser",
+            "dbshell",
             "listusers",
             "showuser",
             "activate",

@@ -50,8 +50,9 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CommandError> {
     let now = chrono::Local::now().format("%B %d, %Y - %X");
     writeln!(
         out,
-        "{now}\nStarting development server at http://{}:{port}/\nQuit the server with CONTROL-C.\n",
-        addrport.host
+        "{now}\nStarting development server at http://{host}:{port}/\nAPI docs at \
+         http://{host}:{port}/api/docs/\nQuit the server with CONTROL-C.\n",
+        host = addrport.host
     )?;
     writeln!(
         out,

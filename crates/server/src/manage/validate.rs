@@ -1,10 +1,13 @@
 //! Django's rules for the fields `manage` writes: `username` (UnicodeUsernameValidator, 150
-//! characters) and `email` (EmailValidator, 254 characters), with Django's messages.
+//! characters), `email` (EmailValidator, 254 characters) and the names (150 characters), with
+//! Django's messages.
 
 /// `AbstractUser.username`'s max_length.
 const USERNAME_MAX: usize = 150;
 /// `AbstractUser.email`'s max_length.
 const EMAIL_MAX: usize = 254;
+/// `AbstractUser.first_name`'s and `last_name`'s max_length.
+const NAME_MAX: usize = 150;
 
 pub fn username(name: &str) -> Result<(), String> {
     if name.is_empty() {
@@ -21,6 +24,11 @@ pub fn username(name: &str) -> Result<(), String> {
         Err("Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters."
             .to_owned())
     }
+}
+
+/// `AbstractUser.first_name` and `last_name`: anything up to 150 characters, blank included.
+pub fn name(value: &str) -> Result<(), String> {
+    max_length(value, NAME_MAX)
 }
 
 /// Blank is allowed (Django's email is optional); otherwise a plausible `local@domain`.

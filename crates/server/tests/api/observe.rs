@@ -251,3 +251,25 @@ async fn request_id_is_echoed_generated_or_replaced() {
     let body: Value = res.json().await.expect("json");
     assert_eq!(str_field(&body, "username"), "bob");
 }
+
+/// DRF's API root lists the endpoints; ours does as JSON, so the bare address leads to the docs.
+#[tokio::test]
+async fn root_links_to_the_docs_and_the_token_endpoints() {
+    let app = spawn_app().await;
+    let res = get(&app, "/").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(content_type(&res).starts_with("application/json"));
+    let links: Value = res.json().await.expect("json");
+    assert_eq!(links["docs"], "/api/docs/");
+    assert_eq!(links["token_obtain_pair"], "/api/token/");
+    assert_eq!(links["token_refresh"], "/api/token/refresh/");
+    for (_, path) in links.as_object().expect("object") {
+        let path = path.as_str().expect("a path");
+        // Each link exists (a token view answers GET with 405, /api/me/ with 401).
+        assert_ne!(
+            get(&app, path).await.status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+}

@@ -1,5 +1,6 @@
 //! Loading fixture records into `auth_user`: one transaction, each record matched by pk (by
-//! username when it has none) and created, updated or left alone, and a count of each.
+//! username when it has none) and created, updated or left alone, and a count of each. A record
+//! whose pk is another username's row replaces that user only when asked to.
 
 use std::collections::HashMap;
 
@@ -12,19 +13,58 @@ use crate::models::NewUser;
 use crate::queries;
 
 /// What loading did, record by record.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary {
     pub created: usize,
+    /// Updated rows, the replaced ones included.
     pub updated: usize,
     pub unchanged: usize,
+    /// The users whose row now holds someone else (their tokens, which name the id, must end).
+    pub replaced: Vec<Replacement>,
+}
+
+/// A record whose pk is the row of a user with another username: loading it puts a different
+/// user in that row, and every token naming the id would then authenticate as the new one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replacement {
+    pub id: i32,
+    pub old_username: String,
+    pub new_username: String,
+}
+
+impl std::fmt::Display for Replacement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "pk {}: {:?} by {:?}",
+            self.id, self.old_username, self.new_username
+        )
+    }
+}
+
+/// Whether a record may replace another user (see [`Replacement`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replace {
+    Refuse,
+    Allow,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error(transparent)]
     Record(#[from] RecordError),
+    #[error("{} record(s) would replace a user of the same pk with another username ({})", .0.len(), list(.0))]
+    Replaces(Vec<Replacement>),
     #[error("database error: {0}")]
     Db(#[from] diesel::result::Error),
+}
+
+fn list(replacements: &[Replacement]) -> String {
+    replacements
+        .iter()
+        .map(Replacement::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,14 +77,24 @@ enum Outcome {
 /// Loads every record or none: on any error the transaction is rolled back and the error names
 /// the record. Records equal to their row change nothing, so loading a file twice is a no-op.
 /// `on_record` is called after each record (for a progress bar).
+/// With `Replace::Refuse`, records that would replace users stop the load before anything is
+/// written, all of them named.
 pub fn load(
     conn: &mut DbConnection,
     records: &[Record],
+    replace: Replace,
     on_record: &mut dyn FnMut(),
 ) -> Result<Summary, ImportError> {
     conn.transaction(|conn| {
         let mut table = Table::read(conn)?;
-        let mut summary = Summary::default();
+        let replaced = table.replacements(records);
+        if !replaced.is_empty() && replace == Replace::Refuse {
+            return Err(ImportError::Replaces(replaced));
+        }
+        let mut summary = Summary {
+            replaced,
+            ..Summary::default()
+        };
         for record in records {
             match table.apply(conn, record)? {
                 Outcome::Created => summary.created += 1,
@@ -77,6 +127,23 @@ impl Table {
             table.remember(user.id, UserFields::of(&user));
         }
         Ok(table)
+    }
+
+    /// The records whose pk holds a user of another username, as the table stands before the
+    /// load.
+    fn replacements(&self, records: &[Record]) -> Vec<Replacement> {
+        records
+            .iter()
+            .filter_map(|record| {
+                let id = record.pk?;
+                let current = self.by_id.get(&id)?;
+                (current.username != record.fields.username).then(|| Replacement {
+                    id,
+                    old_username: current.username.clone(),
+                    new_username: record.fields.username.clone(),
+                })
+            })
+            .collect()
     }
 
     fn remember(&mut self, id: i32, fields: UserFields) {
@@ -198,7 +265,7 @@ mod tests {
     }
 
     fn load_all(conn: &mut DbConnection, records: &[Record]) -> Result<Summary, ImportError> {
-        load(conn, records, &mut || {})
+        load(conn, records, Replace::Allow, &mut || {})
     }
 
     fn summary(created: usize, updated: usize, unchanged: usize) -> Summary {
@@ -206,6 +273,7 @@ mod tests {
             created,
             updated,
             unchanged,
+            replaced: Vec::new(),
         }
     }
 
@@ -246,7 +314,36 @@ mod tests {
         let mut conn = connection();
         load_all(&mut conn, &[record(1, Some(1), "old")]).unwrap();
         let renamed = [record(1, Some(1), "new"), record(2, Some(2), "old")];
-        assert_eq!(load_all(&mut conn, &renamed).unwrap(), summary(1, 1, 0));
+        let mut expected = summary(1, 1, 0);
+        expected.replaced = vec![Replacement {
+            id: 1,
+            old_username: "old".into(),
+            new_username: "new".into(),
+        }];
+        assert_eq!(load_all(&mut conn, &renamed).unwrap(), expected);
+    }
+
+    #[test]
+    fn replacing_a_user_is_refused_unless_allowed() {
+        let mut conn = connection();
+        load_all(
+            &mut conn,
+            &[record(1, Some(1), "alice"), record(2, Some(2), "bob")],
+        )
+        .unwrap();
+        let records = [
+            record(1, Some(1), "alice"),
+            record(2, Some(2), "mallory"),
+            record(3, Some(3), "carol"),
+        ];
+        let e = load(&mut conn, &records, Replace::Refuse, &mut || {}).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "1 record(s) would replace a user of the same pk with another username (pk 2: \"bob\" \
+             by \"mallory\")"
+        );
+        assert_eq!(queries::all(&mut conn).unwrap().len(), 2, "nothing loaded");
+        assert!(queries::by_username(&mut conn, "bob").unwrap().is_some());
     }
 
     #[test]
