@@ -1,6 +1,7 @@
 //! Schema migrations, embedded in the binary: one folder per backend, same version names.
 
 use diesel::connection::SimpleConnection;
+use diesel::RunQueryDsl;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::db::{DbConnection, DbError};
@@ -67,6 +68,47 @@ where
 {
     c.pending_migrations(source)
         .map(|m| m.iter().map(|m| m.name().to_string()).collect())
+        .map_err(|e| DbError::Migration(e.to_string()))
+}
+
+/// Versions of the embedded migrations that the database has not recorded as applied, read
+/// without the migration lock and without creating anything (readiness asks this on every
+/// probe). A database never migrated has no bookkeeping table: every migration is unapplied.
+pub fn unapplied(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
+    #[derive(diesel::QueryableByName)]
+    struct Applied {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        version: String,
+    }
+    let embedded = match conn {
+        DbConnection::Sqlite(_) => versions::<diesel::sqlite::Sqlite>(&SQLITE)?,
+        DbConnection::Pg(_) => versions::<diesel::pg::Pg>(&POSTGRES)?,
+    };
+    let applied: Vec<Applied> =
+        match diesel::sql_query("SELECT version FROM __diesel_schema_migrations").load(conn) {
+            Ok(rows) => rows,
+            // No such table (the first migrate creates it): nothing is applied.
+            Err(diesel::result::Error::DatabaseError(_, info))
+                if info.message().contains("__diesel_schema_migrations") =>
+            {
+                Vec::new()
+            }
+            Err(e) => return Err(e.into()),
+        };
+    Ok(embedded
+        .into_iter()
+        .filter(|v| !applied.iter().any(|a| &a.version == v))
+        .collect())
+}
+
+fn versions<B: diesel::backend::Backend>(
+    source: &EmbeddedMigrations,
+) -> Result<Vec<String>, DbError>
+where
+    EmbeddedMigrations: diesel::migration::MigrationSource<B>,
+{
+    diesel::migration::MigrationSource::<B>::migrations(source)
+        .map(|all| all.iter().map(|m| m.name().version().to_string()).collect())
         .map_err(|e| DbError::Migration(e.to_string()))
 }
 

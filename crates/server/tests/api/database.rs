@@ -58,9 +58,16 @@ async fn concurrent_logins_wait_for_a_small_pool_instead_of_failing() {
         ("DATABASES__CONNECT_TIMEOUT", "30s"),
     ])
     .await;
-    app.create_user("alice", PASSWORD, true);
-    let body = json!({"username": "alice", "password": PASSWORD});
-    let logins = (0..40).map(|_| app.post_json("/api/token/", &body));
+    // Forty users (one user's logins at once are capped by the brute-force guard's
+    // FAILURE_FACTOR, which is not what this is about).
+    let bodies: Vec<_> = (0..40)
+        .map(|i| {
+            let username = format!("user{i}");
+            app.create_user(&username, PASSWORD, true);
+            json!({"username": username, "password": PASSWORD})
+        })
+        .collect();
+    let logins = bodies.iter().map(|body| app.post_json("/api/token/", body));
     for res in futures_util::future::join_all(logins).await {
         assert_eq!(res.status(), StatusCode::OK);
     }
@@ -90,6 +97,60 @@ async fn health_endpoints() {
         (status, body),
         (StatusCode::OK, json!({"status": "ok", "database": "ok"}))
     );
+}
+
+#[tokio::test]
+async fn not_ready_while_a_migration_is_not_applied() {
+    let app = spawn_app().await;
+    let ready = || async {
+        parts(
+            app.client
+                .get(app.url("/readyz"))
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await
+    };
+    assert_eq!(ready().await.0, StatusCode::OK);
+    // The newest migration unrecorded, as on a database an older binary migrated.
+    let newest = {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            version: String,
+        }
+        let mut pooled = users::db::get(&app.state.pool).expect("connection");
+        let conn: &mut users::DbConnection = &mut pooled;
+        let rows: Vec<Row> = diesel::sql_query(
+            "SELECT version FROM __diesel_schema_migrations ORDER BY version DESC",
+        )
+        .load(conn)
+        .expect("versions");
+        let newest = rows.into_iter().next().expect("a migration").version;
+        diesel::sql_query(format!(
+            "DELETE FROM __diesel_schema_migrations WHERE version = '{newest}'"
+        ))
+        .execute(conn)
+        .expect("delete");
+        newest
+    };
+    let (status, body) = ready().await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["code"], "service_unavailable");
+    assert_eq!(body["database"], "migrations not applied");
+    {
+        use diesel::prelude::*;
+        let mut pooled = users::db::get(&app.state.pool).expect("connection");
+        let conn: &mut users::DbConnection = &mut pooled;
+        diesel::sql_query(format!(
+            "INSERT INTO __diesel_schema_migrations (version) VALUES ('{newest}')"
+        ))
+        .execute(conn)
+        .expect("insert");
+    }
+    assert_eq!(ready().await.0, StatusCode::OK);
 }
 
 /// A TCP proxy in front of PostgreSQL that can cut every connection and refuse new ones, to
