@@ -40,31 +40,43 @@ pub fn enforce(req: &HttpRequest, trusted_origins: &[String]) -> Result<(), ApiE
     })
 }
 
-/// Login CSRF: a page of another origin must not log the browser into an account of its choosing
-/// (its cookies would then be set). There is no CSRF token before login, so only a sent `Origin`
-/// is checked, as the first step of [`enforce`]; browsers send it on every cross-origin POST.
+/// Login and logout CSRF: a page of another origin must neither log the browser into an account
+/// of its choosing (its cookies would then be set) nor out (clearing them). Every view that sets
+/// or clears the token cookies runs this, whether or not a cookie authenticates the request.
+/// There is no CSRF token before login, so only the sender is checked, as the first step of
+/// [`enforce`]: a sent `Origin`, which browsers send on every cross-origin POST, else over HTTPS
+/// a sent `Referer` (older browsers). A request with neither (not a browser's) passes.
 pub fn enforce_origin(req: &HttpRequest, trusted_origins: &[String]) -> Result<(), ApiError> {
-    let Some(origin) = header(req, "origin") else {
+    let origin = header(req, "origin");
+    let referer = header(req, "referer");
+    if origin.is_none() && referer.is_none() {
         return Ok(());
-    };
+    }
     let info = req.connection_info();
     let request = Request {
         scheme: info.scheme(),
         host: info.host(),
-        origin: None,
-        referer: None,
+        origin,
+        referer,
         cookie: None,
         token: None,
     };
-    if origin_verified(&origin, &request, trusted_origins) {
-        return Ok(());
-    }
-    Err(ApiError::Forbidden {
-        detail: format!(
-            "CSRF Failed: Origin checking failed - {origin} does not match any trusted origins."
-        ),
+    check_sender(&request, trusted_origins).map_err(|reason| ApiError::Forbidden {
+        detail: format!("CSRF Failed: {reason}"),
         code: "permission_denied",
     })
+}
+
+/// [`enforce_origin`]'s check, pure: the Origin when sent, else over HTTPS the Referer when sent.
+fn check_sender(req: &Request, trusted: &[String]) -> Result<(), String> {
+    match &req.origin {
+        Some(origin) if !origin_verified(origin, req, trusted) => Err(format!(
+            "Origin checking failed - {origin} does not match any trusted origins."
+        )),
+        Some(_) => Ok(()),
+        None if req.scheme == "https" && req.referer.is_some() => check_referer(req, trusted),
+        None => Ok(()),
+    }
 }
 
 fn header(req: &HttpRequest, name: &str) -> Option<String> {
@@ -284,6 +296,47 @@ mod tests {
             check(&req, &[]).is_err(),
             "the scheme is part of the origin"
         );
+    }
+
+    #[test]
+    fn the_sender_check_needs_no_token_and_no_header() {
+        let sender = |scheme, origin: Option<&str>, referer: Option<&str>| {
+            let mut req = request(scheme, None);
+            req.cookie = None;
+            req.origin = origin.map(str::to_owned);
+            req.referer = referer.map(str::to_owned);
+            check_sender(&req, &["https://app.example.com".into()])
+        };
+        assert_eq!(sender("https", None, None), Ok(()), "not a browser");
+        assert_eq!(
+            sender("https", Some("https://api.example.com"), None),
+            Ok(())
+        );
+        assert_eq!(
+            sender("https", Some("https://app.example.com"), None),
+            Ok(())
+        );
+        assert_eq!(
+            sender(
+                "https",
+                Some("https://evil.example"),
+                Some("https://api.example.com/")
+            ),
+            Err(
+                "Origin checking failed - https://evil.example does not match any trusted origins."
+                    .into()
+            )
+        );
+        assert_eq!(
+            sender("https", None, Some("https://api.example.com/x")),
+            Ok(())
+        );
+        assert_eq!(
+            sender("https", None, Some("https://evil.example/")),
+            Err("Referer checking failed - https://evil.example/ does not match any trusted origins.".into())
+        );
+        // Over plain HTTP only the Origin counts, as in Django.
+        assert_eq!(sender("http", None, Some("https://evil.example/")), Ok(()));
     }
 
     #[test]

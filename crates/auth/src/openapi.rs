@@ -139,7 +139,7 @@ fn any_of(names: &[&str]) -> RefOr<Schema> {
 
 /// The answers any operation can give, whatever its view: defined once under
 /// `components/responses` and referenced from every operation by [`CommonResponses`].
-const COMMON: [(&str, &str, &str); 6] = [
+const COMMON: [(&str, &str, &str); 8] = [
     (
         "405",
         "MethodNotAllowed",
@@ -151,9 +151,19 @@ const COMMON: [(&str, &str, &str); 6] = [
         "The body is larger than SERVER.MAX_BODY_SIZE (code `request_too_large`).",
     ),
     (
+        "414",
+        "RequestLineTooLarge",
+        "The request line is longer than SERVER.LIMIT_REQUEST_LINE (code `request_line_too_large`).",
+    ),
+    (
         "415",
         "UnsupportedMediaType",
-        "The body is not JSON, form or multipart.",
+        "The body is not JSON, form or multipart, or has no Content-Type.",
+    ),
+    (
+        "431",
+        "RequestHeaderFieldsTooLarge",
+        "More header fields than SERVER.LIMIT_REQUEST_FIELDS, or one longer than SERVER.LIMIT_REQUEST_FIELD_SIZE (code `request_header_fields_too_large`).",
     ),
     (
         "429",

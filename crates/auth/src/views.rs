@@ -31,6 +31,16 @@ fn one_field(data: &RequestData, name: &str) -> Result<String, ApiError> {
     value.ok_or_else(|| ApiError::internal("validated field missing"))
 }
 
+/// With token cookies on, every view that sets or clears them first refuses a request another
+/// site's page sent (login and logout CSRF; `csrf::enforce_origin`). Without cookies there is
+/// nothing to plant or clear: simplejwt's views answer any origin.
+fn same_site_sender(req: &HttpRequest, state: &AuthState) -> Result<(), ApiError> {
+    if state.settings.rest_auth.uses_cookies() {
+        crate::csrf::enforce_origin(req, &state.settings.csrf_trusted_origins)?;
+    }
+    Ok(())
+}
+
 /// The obtain views' body: two required CharFields, both validated before either is refused.
 fn credentials(data: &RequestData) -> Result<(String, String), ApiError> {
     let mut fields = Fields::new(&data.0)?;
@@ -53,7 +63,7 @@ fn credentials(data: &RequestData) -> Result<(String, String), ApiError> {
         (status = 200, description = "An access and refresh token pair.", body = crate::service::Pair),
         (status = 400, description = "Field errors, or a body that does not parse.", body = crate::openapi::BadRequest),
         (status = 401, description = "No active account found with the given credentials.", body = crate::openapi::ErrorDetail),
-        (status = 403, description = "With REST_AUTH cookies: an `Origin` that is neither this host nor in CSRF_TRUSTED_ORIGINS (`CSRF Failed: ...`).", body = crate::openapi::ErrorDetail),
+        (status = 403, description = "With REST_AUTH cookies: an `Origin` (or HTTPS `Referer`) that is neither this host nor in CSRF_TRUSTED_ORIGINS (`CSRF Failed: ...`).", body = crate::openapi::ErrorDetail),
     )
 )]
 async fn obtain_pair(
@@ -62,9 +72,7 @@ async fn obtain_pair(
     data: RequestData,
 ) -> Result<HttpResponse, ApiError> {
     let (username, password) = credentials(&data)?;
-    if state.settings.rest_auth.uses_cookies() {
-        crate::csrf::enforce_origin(&req, &state.settings.csrf_trusted_origins)?;
-    }
+    same_site_sender(&req, &state)?;
     let client = throttle::client_address(&req);
     let pair = service::obtain_pair(&state, &client, username, password).await?;
     cookies::pair_response(&state, pair)
@@ -120,7 +128,7 @@ async fn refresh_sliding(state: State, data: RequestData) -> Result<HttpResponse
         (status = 200, description = "A new access token, and a new refresh token when ROTATE_REFRESH_TOKENS is on. With REST_AUTH.JWT_AUTH_REFRESH_COOKIE the body may omit `refresh`: the cookie's token is used, and the new tokens are also set as cookies.", body = crate::service::Refreshed),
         (status = 400, description = "Field errors, or a body that does not parse.", body = crate::openapi::BadRequest),
         (status = 401, description = "Invalid, expired or blacklisted token (code `token_not_valid`), or its user may no longer sign in.", body = crate::openapi::ErrorDetail),
-        (status = 403, description = "The refresh token came from its cookie without a passing CSRF check (`CSRF Failed: ...`).", body = crate::openapi::ErrorDetail),
+        (status = 403, description = "With REST_AUTH cookies: an `Origin` (or HTTPS `Referer`) that is neither this host nor in CSRF_TRUSTED_ORIGINS, or the refresh token came from its cookie without a passing CSRF check (`CSRF Failed: ...`).", body = crate::openapi::ErrorDetail),
     )
 )]
 async fn refresh(
@@ -128,6 +136,7 @@ async fn refresh(
     state: State,
     data: RequestData,
 ) -> Result<HttpResponse, ApiError> {
+    same_site_sender(&req, &state)?;
     let raw = match cookies::refresh_from_cookie(&req, &state, &data)? {
         Some(raw) => raw,
         None => one_field(&data, "refresh")?,
@@ -146,7 +155,7 @@ async fn refresh(
         (status = 200, description = "The refresh token (from the refresh cookie, else the body) is blacklisted; the token cookies are cleared.", body = crate::openapi::ErrorDetail),
         (status = 400, description = "A body that does not parse.", body = crate::openapi::ErrorDetail),
         (status = 401, description = "No refresh token, or an invalid, expired or already blacklisted one (code `token_not_valid`); the token cookies are cleared all the same.", body = crate::openapi::ErrorDetail),
-        (status = 403, description = "The refresh token came from its cookie without a passing CSRF check (`CSRF Failed: ...`).", body = crate::openapi::ErrorDetail),
+        (status = 403, description = "With REST_AUTH cookies: an `Origin` (or HTTPS `Referer`) that is neither this host nor in CSRF_TRUSTED_ORIGINS, or the refresh token came from its cookie without a passing CSRF check (`CSRF Failed: ...`); nothing is blacklisted or cleared.", body = crate::openapi::ErrorDetail),
     )
 )]
 /// dj-rest-auth's LogoutView: blacklist the refresh token, clear the token cookies.
@@ -155,6 +164,7 @@ async fn logout(
     state: State,
     data: RequestData,
 ) -> Result<HttpResponse, ApiError> {
+    same_site_sender(&req, &state)?;
     cookies::logout(&req, &state, &data).await
 }
 
@@ -203,14 +213,16 @@ async fn blacklist(state: State, data: RequestData) -> Result<HttpResponse, ApiE
     responses(
         (status = 200, description = "Every outstanding token of the user is blacklisted (and the token cookies cleared).", body = crate::openapi::Empty),
         (status = 401, description = "No credentials, or credentials no authentication class accepts.", body = crate::openapi::Unauthorized),
-        (status = 403, description = "Not permitted (or no authentication class is configured).", body = crate::openapi::ErrorDetail),
+        (status = 403, description = "Not permitted (or no authentication class is configured), or with REST_AUTH cookies a foreign `Origin` (`CSRF Failed: ...`).", body = crate::openapi::ErrorDetail),
     )
 )]
 /// Logout everywhere: every outstanding token of the authenticated user is blacklisted.
 async fn logout_all(
     state: State,
+    req: HttpRequest,
     RequireUser(auth): RequireUser,
 ) -> Result<HttpResponse, ApiError> {
+    same_site_sender(&req, &state)?;
     sessions::logout_all(&state, auth.user).await?;
     let mut res = HttpResponse::Ok().json(json!({}));
     cookies::cleared(&state, &mut res)?;
@@ -228,7 +240,7 @@ async fn logout_all(
         (status = 200, description = "The new password is saved and every session ended.", body = crate::openapi::ErrorDetail),
         (status = 400, description = "Field errors (a wrong old password, a new password AUTH_PASSWORD_VALIDATORS refuse), or a body that does not parse.", body = crate::openapi::BadRequest),
         (status = 401, description = "No credentials, or credentials no authentication class accepts.", body = crate::openapi::Unauthorized),
-        (status = 403, description = "Not permitted (or no authentication class is configured).", body = crate::openapi::ErrorDetail),
+        (status = 403, description = "Not permitted (or no authentication class is configured), or with REST_AUTH cookies a foreign `Origin` (`CSRF Failed: ...`).", body = crate::openapi::ErrorDetail),
     )
 )]
 /// Password change (old password required); ends every session of the user.
@@ -238,6 +250,7 @@ async fn change_password(
     RequireUser(auth): RequireUser,
     data: RequestData,
 ) -> Result<HttpResponse, ApiError> {
+    same_site_sender(&req, &state)?;
     let (old, new) = password_change::parse(&data)?;
     let client = throttle::client_address(&req);
     let body = password_change::change(&state, &client, auth.user, old, new).await?;

@@ -64,12 +64,33 @@ pub fn peer_is_trusted(peer: Option<IpAddr>, trusted: &[TrustedProxy]) -> bool {
     peer.is_none_or(|ip| trusted.iter().any(|t| t.contains(ip)))
 }
 
+/// Whether `hop`, an address in X-Forwarded-For, is one of our proxies, so that the hop left of
+/// it (the address it saw) is believed too. Only a named network says so: an entry that matches
+/// every address (`*`, `0.0.0.0/0`, `::/0`) trusts whoever connects, but cannot tell a proxy's
+/// hop from one the client wrote; with it the walk stops at the right-most hop, the one the
+/// nearest proxy appended. Otherwise `*` would make the left-most hop, which the client writes
+/// itself, the client address of the lockouts and throttles.
+fn vouches_for(hop: IpAddr, trusted: &[TrustedProxy]) -> bool {
+    trusted
+        .iter()
+        .any(|t| !matches_everything(t) && t.contains(hop))
+}
+
+/// `*`, `0.0.0.0/0` or `::/0`.
+pub fn matches_everything(proxy: &TrustedProxy) -> bool {
+    match *proxy {
+        TrustedProxy::Any => true,
+        TrustedProxy::Net { prefix, .. } => prefix == 0,
+    }
+}
+
 /// The client, given the peer and the (comma-joined) forwarding headers.
 ///
 /// The address is the rightmost `X-Forwarded-For` hop that is not itself a trusted proxy: each
 /// proxy appends the address it saw, so everything left of that hop was written by the client
 /// and may be forged. When every hop is trusted, the leftmost is the client. A hop that is not
-/// an address stops the walk (nothing left of it can be believed).
+/// an address stops the walk (nothing left of it can be believed). A hop counts as a trusted
+/// proxy only by a named network ([`vouches_for`]): with `*` the right-most hop is the client.
 pub fn resolve(
     peer: Option<IpAddr>,
     forwarded_for: Option<&str>,
@@ -88,7 +109,7 @@ pub fn resolve(
         for hop in chain.rsplit(',') {
             let Some(ip) = parse_hop(hop) else { break };
             addr = Some(ip);
-            if !trusted.iter().any(|t| t.contains(ip)) {
+            if !vouches_for(ip, trusted) {
                 break;
             }
         }
@@ -389,5 +410,30 @@ mod tests {
             client("203.0.113.5", Some("198.51.100.7"), &["*"]),
             ip("198.51.100.7")
         );
+    }
+
+    #[test]
+    fn with_any_only_the_right_most_hop_is_believed() {
+        // The client wrote 1.2.3.4; the proxy appended 5.6.7.8, the address it saw.
+        for any in [&["*"][..], &["0.0.0.0/0", "::/0"], &["::/0", "0.0.0.0/0"]] {
+            assert_eq!(
+                client("10.0.0.1", Some("1.2.3.4, 5.6.7.8"), any),
+                ip("5.6.7.8"),
+                "{any:?}"
+            );
+        }
+        // Named networks beside `*` still let the walk pass their own hops.
+        assert_eq!(
+            client(
+                "10.0.0.1",
+                Some("1.2.3.4, 5.6.7.8, 10.0.0.2"),
+                &["*", "10.0.0.0/8"]
+            ),
+            ip("5.6.7.8")
+        );
+        assert!(matches_everything(&TrustedProxy::parse("*").unwrap()));
+        assert!(!matches_everything(
+            &TrustedProxy::parse("10.0.0.0/8").unwrap()
+        ));
     }
 }

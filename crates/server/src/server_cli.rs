@@ -40,6 +40,22 @@ pub struct Args {
     /// Largest request body in bytes; larger ones get 413 [SERVER.MAX_BODY_SIZE, default 2621440].
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_body_size: Option<u64>,
+    /// Longest request line in bytes, larger ones get 414; 0 = no limit
+    /// [SERVER.LIMIT_REQUEST_LINE, default 4094, at most 8190].
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u16).range(0..=8190))]
+    pub limit_request_line: Option<u16>,
+    /// Most header fields in a request, more get 431; 0 = 32768
+    /// [SERVER.LIMIT_REQUEST_FIELDS, default 100, at most 32768].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=32768))]
+    pub limit_request_fields: Option<u16>,
+    /// Longest header field in bytes, larger ones get 431; 0 = no limit
+    /// [SERVER.LIMIT_REQUEST_FIELD_SIZE, default 8190].
+    #[arg(
+        long = "limit-request-field_size",
+        alias = "limit-request-field-size",
+        value_name = "BYTES"
+    )]
+    pub limit_request_field_size: Option<u32>,
     /// Access log: a file, `-` for stdout, or an empty string for none [SERVER.ACCESS_LOG, default -].
     #[arg(long, value_name = "FILE")]
     pub access_log: Option<String>,
@@ -147,6 +163,15 @@ impl Args {
             server.max_body_size =
                 usize::try_from(bytes).map_err(|_| ConfigError::BodySize(bytes))?;
         }
+        if let Some(n) = self.limit_request_line {
+            server.limit_request_line = usize::from(n);
+        }
+        if let Some(n) = self.limit_request_fields {
+            server.limit_request_fields = usize::from(n);
+        }
+        if let Some(n) = self.limit_request_field_size {
+            server.limit_request_field_size = usize::try_from(n).unwrap_or(usize::MAX);
+        }
         if let Some(dest) = &self.access_log {
             server.access_log = LogDestination::parse(dest);
         }
@@ -188,6 +213,12 @@ mod tests {
             "0",
             "--max-body-size",
             "100",
+            "--limit-request-line",
+            "0",
+            "--limit-request-fields",
+            "20",
+            "--limit-request-field_size",
+            "16384",
             "--access-log",
             "",
             "--error-log",
@@ -203,6 +234,9 @@ mod tests {
         assert_eq!(server.graceful_timeout, Duration::from_secs(10));
         assert_eq!(server.keep_alive, Duration::ZERO);
         assert_eq!(server.max_body_size, 100);
+        assert_eq!(server.limit_request_line, 0);
+        assert_eq!(server.limit_request_fields, 20);
+        assert_eq!(server.limit_request_field_size, 16384);
         assert_eq!(server.access_log, LogDestination::Off);
         assert_eq!(
             server.error_log,

@@ -88,6 +88,7 @@ pub fn serve_with(
 ) -> Result<Server, StartupError> {
     let server_settings = &state.settings.server;
     let limit = BodyLimit(server_settings.max_body_size);
+    let head_limits = crate::limits::RequestLimits::new(server_settings);
     let timeout = server_settings.timeout;
     let keep_alive = server_settings.keep_alive;
     let graceful = server_settings.graceful_timeout;
@@ -105,6 +106,9 @@ pub fn serve_with(
             .wrap(from_fn(move |req, next| {
                 crate::timeout::middleware(timeout, req, next)
             }))
+            // gunicorn's LIMIT_REQUEST_*: measured outermost, answered here (logged, with the
+            // common headers), before routing and before the body is read.
+            .wrap(from_fn(crate::limits::refuse))
             // The request line, never headers: an Authorization header must not reach a log.
             .wrap(from_fn(move |req, next| {
                 crate::access_log::middleware(Arc::clone(&access_log), req, next)
@@ -112,9 +116,13 @@ pub fn serve_with(
             // Outside the access log, so its line can carry the request id; times every answer
             // and adds the headers every answer carries (`crate::headers`).
             .wrap(from_fn(crate::observe::middleware))
-            // Outermost: the client address is known before anything logs it.
+            // The client address is known before anything logs it.
             .wrap(from_fn(move |req, next| {
                 crate::proxy::middleware(Rc::clone(&trusted), req, next)
+            }))
+            // Outermost: the request head as the client sent it, before `proxy` rewrites it.
+            .wrap(from_fn(move |req, next| {
+                crate::limits::measure(head_limits, req, next)
             }))
             .configure(auth::configure)
             .configure(crate::health::configure)

@@ -762,6 +762,65 @@ async fn forwarded_headers_from_untrusted_peers_are_ignored() {
     assert!(line.starts_with("127.0.0.1 - - ["), "{line}");
 }
 
+/// gunicorn's request-head limits hold in the worker processes, set by flag or by setting, and
+/// a refusal is JSON and has its access line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_head_limits_hold_in_the_workers() {
+    let server = Server::start(Options {
+        args: &[
+            "--limit-request-line",
+            "200",
+            "--limit-request-fields",
+            "10",
+        ],
+        env: &[("SERVER__LIMIT_REQUEST_FIELD_SIZE", "300")],
+        workers: 1,
+        ..Options::default()
+    });
+    let client = client(false);
+    let get = |query_len: usize, fields: &[(String, String)]| {
+        let mut request = client.get(server.url(&format!("/healthz?p={}", "a".repeat(query_len))));
+        for (name, value) in fields {
+            request = request.header(name, value);
+        }
+        request.send()
+    };
+    let answer = |res: reqwest::Response| async move {
+        let status = res.status().as_u16();
+        (status, res.json::<Value>().await.unwrap_or(Value::Null))
+    };
+    assert_eq!(get(100, &[]).await.unwrap().status(), 200);
+    let (status, body) = answer(get(300, &[]).await.unwrap()).await;
+    assert_eq!(
+        (status, &body["code"]),
+        (414, &json!("request_line_too_large"))
+    );
+    let pad = |n: usize| vec![("x-pad".to_owned(), "p".repeat(n))];
+    assert_eq!(get(0, &pad(250)).await.unwrap().status(), 200);
+    let (status, body) = answer(get(0, &pad(400)).await.unwrap()).await;
+    assert_eq!(
+        (status, &body["code"]),
+        (431, &json!("request_header_fields_too_large"))
+    );
+    let fields = |n: usize| {
+        (0..n)
+            .map(|i| (format!("x-f{i}"), i.to_string()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(get(0, &fields(3)).await.unwrap().status(), 200);
+    let (status, body) = answer(get(0, &fields(12)).await.unwrap()).await;
+    assert_eq!(status, 431);
+    let detail = body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.starts_with("Too many request header fields ("),
+        "{body}"
+    );
+    assert!(detail.ends_with(" > 10)."), "{body}");
+    server.access.wait_for("the 414's access line", |lines| {
+        lines.iter().find(|l| l.contains("\" 414 ")).cloned()
+    });
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_on_a_unix_socket_and_removes_it_at_exit() {
     let dir = tempfile::tempdir().unwrap();

@@ -503,6 +503,23 @@ fn server(s: &Section) -> Result<Server> {
         value::unsigned,
         |&n| validate::at_least_one(n),
     )?;
+    s.set_checked(
+        "LIMIT_REQUEST_LINE",
+        &mut server.limit_request_line,
+        value::unsigned,
+        |&n| validate::at_most(n, Server::MAX_REQUEST_LINE),
+    )?;
+    s.set_checked(
+        "LIMIT_REQUEST_FIELDS",
+        &mut server.limit_request_fields,
+        value::unsigned,
+        |&n| validate::at_most(n, Server::MAX_REQUEST_FIELDS),
+    )?;
+    s.set(
+        "LIMIT_REQUEST_FIELD_SIZE",
+        &mut server.limit_request_field_size,
+        value::unsigned,
+    )?;
     s.set("TIMEOUT", &mut server.timeout, value::duration)?;
     s.set(
         "GRACEFUL_TIMEOUT",

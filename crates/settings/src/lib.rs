@@ -353,6 +353,15 @@ pub struct Server {
     pub threads: usize,
     /// `MAX_BODY_SIZE` in bytes, default 2.5 MiB (Django's `DATA_UPLOAD_MAX_MEMORY_SIZE`).
     pub max_body_size: usize,
+    /// `LIMIT_REQUEST_LINE`: the longest request line (`GET /path?query HTTP/1.1`) in bytes,
+    /// default 4094; longer ones get 414. 0 = no limit; at most 8190 (gunicorn's).
+    pub limit_request_line: usize,
+    /// `LIMIT_REQUEST_FIELDS`: the most header fields a request may have, default 100; more get
+    /// 431. 0 = gunicorn's maximum, 32768.
+    pub limit_request_fields: usize,
+    /// `LIMIT_REQUEST_FIELD_SIZE`: the longest header field (`Name: value` and its CRLF) in
+    /// bytes, default 8190; longer ones get 431. 0 = no limit.
+    pub limit_request_field_size: usize,
     /// `TIMEOUT`: a request running longer is answered 503 and abandoned; default 30 s, 0 = none.
     pub timeout: Duration,
     /// `GRACEFUL_TIMEOUT`: how long a stopping worker may finish its requests, default 30 s.
@@ -368,6 +377,13 @@ pub struct Server {
     pub error_log: LogDestination,
 }
 
+impl Server {
+    /// gunicorn's largest `limit_request_line` (`MAX_REQUEST_LINE`).
+    pub const MAX_REQUEST_LINE: usize = 8190;
+    /// gunicorn's largest `limit_request_fields` (`MAX_HEADERS`), and what 0 means.
+    pub const MAX_REQUEST_FIELDS: usize = 32768;
+}
+
 impl Default for Server {
     fn default() -> Self {
         Self {
@@ -375,6 +391,9 @@ impl Default for Server {
             workers: None,
             threads: 1,
             max_body_size: 2_621_440,
+            limit_request_line: 4094,
+            limit_request_fields: 100,
+            limit_request_field_size: 8190,
             timeout: Duration::from_secs(30),
             graceful_timeout: Duration::from_secs(30),
             keep_alive: Duration::from_secs(5),

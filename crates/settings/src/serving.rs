@@ -7,7 +7,8 @@ use std::path::PathBuf;
 /// One `TRUSTED_PROXIES` entry: an address, a network in CIDR form, or `*` (any peer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrustedProxy {
-    /// `*`: every peer is trusted (only right when nothing but the proxy can reach the server).
+    /// `*`: every peer is trusted (only right when nothing but the proxy can reach the server);
+    /// only the right-most X-Forwarded-For hop is then believed (see `server::proxy`).
     Any,
     /// `10.0.0.0/8`, `::1` (a bare address is a /32 or /128 network).
     Net { addr: IpAddr, prefix: u8 },

@@ -14,6 +14,16 @@ pub(crate) fn at_least_one<T: PartialOrd + From<u8> + std::fmt::Display>(n: T) -
     }
 }
 
+/// A limit with a maximum (gunicorn's, for the `LIMIT_REQUEST_*` keys); 0 means none or the
+/// maximum, as the key says.
+pub(crate) fn at_most(n: usize, max: usize) -> Rule {
+    if n <= max {
+        Ok(())
+    } else {
+        Err(format!("must be at most {max}, got {n}"))
+    }
+}
+
 /// bcrypt's own limits on the cost factor.
 pub(crate) fn bcrypt_rounds(rounds: u32) -> Rule {
     if (4..=31).contains(&rounds) {

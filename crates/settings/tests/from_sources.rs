@@ -96,6 +96,10 @@ fn defaults_match_simplejwt_and_drf() {
     assert_eq!(s.server.bind, ["127.0.0.1:8000"]);
     assert_eq!(s.server.workers, None);
     assert_eq!(s.server.max_body_size, 2_621_440);
+    // gunicorn's --limit-request-line, --limit-request-fields, --limit-request-field_size.
+    assert_eq!(s.server.limit_request_line, 4094);
+    assert_eq!(s.server.limit_request_fields, 100);
+    assert_eq!(s.server.limit_request_field_size, 8190);
     assert_eq!(s.server.threads, 1);
     assert_eq!(s.server.timeout, Duration::from_secs(30));
     assert_eq!(s.server.graceful_timeout, Duration::from_secs(30));
@@ -155,6 +159,9 @@ BIND = ["0.0.0.0:8080", "[::]:8080", "unix:/run/app/app.sock"]
 WORKERS = 4
 THREADS = 2
 MAX_BODY_SIZE = 1048576
+LIMIT_REQUEST_LINE = 0
+LIMIT_REQUEST_FIELDS = 32768
+LIMIT_REQUEST_FIELD_SIZE = 65536
 TIMEOUT = "1m"
 GRACEFUL_TIMEOUT = 10
 KEEP_ALIVE = 0
@@ -211,6 +218,9 @@ fn file_overrides_every_default() {
     assert_eq!(s.server.workers, Some(4));
     assert_eq!(s.server.threads, 2);
     assert_eq!(s.server.max_body_size, 1_048_576);
+    assert_eq!(s.server.limit_request_line, 0);
+    assert_eq!(s.server.limit_request_fields, 32768);
+    assert_eq!(s.server.limit_request_field_size, 65536);
     assert_eq!(s.server.timeout, Duration::from_secs(60));
     assert_eq!(s.server.graceful_timeout, Duration::from_secs(10));
     assert_eq!(s.server.keep_alive, Duration::ZERO);
@@ -664,6 +674,9 @@ fn invalid_values() {
         ("[SERVER]\nBIND = []\n", "SERVER.BIND in settings.toml is invalid: must list at least one address"),
         ("[SERVER]\nBIND = [\"8000\"]\n", "SERVER.BIND in settings.toml is invalid: \"8000\" is not a host:port address"),
         ("[SERVER]\nMAX_BODY_SIZE = 0\n", "SERVER.MAX_BODY_SIZE in settings.toml is invalid: must be at least 1"),
+        ("[SERVER]\nLIMIT_REQUEST_LINE = 8191\n", "SERVER.LIMIT_REQUEST_LINE in settings.toml is invalid: must be at most 8190, got 8191"),
+        ("[SERVER]\nLIMIT_REQUEST_FIELDS = 32769\n", "SERVER.LIMIT_REQUEST_FIELDS in settings.toml is invalid: must be at most 32768, got 32769"),
+        ("[SERVER]\nLIMIT_REQUEST_FIELD_SIZE = -1\n", "SERVER.LIMIT_REQUEST_FIELD_SIZE in settings.toml is invalid: must not be negative, got -1"),
         ("[SERVER]\nBIND = [\"unix:\"]\n", "SERVER.BIND in settings.toml is invalid: \"unix:\" names no socket path"),
         ("[SERVER]\nTHREADS = 0\n", "SERVER.THREADS in settings.toml is invalid: must be at least 1"),
         ("[SERVER]\nTIMEOUT = \"soon\"\n", "SERVER.TIMEOUT in settings.toml is invalid: \"soon\" is not a duration"),

@@ -109,13 +109,16 @@ async fn read_body(
 /// body. Pure (the stream it reads is the body itself), so the fuzz target
 /// (fuzz/fuzz_targets/request_body.rs) calls it directly.
 pub async fn parse(headers: &HeaderMap, body: Bytes) -> Result<Value, ApiError> {
+    // DRF: no body means empty data, whatever the content type says (or without one).
+    if body.is_empty() {
+        return Ok(Value::Object(Map::new()));
+    }
+    // A body without a Content-Type is DRF's media type "" (WSGI's missing CONTENT_TYPE), which
+    // no parser takes: 415 `Unsupported media type "" in request.`
     let content_type = headers
         .get(header::CONTENT_TYPE)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    // DRF: no body or no content type means empty data, whatever the content type says.
-    let Some(content_type) = content_type.filter(|_| !body.is_empty()) else {
-        return Ok(Value::Object(Map::new()));
-    };
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
     match media(&content_type) {
         Some(Media::Json) => parse_json(&body),
         Some(Media::Form) => Ok(Value::Object(form_fields(&body))),
@@ -207,6 +210,24 @@ mod tests {
     }
 
     const MULTIPART: &str = "multipart/form-data; boundary=XyZw";
+
+    #[test]
+    fn a_body_without_a_content_type_is_unsupported_an_empty_one_is_no_fields() {
+        let untyped = |body: &'static [u8]| {
+            parse(&HeaderMap::new(), Bytes::from_static(body))
+                .now_or_never()
+                .map(|r| r.map_err(|e| e.to_string()))
+        };
+        assert_eq!(untyped(b""), Some(Ok(serde_json::json!({}))));
+        assert_eq!(
+            untyped(b"{}"),
+            Some(Err("Unsupported media type \"\" in request.".into()))
+        );
+        assert_eq!(
+            parse_now("text/plain", b""),
+            Some(Ok(serde_json::json!({})))
+        );
+    }
 
     #[test]
     fn multipart_fields_and_files() {

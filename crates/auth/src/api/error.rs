@@ -60,6 +60,14 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("Unsupported media type {0:?} in request.")]
     UnsupportedMediaType(String),
+    /// 414 `{"detail": "Request line is too large (N > LIMIT).", "code":
+    /// "request_line_too_large"}`: gunicorn's `limit_request_line` (its message).
+    #[error("Request line is too large ({length} > {limit}).")]
+    RequestLineTooLarge { length: usize, limit: usize },
+    /// 431 `{"detail": "...", "code": "request_header_fields_too_large"}`: gunicorn's
+    /// `limit_request_fields` and `limit_request_field_size`.
+    #[error("{0}")]
+    HeaderFieldsTooLarge(String),
     /// 503: the database cannot be reached within the pool timeout.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -136,6 +144,14 @@ impl ApiError {
             ApiError::UnsupportedMediaType(media) => {
                 json!({ "detail": format!("Unsupported media type \"{media}\" in request.") })
             }
+            ApiError::RequestLineTooLarge { .. } => json!({
+                "detail": self.to_string(),
+                "code": "request_line_too_large",
+            }),
+            ApiError::HeaderFieldsTooLarge(detail) => json!({
+                "detail": detail,
+                "code": "request_header_fields_too_large",
+            }),
             ApiError::Unavailable(_) => json!({
                 "detail": "Service temporarily unavailable, try again later.",
                 "code": "service_unavailable",
@@ -166,6 +182,8 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RequestLineTooLarge { .. } => StatusCode::URI_TOO_LONG,
+            ApiError::HeaderFieldsTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

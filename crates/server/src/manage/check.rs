@@ -155,6 +155,7 @@ pub fn issues(settings: &Settings, deploy: bool, pgsslmode: Option<&str>) -> Vec
         found.extend(passwords(settings));
         found.extend(cookies(&settings.rest_auth));
         found.extend(brute_force(settings));
+        found.extend(trusted_proxies(&settings.server.trusted_proxies));
     }
     found
 }
@@ -400,6 +401,24 @@ fn brute_force(settings: &Settings) -> Vec<Issue> {
     Vec::new()
 }
 
+/// `SERVER.TRUSTED_PROXIES`: an entry matching every address lets any peer that reaches the
+/// server name the client (the lockouts and throttles count by that address).
+fn trusted_proxies(trusted: &[settings::TrustedProxy]) -> Vec<Issue> {
+    let Some(all) = trusted.iter().find(|t| crate::proxy::matches_everything(t)) else {
+        return Vec::new();
+    };
+    let all = match all {
+        settings::TrustedProxy::Any => "*".to_owned(),
+        net => net.to_string(),
+    };
+    vec![issue(
+        Level::Warning,
+        "jwt.W020",
+        format!("SERVER.TRUSTED_PROXIES contains {all:?}: every peer may set the client address (X-Forwarded-For) and scheme (X-Forwarded-Proto); only the right-most X-Forwarded-For hop is believed, so a client that reaches the server directly picks its own address for the lockouts and throttles."),
+        "List the proxies' addresses or networks instead (e.g. \"10.0.0.0/8\"), and let nothing else reach the server.",
+    )]
+}
+
 /// The token cookies of `[REST_AUTH]` (nothing to say while no cookie is named).
 fn cookies(ra: &settings::RestAuth) -> Vec<Issue> {
     let mut found = Vec::new();
@@ -602,6 +621,23 @@ mod tests {
         let one_worker = &[("CACHES__URL", "locmem://"), ("SERVER__WORKERS", "1")];
         assert_eq!(ids(&load(one_worker), true), Vec::<&str>::new());
         assert_eq!(ids(&load(local), false), Vec::<&str>::new(), "deploy only");
+    }
+
+    #[test]
+    fn any_trusted_proxy() {
+        for all in ["*", "10.0.0.1,*", "0.0.0.0/0", "::/0"] {
+            let s = load(&[("SERVER__TRUSTED_PROXIES", all)]);
+            assert_eq!(ids(&s, true), ["jwt.W020"], "{all}");
+            assert_eq!(ids(&s, false), Vec::<&str>::new(), "deploy only");
+        }
+        let named = load(&[("SERVER__TRUSTED_PROXIES", "10.0.0.0/8,::1")]);
+        assert_eq!(ids(&named, true), Vec::<&str>::new());
+        let text = render(&issues(
+            &load(&[("SERVER__TRUSTED_PROXIES", "*")]),
+            true,
+            None,
+        ));
+        assert!(text.contains("TRUSTED_PROXIES contains \"*\""), "{text}");
     }
 
     #[test]

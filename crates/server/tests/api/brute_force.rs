@@ -250,6 +250,31 @@ async fn a_client_address_is_locked_across_usernames() {
     );
 }
 
+/// `TRUSTED_PROXIES = "*"`: every hop of X-Forwarded-For left of the one the nearest proxy
+/// appended was written by the client, so only that right-most hop names the client; a client
+/// that varies the left-most hop is still one address.
+#[tokio::test]
+async fn with_any_proxy_trusted_only_the_right_most_hop_is_the_client() {
+    let app = spawn_app_with(&[
+        ("BRUTE_FORCE__ADDRESS_FAILURE_FACTOR", "3"),
+        ("SERVER__TRUSTED_PROXIES", "*"),
+    ])
+    .await;
+    app.create_user("alice", PASSWORD, true);
+    for (forged, username) in [("1.2.3.4", "u1"), ("1.2.3.5", "u2"), ("1.2.3.6", "u3")] {
+        let chain = format!("{forged}, 5.6.7.8");
+        assert_refused(&login_from(&app, &chain, username, "wrong").await);
+    }
+    // Three failures from 5.6.7.8, whatever the client wrote before it: locked.
+    assert_locked(
+        &login_from(&app, "1.2.3.7, 5.6.7.8", "alice", PASSWORD).await,
+        60,
+    );
+    // The forged addresses were never counted: a client that really is 1.2.3.4 logs in.
+    let (status, body, _) = login_from(&app, "5.6.7.8, 1.2.3.4", "alice", PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
 #[tokio::test]
 async fn successes_do_not_count_against_the_address() {
     let app = spawn_app_with(&[("BRUTE_FORCE__ADDRESS_FAILURE_FACTOR", "2")]).await;

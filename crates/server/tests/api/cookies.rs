@@ -222,6 +222,106 @@ async fn another_origin_cannot_log_the_browser_in() {
     assert_eq!(res.status(), StatusCode::OK);
 }
 
+/// Login CSRF through refresh and logout CSRF: with cookies on, every view that sets or clears
+/// the token cookies refuses another site's page as login does, whichever way the token comes
+/// (a form body needs no cookie), and nothing is set, cleared or blacklisted.
+#[tokio::test]
+async fn another_origin_cannot_refresh_or_log_the_browser_out() {
+    let app = cookie_app(&[("CSRF_TRUSTED_ORIGINS", r#"["https://app.example.com"]"#)]).await;
+    let (browser, _) = login(&app).await;
+    let bearer = format!("Bearer {}", browser.access);
+    let foreign = |path: &str| post(&app, path).header("Origin", "https://evil.example");
+    let cases = [
+        foreign("/api/token/refresh/").form(&[("refresh", &browser.refresh)]),
+        foreign("/api/token/logout/").form(&[("refresh", &browser.refresh)]),
+        foreign("/api/token/logout-all/").header("Authorization", &bearer),
+        foreign("/api/users/me/password/")
+            .header("Authorization", &bearer)
+            .json(&json!({"old_password": PASSWORD, "new_password": "an0ther-Passw0rd-2026"})),
+    ];
+    let refused = csrf_failed(
+        "Origin checking failed - https://evil.example does not match any trusted origins.",
+    );
+    for request in cases {
+        let res = request.send().await.unwrap();
+        let url = res.url().path().to_owned();
+        assert!(set_cookies(&res).is_empty(), "{url}");
+        assert_eq!(
+            parts(res).await,
+            (StatusCode::FORBIDDEN, refused.clone()),
+            "{url}"
+        );
+    }
+    // Over HTTPS (as the trusted proxy says) without an Origin, a foreign Referer is refused.
+    let (status, body) = parts(
+        post(&app, "/api/token/refresh/")
+            .header("X-Forwarded-Proto", "https")
+            .header("Referer", "https://evil.example/page")
+            .form(&[("refresh", &browser.refresh)])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::FORBIDDEN,
+            csrf_failed("Referer checking failed - https://evil.example/page does not match any trusted origins.")
+        )
+    );
+    // Nothing happened: the refresh token still refreshes, from this site or a trusted one.
+    let mut refresh = browser.refresh.clone();
+    for origin in [app.address.as_str(), "https://app.example.com"] {
+        let res = post(&app, "/api/token/refresh/")
+            .header("Origin", origin)
+            .form(&[("refresh", &refresh)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{origin}");
+        refresh = find(&set_cookies(&res), REFRESH).value.clone();
+    }
+    let res = post(&app, "/api/token/logout/")
+        .header("Origin", app.address.as_str())
+        .form(&[("refresh", &refresh)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set_cookies(&res).len(), 2);
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = post(&app, "/api/token/logout-all/")
+        .header("Origin", app.address.as_str())
+        .header("Authorization", &bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // Without cookies nothing is set or cleared: simplejwt's views answer any origin.
+    let plain = spawn_app().await;
+    plain.create_user("alice", PASSWORD, true);
+    let (refresh, access) = plain.obtain_pair("alice", PASSWORD).await;
+    let foreign = |path: &str| {
+        plain
+            .client
+            .post(plain.url(path))
+            .header("Origin", "https://evil.example")
+    };
+    let res = foreign("/api/token/refresh/")
+        .form(&[("refresh", &refresh)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = foreign("/api/token/logout-all/")
+        .header("Authorization", format!("Bearer {access}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
 #[tokio::test]
 async fn cookie_attributes_follow_the_settings() {
     let app = cookie_app(&[

@@ -12,6 +12,7 @@ mod database;
 mod jwk_url;
 mod jwks;
 mod keys;
+mod limits;
 mod logout;
 mod me;
 mod observe;

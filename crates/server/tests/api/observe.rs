@@ -42,7 +42,7 @@ async fn schema_is_openapi_3_listing_every_route_and_error_shape() {
     for (path, method) in ROUTES {
         let op = &doc["paths"][path][method];
         assert!(op.is_object(), "{method} {path} missing");
-        for status in ["413", "415", "429", "500", "503"] {
+        for status in ["413", "414", "415", "429", "431", "500", "503"] {
             assert!(
                 op["responses"][status].is_object(),
                 "{method} {path} lacks {status}"

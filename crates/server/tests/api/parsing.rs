@@ -117,22 +117,29 @@ async fn unsupported_media_type_names_the_type() {
     );
 }
 
+/// DRF parses only a body: an empty one means no fields whatever the Content-Type says, or
+/// when there is none. A body without a Content-Type is DRF's media type `""`: 415.
 #[tokio::test]
-async fn empty_body_or_no_content_type_means_no_fields() {
+async fn empty_body_means_no_fields_and_a_body_needs_a_content_type() {
     let app = spawn_app().await;
     let both =
         json!({"username": ["This field is required."], "password": ["This field is required."]});
     let (status, got) = parts(app.post_raw("/api/token/", "application/json", "").await).await;
     assert_eq!((status, got), (StatusCode::BAD_REQUEST, both.clone()));
-    let res = app
-        .client
-        .post(app.url("/api/token/"))
-        .body("username=alice")
-        .send()
-        .await
-        .expect("request");
-    let (status, got) = parts(res).await;
+    let untyped = |body: &'static str| app.client.post(app.url("/api/token/")).body(body).send();
+    let (status, got) = parts(untyped("").await.expect("request")).await;
     assert_eq!((status, got), (StatusCode::BAD_REQUEST, both));
+    for body in ["username=alice&password=x", r#"{"username": "alice"}"#] {
+        let (status, got) = parts(untyped(body).await.expect("request")).await;
+        assert_eq!(
+            (status, got),
+            (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                json!({"detail": "Unsupported media type \"\" in request."})
+            ),
+            "{body}"
+        );
+    }
 }
 
 #[tokio::test]
