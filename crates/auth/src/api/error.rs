@@ -164,6 +164,10 @@ impl ApiError {
     }
 }
 
+/// Seconds a client should wait after a 503 (a busy or unreachable database, a request past
+/// SERVER.TIMEOUT): long enough not to hammer a recovering database.
+pub const UNAVAILABLE_RETRY_AFTER: &str = "5";
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -208,6 +212,9 @@ impl ResponseError for ApiError {
         if let ApiError::LockedOut { wait } = self {
             res.insert_header((header::RETRY_AFTER, wait.to_string()));
         }
+        if let ApiError::Unavailable(_) = self {
+            res.insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER));
+        }
         // WWW-Authenticate is added to every 401 in one place: see `challenge::add_challenge`.
         res.json(self.body())
     }
@@ -230,9 +237,26 @@ impl From<diesel::result::Error> for ApiError {
             E::DatabaseError(diesel::result::DatabaseErrorKind::ClosedConnection, info) => {
                 ApiError::Unavailable(info.message().to_owned())
             }
+            // Busy, not broken: another process held SQLite's lock past the busy timeout, or
+            // PostgreSQL gave up on a lock (deadlock, serialization, lock or statement timeout).
+            // The same request a moment later succeeds: 503 with Retry-After, not a 500.
+            E::DatabaseError(kind, info) if is_contention(&kind, info.message()) => {
+                ApiError::Unavailable(info.message().to_owned())
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }
+}
+
+/// A database error that says "try again", not "this is wrong".
+fn is_contention(kind: &diesel::result::DatabaseErrorKind, message: &str) -> bool {
+    use diesel::result::DatabaseErrorKind as K;
+    matches!(kind, K::SerializationFailure)
+        || message.starts_with("database is locked")
+        || message.starts_with("database table is locked")
+        || message.starts_with("deadlock detected")
+        || message.starts_with("canceling statement due to lock timeout")
+        || message.starts_with("canceling statement due to statement timeout")
 }
 
 impl From<actix_web::error::BlockingError> for ApiError {

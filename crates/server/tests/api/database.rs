@@ -290,3 +290,65 @@ async fn postgres_outage_is_a_503_stateless_checks_survive_and_service_resumes()
     .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+/// Holds SQLite's write lock from another process (Python's sqlite3) until its stdin closes.
+const HOLD_LOCK: &str = r#"
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+conn.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+sys.stdin.read()
+conn.execute("ROLLBACK")
+"#;
+
+#[tokio::test]
+async fn a_database_locked_by_another_process_answers_503_with_retry_after() {
+    if on_postgres() {
+        return; // SQLite's file lock; PostgreSQL's lock timeouts map the same way.
+    }
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("db.sqlite3");
+    let app = spawn_app_on(TestDb::Sqlite(dir), &[]).await;
+    app.create_user("alice", PASSWORD, true);
+    let (refresh, _) = app.obtain_pair("alice", PASSWORD).await;
+    let mut holder = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(HOLD_LOCK)
+        .arg(&path)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut line = String::new();
+    std::io::BufReader::new(holder.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read");
+    assert_eq!(line.trim(), "locked");
+    // Both wait out the busy timeout, then answer 503 + Retry-After instead of 500.
+    let login = json!({"username": "alice", "password": PASSWORD});
+    let presented = json!({ "refresh": refresh });
+    let (login, refreshed) = tokio::join!(
+        app.post_json("/api/token/", &login),
+        app.post_json("/api/token/refresh/", &presented),
+    );
+    for res in [login, refreshed] {
+        assert_eq!(
+            res.headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()),
+            Some("5")
+        );
+        let (status, body) = parts(res).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_eq!(body["code"], "service_unavailable");
+    }
+    drop(holder.stdin.take());
+    assert!(holder.wait().expect("wait").success());
+    // The lock gone, the same requests succeed: nothing was half-written.
+    app.obtain_pair("alice", PASSWORD).await;
+    let res = app
+        .post_json("/api/token/refresh/", &json!({ "refresh": refresh }))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
