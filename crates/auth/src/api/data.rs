@@ -1,13 +1,15 @@
 //! `request.data` as DRF builds it: the body parsed by content type (JSON, form, multipart), capped
 //! in size, with DRF's answers for empty bodies, bad JSON and unsupported media types.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
 
 use actix_web::dev::Payload;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::web::{Bytes, BytesMut};
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest};
 use futures_util::{FutureExt as _, StreamExt};
 use serde_json::{Map, Value};
 
@@ -16,6 +18,18 @@ use super::error::ApiError;
 /// The largest body accepted, in bytes (app data; `SERVER.MAX_BODY_SIZE`).
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
+
+/// Whether the request's handler is waiting for the client's body right now (request extension,
+/// put there by the server's timeout middleware): a request that runs out of time while waiting
+/// for its body is the client's stall, answered 408, not the server's, answered 503.
+#[derive(Debug, Clone, Default)]
+pub struct BodyProgress(Rc<Cell<bool>>);
+
+impl BodyProgress {
+    pub fn reading(&self) -> bool {
+        self.0.get()
+    }
+}
 
 /// The parsed body: a JSON value (any shape: the serializer decides what is acceptable), or the
 /// fields of a form, the last value of a repeated key winning (QueryDict's `[]`).
@@ -65,9 +79,17 @@ impl FromRequest for RequestData {
             headers.insert(header::CONTENT_TYPE, value.clone());
         }
         let payload = payload.take();
+        let progress = req.extensions().get::<BodyProgress>().cloned();
         Box::pin(async move {
-            let body = read_body(declared, payload, limit).await?;
-            parse(&headers, body).await.map(RequestData)
+            // Set while the body is awaited; left set if the read is abandoned by the timeout.
+            if let Some(p) = &progress {
+                p.0.set(true);
+            }
+            let body = read_body(declared, payload, limit).await;
+            if let Some(p) = &progress {
+                p.0.set(false);
+            }
+            parse(&headers, body?).await.map(RequestData)
         })
     }
 }

@@ -60,6 +60,10 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("Unsupported media type {0:?} in request.")]
     UnsupportedMediaType(String),
+    /// 408 `{"detail": "...", "code": "request_timeout"}`: the client did not send the body it
+    /// announced within SERVER.TIMEOUT (its fault, not the server's: no 503).
+    #[error("request body not received within {0:?}")]
+    RequestTimeout(std::time::Duration),
     /// 414 `{"detail": "Request line is too large (N > LIMIT).", "code":
     /// "request_line_too_large"}`: gunicorn's `limit_request_line` (its message).
     #[error("Request line is too large ({length} > {limit}).")]
@@ -152,6 +156,10 @@ impl ApiError {
                 "detail": detail,
                 "code": "request_header_fields_too_large",
             }),
+            ApiError::RequestTimeout(_) => json!({
+                "detail": "The request body was not received in time.",
+                "code": "request_timeout",
+            }),
             ApiError::Unavailable(_) => json!({
                 "detail": "Service temporarily unavailable, try again later.",
                 "code": "service_unavailable",
@@ -186,6 +194,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::RequestLineTooLarge { .. } => StatusCode::URI_TOO_LONG,
             ApiError::HeaderFieldsTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

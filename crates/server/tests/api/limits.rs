@@ -162,3 +162,20 @@ async fn more_header_fields_than_the_limit_is_431() {
     assert_eq!(send(&default, &with_fields(96)).await.0, 401);
     assert_eq!(send(&default, &with_fields(101)).await.0, 431);
 }
+
+#[tokio::test]
+async fn a_body_stalled_past_the_timeout_is_408_not_503() {
+    let app = spawn_app_with(&[("SERVER__TIMEOUT", "1s")]).await;
+    // 100 bytes announced, 11 sent, then nothing: the client's stall, not the server's fault.
+    let (code, body) = send_raw(
+        &app,
+        "POST /api/token/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"username\"",
+    )
+    .await;
+    assert_eq!(code, 408, "{body}");
+    assert_eq!(
+        body,
+        json!({"detail": "The request body was not received in time.", "code": "request_timeout"})
+    );
+}
