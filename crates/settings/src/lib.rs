@@ -388,7 +388,7 @@ impl Default for Server {
 /// `[PASSWORDS]`: password hashing cost.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Passwords {
-    /// `BCRYPT_ROUNDS`: bcrypt cost, default 12 (Django's `BCryptSHA256PasswordHasher`), 4..=31.
+    /// `BCRYPT_ROUNDS`: bcrypt cost, default 12 (Django's `BCryptSHA256PasswordHasher`), 4..=16.
     pub bcrypt_rounds: u32,
 }
 
