@@ -108,7 +108,8 @@ pub(crate) fn jwk_url(url: Option<&str>, algorithm: Algorithm) -> Rule {
         Ok(())
     } else {
         Err(format!(
-            "{url:?} is not an http:// or https:// URL: set it to the issuer's JWKS address, e.g. \"https://issuer.example/.well-known/jwks.json\""
+            "{:?} is not an http:// or https:// URL: set it to the issuer's JWKS address, e.g. \"https://issuer.example/.well-known/jwks.json\"",
+            crate::redact_url(url)
         ))
     }
 }
@@ -385,6 +386,13 @@ mod tests {
             assert!(jwk_url(Some(bad), Algorithm::RS256).is_err(), "{bad}");
         }
         assert!(jwk_url(Some("https://issuer.example/jwks"), Algorithm::HS256).is_err());
+        let wrong = jwk_url(
+            Some("htps://svc:s3cr3t@issuer.example/jwks"),
+            Algorithm::RS256,
+        );
+        let reason = wrong.expect_err("not http(s)");
+        assert!(!reason.contains("s3cr3t"), "{reason}");
+        assert!(reason.contains("[redacted]@issuer.example"), "{reason}");
         assert!(jwk_url(None, Algorithm::HS256).is_ok());
     }
 
