@@ -6,10 +6,8 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 
 fn vectors() -> Value {
-    serde_json::from_str(include_str!(
-        "../../../../testdata/simplejwt_tokens.json"
-    ))
-    .expect("vectors")
+    serde_json::from_str(include_str!("../../../../testdata/simplejwt_tokens.json"))
+        .expect("vectors")
 }
 
 fn token(v: &Value, group: &str, name: &str) -> String {
