@@ -168,13 +168,15 @@ async fn cached_user(state: &AuthState, key: UserKey) -> Result<Option<Arc<User>
     if let Some(user) = state.users.get(&key) {
         return Ok(Some(user));
     }
-    let lookup_key = key.clone();
+    // Taken before the read: a password change that forgets the user while this reads makes
+    // the row stale, and it is then not kept.
+    let ticket = state.users.ticket(key.clone());
     let found = state
-        .with_conn(move |conn| Ok(lookup::user_by_key(conn, &lookup_key)?))
+        .with_conn(move |conn| Ok(lookup::user_by_key(conn, &key)?))
         .await?
         .map(Arc::new);
     if let Some(user) = &found {
-        state.users.insert(key, Arc::clone(user));
+        state.users.insert(ticket, Arc::clone(user));
     }
     Ok(found)
 }

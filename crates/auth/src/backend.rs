@@ -170,8 +170,8 @@ impl TokenBackend {
         };
         let remote = settings
             .jwk_url
-            .as_deref()
-            .map(|url| JwkClient::new(url, settings.algorithm))
+            .as_ref()
+            .map(|url| JwkClient::new(url.expose(), settings.algorithm))
             .transpose()
             .map_err(|e| KeyError {
                 key: "JWK_URL",

@@ -210,6 +210,15 @@ fn address_key(client: &str) -> Option<String> {
     }
 }
 
+/// How a username appears in the logs: never as typed (people type their password into the
+/// username field), but as `sha256:` and the first 8 hex digits of its SHA-256, the start of its
+/// counter's key in the cache. An operator checks a name with `printf %s NAME | sha256sum`;
+/// 32 bits tell the few names in a log apart while saying little about a password.
+fn username_for_log(username: &str) -> String {
+    let digest = hex::encode(Sha256::digest(username.as_bytes()));
+    format!("sha256:{}", &digest[..8])
+}
+
 /// Retry-After's whole seconds, rounded up: a client that waits that long is let in.
 fn whole_seconds(wait: Duration) -> u64 {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -284,8 +293,8 @@ impl<'a> Attempt<'a> {
             if i == 0 {
                 metrics.lockout_started("username");
                 log::warn!(
-                    "brute force: username {:?} locked for {}s after {failures} failed password checks (last from {})",
-                    self.username.chars().take(150).collect::<String>(),
+                    "brute force: username {} locked for {}s after {failures} failed password checks (last from {})",
+                    username_for_log(&self.username),
                     whole_seconds(wait),
                     self.client,
                 );
@@ -705,6 +714,29 @@ mod tests {
         assert_eq!(p.wait_after(u64::MAX, 1), 15 * MIN);
         // A factor of 0 is a counter that is off.
         assert_eq!(p.wait_after(100, 0), Duration::ZERO);
+    }
+
+    #[test]
+    fn usernames_are_logged_as_a_short_hash_of_the_counter_key() {
+        let typed = "Tr0ub4dor&3 typed in the wrong box";
+        let shown = username_for_log(typed);
+        assert_eq!(shown.len(), "sha256:".len() + 8);
+        assert!(!shown.contains("Tr0ub"), "{shown}");
+        let guard = BruteForce::new(
+            &settings::Settings::from_sources(
+                None,
+                &[(
+                    "SECRET_KEY".to_owned(),
+                    "x7#k2!pQ9@vL4$mN8&wR1*zT6^yU3(bH5)cJ0-eF_gA+dS=qW-Z".to_owned(),
+                )],
+            )
+            .expect("settings"),
+        );
+        let key = &guard.counters(&policy(), typed, "")[0].key;
+        let prefix = format!("brute_force_user_{}", &shown["sha256:".len()..]);
+        assert!(key.contains(&prefix), "{key} does not start with {prefix}");
+        // `printf %s alice | sha256sum` starts 2bd806c9.
+        assert_eq!(username_for_log("alice"), "sha256:2bd806c9");
     }
 
     #[test]

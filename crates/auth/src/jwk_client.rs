@@ -1,6 +1,7 @@
 //! JWK_URL: another issuer's verifying keys, fetched from its JWKS and cached by `kid` (simplejwt's
 //! PyJWKClient), with every fetch bounded: timeouts, a size cap, one fetch at a time, and a budget
-//! so that tokens naming made-up `kid`s cannot make this server hammer the issuer.
+//! so that tokens naming made-up `kid`s cannot make this server hammer the issuer. The URL may
+//! carry credentials (`https://user:pass@...`, `?token=`): logs and errors show it redacted.
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
@@ -27,8 +28,9 @@ pub const MAX_BYTES: usize = 1 << 20;
 /// Why a fetch brought no keys (logged; the request sees only "Token is invalid").
 #[derive(Debug, thiserror::Error)]
 enum FetchError {
+    /// Without its URL (see `From`): the JWK_URL is logged beside it, redacted.
     #[error("{0}")]
-    Http(#[from] reqwest::Error),
+    Http(reqwest::Error),
     #[error("the issuer answered HTTP {0}")]
     Status(reqwest::StatusCode),
     #[error("the answer is larger than {MAX_BYTES} bytes")]
@@ -41,6 +43,13 @@ enum FetchError {
         algorithm: Algorithm,
         kty: &'static str,
     },
+}
+
+impl From<reqwest::Error> for FetchError {
+    /// reqwest names the URL in its messages, credentials and all (a redirect's too).
+    fn from(e: reqwest::Error) -> Self {
+        FetchError::Http(e.without_url())
+    }
 }
 
 /// A JWK_URL this server cannot fetch from: a startup error.
@@ -108,6 +117,8 @@ impl Budget {
 /// The issuer's JWKS at JWK_URL, as keys by `kid` that fit the pinned ALGORITHM.
 pub struct JwkClient {
     url: String,
+    /// `url` as logs show it (`settings::redact_url`).
+    shown: String,
     algorithm: Algorithm,
     http: reqwest::Client,
     cache: RwLock<Cache>,
@@ -118,12 +129,13 @@ pub struct JwkClient {
 impl std::fmt::Debug for JwkClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JwkClient")
-            .field("url", &self.url)
+            .field("url", &self.shown)
             .finish_non_exhaustive()
     }
 }
 
 impl JwkClient {
+    /// `url` is the whole JWK_URL (`SecretUrl::expose`): it is only ever shown redacted.
     pub fn new(url: &str, algorithm: Algorithm) -> Result<Self, ClientError> {
         url::Url::parse(url)?;
         let http = reqwest::Client::builder()
@@ -135,13 +147,15 @@ impl JwkClient {
             .pool_max_idle_per_host(0)
             .user_agent(concat!("jwt-auth/", env!("CARGO_PKG_VERSION")))
             .build()?;
+        let shown = settings::redact_url(url);
         if plain_http_off_host(url) {
             log::warn!(
-                "SIMPLE_JWT.JWK_URL {url} is plain http: anyone on the path to it can replace the issuer's keys and sign tokens; use https"
+                "SIMPLE_JWT.JWK_URL {shown} is plain http: anyone on the path to it can replace the issuer's keys and sign tokens; use https"
             );
         }
         Ok(JwkClient {
             url: url.to_owned(),
+            shown,
             algorithm,
             http,
             cache: RwLock::new(Cache::default()),
@@ -196,13 +210,13 @@ impl JwkClient {
         cache.attempts += 1;
         match outcome {
             Ok(keys) => {
-                log::info!("JWK_URL {}: {} keys", self.url, keys.len());
+                log::info!("JWK_URL {}: {} keys", self.shown, keys.len());
                 cache.keys = keys;
                 cache.fetched = Some(Instant::now());
             }
             Err(e) => log::warn!(
                 "JWK_URL {}: fetching the issuer's keys failed: {e}; {} cached keys stay in use",
-                self.url,
+                self.shown,
                 cache.keys.len()
             ),
         }
@@ -349,6 +363,29 @@ mod tests {
             .unwrap_or_default();
         kids.sort();
         kids
+    }
+
+    #[actix_rt::test]
+    async fn credentials_in_the_url_are_never_shown() {
+        // A port nobody listens on (bound, then released): the fetch fails.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let url = format!("http://svc:s3cr3t@127.0.0.1:{port}/jwks.json?token=s3cr3t");
+        let client = JwkClient::new(&url, Algorithm::RS256).expect("client");
+        let debug = format!("{client:?}");
+        assert!(!debug.contains("s3cr3t"), "{debug}");
+        assert!(debug.contains("[redacted]@127.0.0.1"), "{debug}");
+        let Err(error) = client.fetch().await else {
+            panic!("nothing listens there");
+        };
+        for text in [error.to_string(), format!("{error:?}")] {
+            assert!(!text.contains("s3cr3t"), "{text}");
+        }
+        // Off this machine over plain http: warned about at startup, redacted too.
+        let remote = JwkClient::new("http://svc:s3cr3t@issuer.example/jwks", Algorithm::RS256);
+        assert!(!format!("{remote:?}").contains("s3cr3t"));
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub struct AuthState {
     /// AUTH_PASSWORD_VALIDATORS, built on first use (see `password_validators`).
     validators: OnceLock<PasswordValidators>,
     /// Password hashes computed at once by this process (see `hash`).
-    hashing: tokio::sync::Semaphore,
+    hashing: Arc<tokio::sync::Semaphore>,
 }
 
 impl AuthState {
@@ -53,7 +53,9 @@ impl AuthState {
             metrics: crate::metrics::Metrics::new(),
             users: crate::user_cache::UserCache::new(settings_user_ttl),
             validators: OnceLock::new(),
-            hashing: tokio::sync::Semaphore::new(hashing_permits(settings_workers)),
+            hashing: Arc::new(tokio::sync::Semaphore::new(hashing_permits(
+                settings_workers,
+            ))),
         })
     }
 
@@ -153,10 +155,29 @@ impl AuthState {
         F: FnOnce(&PasswordHasher) -> T + Send + 'static,
         T: Send + 'static,
     {
-        let _permit = self.hashing.acquire().await.map_err(ApiError::internal)?;
         let hasher = self.hasher.clone();
-        Ok(web::block(move || f(&hasher)).await?)
+        limited(&self.hashing, move || f(&hasher)).await
     }
+}
+
+/// Runs `work` on the blocking pool once `permits` grants a permit, which the work itself holds
+/// until it ends. A request dropped while waiting (SERVER.TIMEOUT answers 503 and drops the
+/// handler) cannot stop a hash under way: were the permit the waiting future's, it would be freed
+/// while the hash still ran, the next request would start another, and the bound would be gone.
+async fn limited<T, F>(permits: &Arc<tokio::sync::Semaphore>, work: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let permit = Arc::clone(permits)
+        .acquire_owned()
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(web::block(move || {
+        let _held = permit;
+        work()
+    })
+    .await?)
 }
 
 /// Hashes at once per process: the cores divided among the worker processes (WORKERS, default
@@ -165,4 +186,78 @@ fn hashing_permits(workers: Option<usize>) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let workers = workers.unwrap_or(cores).max(1);
     (cores / workers).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use futures_util::future::{select, Either};
+    use tokio::sync::{oneshot, Semaphore};
+
+    use super::*;
+
+    /// Bounds each wait, so that a regression fails instead of hanging; nothing sleeps.
+    const WAIT: Duration = Duration::from_secs(30);
+
+    #[actix_rt::test]
+    async fn the_permit_is_held_by_the_work_until_it_ends_not_by_the_request() {
+        let permits = Arc::new(Semaphore::new(1));
+        let (started_tx, started_rx) = oneshot::channel::<()>();
+        let (finish_tx, finish_rx) = mpsc::channel::<()>();
+        let (ended_tx, ended_rx) = oneshot::channel::<()>();
+        let request = Box::pin(limited(&permits, move || {
+            let _ = started_tx.send(());
+            // The "hash": runs until the test lets it end.
+            let _ = finish_rx.recv_timeout(WAIT);
+            ended_tx
+        }));
+        // The request waits until the work has started, then is dropped, as SERVER.TIMEOUT
+        // drops a handler: the blocking work goes on.
+        match select(request, started_rx).await {
+            Either::Right((started, request)) => {
+                started.expect("the work started");
+                drop(request);
+            }
+            Either::Left(_) => panic!("the work cannot end before the test lets it"),
+        }
+        assert_eq!(
+            permits.available_permits(),
+            0,
+            "the running work holds the permit"
+        );
+        assert!(
+            permits.try_acquire().is_err(),
+            "no second hash may start while the first runs"
+        );
+        finish_tx.send(()).expect("the work is waiting");
+        // It ends: the permit comes back (the sender returned by the work is dropped by then).
+        let ended = tokio::time::timeout(WAIT, ended_rx)
+            .await
+            .expect("the work ended");
+        assert!(
+            ended.is_err(),
+            "the work's result was dropped with the request"
+        );
+        let permit = tokio::time::timeout(WAIT, permits.acquire())
+            .await
+            .expect("the permit is released when the work ends");
+        drop(permit.expect("semaphore open"));
+        assert_eq!(permits.available_permits(), 1);
+    }
+
+    #[actix_rt::test]
+    async fn work_waits_for_a_permit() {
+        let permits = Arc::new(Semaphore::new(1));
+        let held = Arc::clone(&permits).acquire_owned().await.expect("open");
+        let (ran_tx, ran_rx) = mpsc::channel::<()>();
+        let mut waiting = Box::pin(limited(&permits, move || ran_tx.send(()).is_ok()));
+        // Polled once: no permit, so nothing runs.
+        assert!(futures_util::FutureExt::now_or_never(&mut waiting).is_none());
+        assert!(ran_rx.try_recv().is_err());
+        drop(held);
+        assert!(waiting.await.expect("ran"));
+        assert_eq!(permits.available_permits(), 1);
+    }
 }

@@ -407,6 +407,26 @@ fn postgres_broken_files_name_the_record_and_change_nothing() {
     broken_files_name_the_record_and_change_nothing(Project::postgres());
 }
 
+#[test]
+fn a_hash_over_the_cost_cap_is_refused_naming_the_user_and_the_cap() {
+    let project = Project::sqlite();
+    let mut file = fixture();
+    // bob's real hash at cost 12, respelled at bcrypt's maximum: ~36 hours per check.
+    let bob = file[1]["fields"]["password"].as_str().unwrap().to_owned();
+    file[1]["fields"]["password"] = json!(bob.replacen("$$2b$12$", "$$2b$31$", 1));
+    let path = project.write_json("costly.json", &file);
+    let error = project.fails(&["loaddata", &path.to_string_lossy()]);
+    let expected = "record 2 (pk 2, username \"bob\"), field \"password\": its bcrypt_sha256 \
+                    cost 31 is above this server's cap of cost 16";
+    assert!(error.contains(expected), "{error}\nexpected: {expected}");
+    assert!(error.trim_end().ends_with("Nothing was loaded."), "{error}");
+    assert!(project.rows().is_empty());
+    // At the cap, the same file loads.
+    file[1]["fields"]["password"] = json!(bob.replacen("$$2b$12$", "$$2b$16$", 1));
+    let out = project.loaddata(&project.write_json("at_cap.json", &file));
+    assert!(out.contains("5 created"), "{out}");
+}
+
 /// The fixture as our dumpdata must write it: Django's exact layout, minus the memberships.
 fn fixture_without_memberships() -> String {
     let text = std::fs::read_to_string(fixture_path()).unwrap();

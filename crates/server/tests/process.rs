@@ -694,6 +694,95 @@ async fn a_slow_request_is_answered_503_at_the_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lockout_is_logged_without_the_username_as_typed() {
+    let server = Server::start(Options {
+        workers: 1,
+        ..Options::default()
+    });
+    // What people type into the username box by mistake: their password.
+    let typed = "Tr0ub4dor-typed-in-the-username-box";
+    let client = client(false);
+    for _ in 0..5 {
+        let res = client
+            .post(server.url("/api/token/"))
+            .json(&json!({"username": typed, "password": "wrong"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+    }
+    let line = server.log.wait_for("the lockout warning", |lines| {
+        lines
+            .iter()
+            .find(|l| l.contains("brute force: username"))
+            .cloned()
+    });
+    let shown = line
+        .split("brute force: username sha256:")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_default();
+    assert!(
+        shown.len() == 8 && shown.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{line}"
+    );
+    assert!(line.contains("locked for 60s after 5 failed"), "{line}");
+    let log = server.log.snapshot().join("\n");
+    assert!(!log.contains("Tr0ub4dor"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwk_url_credentials_never_reach_the_log() {
+    use base64::Engine as _;
+    // A port nobody listens on (bound, then released): every fetch fails, and is logged.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://svc:s3cr3t@127.0.0.1:{port}/jwks.json?token=s3cr3t");
+    let signing = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/keys/rsa.pem");
+    let server = Server::start(Options {
+        env: &[
+            ("SIMPLE_JWT__ALGORITHM", "RS256"),
+            ("SIMPLE_JWT__SIGNING_KEY", signing),
+            ("SIMPLE_JWT__JWK_URL", &url),
+        ],
+        workers: 1,
+        ..Options::default()
+    });
+    // A token naming a `kid`, so that the server fetches the issuer's keys; unsigned, as the
+    // fetch comes first.
+    let b64 = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let token = format!(
+        "{}.{}.c2ln",
+        b64(json!({"alg": "RS256", "typ": "JWT", "kid": "k1"})),
+        b64(json!({"token_type": "access", "user_id": "1", "exp": 4_000_000_000u64}))
+    );
+    let res = client(false)
+        .get(server.url("/api/me/"))
+        .header("Authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let line = server.log.wait_for("the failed fetch", |lines| {
+        lines
+            .iter()
+            .find(|l| l.contains("fetching the issuer's keys failed"))
+            .cloned()
+    });
+    assert!(
+        line.contains(&format!(
+            "JWK_URL http://[redacted]@127.0.0.1:{port}/jwks.json?token=[redacted]:"
+        )),
+        "{line}"
+    );
+    let log = server.log.snapshot().join("\n");
+    assert!(!log.contains("s3cr3t"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn access_log_names_the_client_only_through_trusted_proxies() {
     let dir = tempfile::tempdir().unwrap();
     let access_file = dir.path().join("access.log");

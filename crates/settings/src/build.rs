@@ -414,9 +414,12 @@ fn simple_jwt(
             reason,
         ));
     }
-    s.set_checked("JWK_URL", &mut jwt.jwk_url, value::optional_string, |url| {
-        validate::jwk_url(url.as_deref(), jwt.algorithm)
-    })?;
+    s.set_checked(
+        "JWK_URL",
+        &mut jwt.jwk_url,
+        |entry| Ok(value::optional_string(entry)?.map(crate::SecretUrl::new)),
+        |url| validate::jwk_url(url.as_ref().map(crate::SecretUrl::expose), jwt.algorithm),
+    )?;
     s.set("KEY_ID", &mut jwt.key_id, value::optional_string)?;
     s.set(
         "VERIFYING_KEYS",

@@ -43,7 +43,7 @@ pub use choices::{
 pub use error::{Origin, SettingsError};
 pub use password_validators::{PasswordValidator, UserAttribute};
 pub use rate::Rate;
-pub use secret::Secret;
+pub use secret::{redact_url, Secret, SecretUrl};
 pub use serving::{LogDestination, TrustedProxy};
 
 /// True for a secret that is no secret: a Django "django-insecure-" key, a dictionary word, a
@@ -226,7 +226,7 @@ pub struct SimpleJwt {
     /// `TOKEN_USER_CLAIMS` (ours): user fields copied into every token, default none.
     pub token_user_claims: Vec<UserClaim>,
     /// `JWK_URL`: verify tokens against this JWKS (another issuer's) instead of VERIFYING_KEY.
-    pub jwk_url: Option<String>,
+    pub jwk_url: Option<SecretUrl>,
     /// `KEY_ID` (ours): the `kid` of the signing key; when set, tokens carry it in their header.
     pub key_id: Option<String>,
     /// `VERIFYING_KEYS` (ours): earlier public keys still accepted and published, for rotation.
@@ -407,7 +407,7 @@ impl Default for Server {
 /// `[PASSWORDS]`: password hashing cost.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Passwords {
-    /// `BCRYPT_ROUNDS`: bcrypt cost, default 12 (Django's `BCryptSHA256PasswordHasher`), 4..=31.
+    /// `BCRYPT_ROUNDS`: bcrypt cost, default 12 (Django's `BCryptSHA256PasswordHasher`), 4..=16.
     pub bcrypt_rounds: u32,
 }
 

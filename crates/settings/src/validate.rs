@@ -24,12 +24,15 @@ pub(crate) fn at_most(n: usize, max: usize) -> Rule {
     }
 }
 
-/// bcrypt's own limits on the cost factor.
+/// bcrypt's minimum, and the cap the password hasher puts on stored hashes (bcrypt itself goes
+/// to 31, about 36 hours a hash; 16 takes about 4 s, Django's default 12 a quarter second).
 pub(crate) fn bcrypt_rounds(rounds: u32) -> Rule {
-    if (4..=31).contains(&rounds) {
+    if (4..=16).contains(&rounds) {
         Ok(())
     } else {
-        Err(format!("must be from 4 to 31, got {rounds}"))
+        Err(format!(
+            "must be from 4 to 16, got {rounds} (each step doubles the work of every login; Django's default is 12)"
+        ))
     }
 }
 
@@ -115,7 +118,8 @@ pub(crate) fn jwk_url(url: Option<&str>, algorithm: Algorithm) -> Rule {
         Ok(())
     } else {
         Err(format!(
-            "{url:?} is not an http:// or https:// URL: set it to the issuer's JWKS address, e.g. \"https://issuer.example/.well-known/jwks.json\""
+            "{:?} is not an http:// or https:// URL: set it to the issuer's JWKS address, e.g. \"https://issuer.example/.well-known/jwks.json\"",
+            crate::redact_url(url)
         ))
     }
 }
@@ -392,6 +396,13 @@ mod tests {
             assert!(jwk_url(Some(bad), Algorithm::RS256).is_err(), "{bad}");
         }
         assert!(jwk_url(Some("https://issuer.example/jwks"), Algorithm::HS256).is_err());
+        let wrong = jwk_url(
+            Some("htps://svc:s3cr3t@issuer.example/jwks"),
+            Algorithm::RS256,
+        );
+        let reason = wrong.expect_err("not http(s)");
+        assert!(!reason.contains("s3cr3t"), "{reason}");
+        assert!(reason.contains("[redacted]@issuer.example"), "{reason}");
         assert!(jwk_url(None, Algorithm::HS256).is_ok());
     }
 
@@ -401,8 +412,9 @@ mod tests {
         assert!(at_least_one(1usize).is_ok());
         assert!(bcrypt_rounds(3).is_err());
         assert!(bcrypt_rounds(4).is_ok());
-        assert!(bcrypt_rounds(31).is_ok());
-        assert!(bcrypt_rounds(32).is_err());
+        assert!(bcrypt_rounds(16).is_ok());
+        assert!(bcrypt_rounds(17).is_err());
+        assert!(bcrypt_rounds(31).is_err());
     }
 
     #[test]

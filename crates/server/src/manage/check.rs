@@ -156,6 +156,7 @@ pub fn issues(settings: &Settings, deploy: bool, pgsslmode: Option<&str>) -> Vec
         found.extend(cookies(&settings.rest_auth));
         found.extend(brute_force(settings));
         found.extend(trusted_proxies(&settings.server.trusted_proxies));
+        found.extend(jwk_url(&settings.simple_jwt));
     }
     found
 }
@@ -419,6 +420,34 @@ fn trusted_proxies(trusted: &[settings::TrustedProxy]) -> Vec<Issue> {
     )]
 }
 
+/// `JWK_URL`: the issuer's keys sign tokens for every application it serves, so without AUDIENCE
+/// (and ISSUER) this server accepts tokens minted for the others. The URL itself is not shown:
+/// it may carry credentials.
+fn jwk_url(jwt: &SimpleJwt) -> Vec<Issue> {
+    if jwt.jwk_url.is_none() {
+        return Vec::new();
+    }
+    let missing: Vec<&str> = [
+        ("AUDIENCE", jwt.audience.is_none()),
+        ("ISSUER", jwt.issuer.is_none()),
+    ]
+    .into_iter()
+    .filter_map(|(name, unset)| unset.then_some(name))
+    .collect();
+    if missing.is_empty() {
+        return Vec::new();
+    }
+    vec![issue(
+        Level::Warning,
+        "jwt.W021",
+        format!(
+            "SIMPLE_JWT.JWK_URL is set without {}: any token signed with the issuer's keys is accepted, including tokens it issued for other applications or another tenant.",
+            missing.join(" or ")
+        ),
+        "Set SIMPLE_JWT.AUDIENCE to this API's identifier and SIMPLE_JWT.ISSUER to the issuer's `iss` value.",
+    )]
+}
+
 /// The token cookies of `[REST_AUTH]` (nothing to say while no cookie is named).
 fn cookies(ra: &settings::RestAuth) -> Vec<Issue> {
     let mut found = Vec::new();
@@ -638,6 +667,36 @@ mod tests {
             None,
         ));
         assert!(text.contains("TRUSTED_PROXIES contains \"*\""), "{text}");
+    }
+
+    #[test]
+    fn jwk_url_without_audience_or_issuer() {
+        let signing = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/keys/rsa.pem");
+        let jwks = [
+            ("SIMPLE_JWT__ALGORITHM", "RS256"),
+            ("SIMPLE_JWT__SIGNING_KEY", signing),
+            (
+                "SIMPLE_JWT__JWK_URL",
+                "https://svc:s3cr3t@issuer.example/.well-known/jwks.json",
+            ),
+        ];
+        let bare = load(&jwks);
+        assert_eq!(ids(&bare, true), ["jwt.W021"]);
+        assert_eq!(ids(&bare, false), Vec::<&str>::new(), "deploy only");
+        let text = render(&issues(&bare, true, None));
+        assert!(text.contains("without AUDIENCE or ISSUER"), "{text}");
+        assert!(!text.contains("s3cr3t"), "{text}");
+        let audience_only = load(&[jwks[0], jwks[1], jwks[2], ("SIMPLE_JWT__AUDIENCE", "api")]);
+        let text = render(&issues(&audience_only, true, None));
+        assert!(text.contains("set without ISSUER:"), "{text}");
+        let both = load(&[
+            jwks[0],
+            jwks[1],
+            jwks[2],
+            ("SIMPLE_JWT__AUDIENCE", "api"),
+            ("SIMPLE_JWT__ISSUER", "https://issuer.example/"),
+        ]);
+        assert_eq!(ids(&both, true), Vec::<&str>::new());
     }
 
     #[test]

@@ -273,3 +273,22 @@ async fn options_describes_the_view() {
     assert_eq!(body["name"], "Token Obtain Pair");
     assert_eq!(body["parses"][0], "application/json");
 }
+
+#[tokio::test]
+async fn a_stored_hash_over_the_cost_cap_is_a_failed_login_not_a_days_work() {
+    let app = spawn_app().await;
+    // A real bcrypt_sha256 hash respelled at cost 31: ~36 hours a check, were it computed.
+    let costly = "bcrypt_sha256$$2b$31$cAMpXvskydqaQ0nHa.JRxOlvKRZ0DdYgL2DU/PXYmVDIuyNazqrUS";
+    app.insert_user("eve", costly, true);
+    for password in ["guess", "another guess"] {
+        let body = json!({"username": "eve", "password": password});
+        let answer = app.post_json("/api/token/", &body);
+        // A bound on the wait, so that a regression fails instead of hanging for a day.
+        let res = tokio::time::timeout(std::time::Duration::from_secs(60), answer)
+            .await
+            .expect("answered without computing the hash");
+        let (status, body) = parts(res).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(body, json!({ "detail": NO_ACCOUNT }));
+    }
+}

@@ -88,6 +88,9 @@ pub enum Problem {
     DuplicateUsername(usize),
     /// The username belongs to another user already in the database.
     UsernameTaken(i32),
+    /// A password hash whose work factor this server never computes (`password::OverCost`'s
+    /// message).
+    OverCost(String),
     Database(String),
 }
 
@@ -115,6 +118,10 @@ impl fmt::Display for Problem {
             Problem::UsernameTaken(id) => write!(
                 f,
                 "is already the username of another user in the database (id {id})"
+            ),
+            Problem::OverCost(over) => write!(
+                f,
+                "{over}: every login of this user would fail, and each wrong guess would tie up a core; set a new password in Django (or leave the user out) and dump again"
             ),
             Problem::Database(message) => write!(f, "database error: {message}"),
         }
@@ -249,12 +256,16 @@ impl<'a> RecordReader<'a> {
         if username.is_empty() {
             return Err(self.error(Some("username"), Problem::Empty));
         }
+        // Kept exactly as Django stored it (any algorithm, or unusable `!...`), unless its work
+        // factor is over the hasher's cap.
+        let password = fields.string("password", PASSWORD_MAX, None)?;
+        crate::password::check_cost(&password)
+            .map_err(|over| self.error(Some("password"), Problem::OverCost(over.to_string())))?;
         Ok(Record {
             index: self.index,
             pk,
             fields: UserFields {
-                // Kept exactly as Django stored it: any algorithm, or unusable (`!...`).
-                password: fields.string("password", PASSWORD_MAX, None)?,
+                password,
                 last_login: fields.optional_datetime("last_login")?,
                 is_superuser: fields.boolean("is_superuser", false)?,
                 username,
@@ -506,6 +517,28 @@ mod tests {
             "record 3 (pk 3, username \"admin\"), field \"date_joined\": \"2026-13-01T00:00:00Z\" \
              is not an ISO 8601 date and time (e.g. 2026-11-28T19:13:00.243Z)"
         );
+    }
+
+    #[test]
+    fn over_cost_hashes_are_refused_naming_the_user_and_the_cap() {
+        let mut costly = user(json!(2), "eve");
+        costly["fields"]["password"] =
+            json!("bcrypt$$2b$31$cAMpXvskydqaQ0nHa.JRxOlvKRZ0DdYgL2DU/PXYmVDIuyNazqrUS");
+        let e = record_error(&[user(json!(1), "a"), costly]);
+        assert_eq!(e.field.as_deref(), Some("password"));
+        assert!(matches!(e.problem, Problem::OverCost(_)), "{e:?}");
+        let text = e.to_string();
+        assert!(
+            text.starts_with(
+                "record 2 (pk 2, username \"eve\"), field \"password\": its bcrypt cost 31 is above this server's cap of cost 16: "
+            ),
+            "{text}"
+        );
+        // At the cap, and the other families' Django defaults, load.
+        let mut at_cap = user(json!(3), "max");
+        at_cap["fields"]["password"] =
+            json!("bcrypt$$2b$16$cAMpXvskydqaQ0nHa.JRxOlvKRZ0DdYgL2DU/PXYmVDIuyNazqrUS");
+        assert_eq!(parse_values(&[at_cap]).unwrap().users.len(), 1);
     }
 
     #[test]

@@ -11,10 +11,15 @@ use base64::engine::general_purpose::STANDARD_NO_PAD;
 use base64::Engine as _;
 use subtle::ConstantTimeEq;
 
-/// Above these a stored hash is treated as malformed rather than letting one login allocate
-/// gigabytes or run for minutes (Django 5.2 writes m=102400 KiB, t=2, p=8).
-const MAX_MEMORY_KIB: u32 = 1024 * 1024;
-const MAX_TIME_COST: u32 = 32;
+use super::Excess;
+
+/// Above these a stored hash is never computed (see `mod.rs`), rather than letting one wrong
+/// guess allocate gigabytes or run for minutes. Django 5.2 writes m=102400 KiB, t=2, p=8: about
+/// 100 MiB and a third of a second here. The memory cap is 5× that, per hash under way (so a
+/// few at once still fit a small machine); the work (memory × passes, which the time follows)
+/// is capped at 8× Django's, a few seconds of a core.
+const MAX_MEMORY_KIB: u32 = 512 * 1024;
+const MAX_WORK_KIB_PASSES: u64 = 8 * 102_400 * 2;
 
 /// The parsed fields of a stored argon2 hash.
 struct Stored {
@@ -52,7 +57,7 @@ fn parse(body: &str) -> Option<Stored> {
         _ => return None,
     };
     let (m, t, p) = parse_costs(params)?;
-    if m > MAX_MEMORY_KIB || t > MAX_TIME_COST {
+    if over_caps(m, t).is_some() {
         return None;
     }
     // STANDARD_NO_PAD rejects padding and non-zero trailing bits, as the C decoder does.
@@ -67,6 +72,30 @@ fn parse(body: &str) -> Option<Stored> {
         salt,
         hash,
     })
+}
+
+/// The memory or work of an argon2 hash body when above the caps; `None` otherwise (malformed
+/// included: only the `m=...,t=...,p=...` field is read).
+pub(super) fn excess(body: &str) -> Option<Excess> {
+    let (m, t, _) = body.split('$').find_map(parse_costs)?;
+    over_caps(m, t)
+}
+
+fn over_caps(m: u32, t: u32) -> Option<Excess> {
+    let work = u64::from(m) * u64::from(t);
+    if m > MAX_MEMORY_KIB {
+        Some(Excess {
+            found: format!("memory of {m} KiB"),
+            cap: format!("{MAX_MEMORY_KIB} KiB"),
+        })
+    } else if work > MAX_WORK_KIB_PASSES {
+        Some(Excess {
+            found: format!("memory × passes of {m} KiB × {t}"),
+            cap: format!("{MAX_WORK_KIB_PASSES} KiB-passes"),
+        })
+    } else {
+        None
+    }
 }
 
 fn parse_version(field: &str) -> Option<Version> {
@@ -157,7 +186,7 @@ mod tests {
             good.replacen("m=32,t=1,p=1", "m=8,t=1,p=2", 1),
             good.replacen("m=32", "m=99999999999", 1),
             good.replacen("m=32", &format!("m={}", MAX_MEMORY_KIB + 1), 1),
-            good.replacen("t=1", &format!("t={}", MAX_TIME_COST + 1), 1),
+            good.replacen("t=1", "t=51201", 1),
             // Padding, bad alphabet, a salt under 8 bytes, a hash under 4 bytes.
             format!("{good}="),
             good.replacen("c2FsdHNhbHRzYWx0", "c2FsdHNhbHRzYWx0=", 1),
@@ -170,6 +199,37 @@ mod tests {
         for case in &cases {
             assert_eq!(verify(PASSWORD, case), None, "{case:?}");
         }
+    }
+
+    #[test]
+    fn costs_over_the_caps_are_named_not_computed() {
+        let good = SMALL_VECTORS[1];
+        let with = |costs: &str| good.replacen("m=32,t=1,p=1", costs, 1);
+        // Django's default is well within; the caps themselves too.
+        for fine in ["m=102400,t=2,p=8", "m=524288,t=3,p=8", "m=32,t=51200,p=1"] {
+            assert!(excess(&with(fine)).is_none(), "{fine}");
+        }
+        let cases = [
+            ("m=524289,t=1,p=1", "memory of 524289 KiB", "524288 KiB"),
+            ("m=4194304,t=2,p=8", "memory of 4194304 KiB", "524288 KiB"),
+            (
+                "m=102400,t=17,p=8",
+                "memory × passes of 102400 KiB × 17",
+                "1638400 KiB-passes",
+            ),
+            (
+                "m=32,t=51201,p=1",
+                "memory × passes of 32 KiB × 51201",
+                "1638400 KiB-passes",
+            ),
+        ];
+        for (costs, found, cap) in cases {
+            let body = with(costs);
+            assert_eq!(verify(PASSWORD, &body), None, "{costs}");
+            let excess = excess(&body).unwrap();
+            assert_eq!((excess.found.as_str(), excess.cap.as_str()), (found, cap));
+        }
+        assert!(excess("argon2id$v=19$m=x,t=1,p=1$c2FsdA$c2FsdA").is_none());
     }
 
     #[test]

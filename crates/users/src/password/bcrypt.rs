@@ -5,13 +5,18 @@
 
 use sha2::{Digest, Sha256};
 
-use super::PasswordError;
+use super::{Excess, PasswordError};
 
 /// Length of every bcrypt string: `$2b$` + two cost digits + `$` + 22 salt + 31 hash characters.
 const BCRYPT_LEN: usize = 60;
-/// Cost range accepted by bcrypt (and by the `bcrypt` crate).
+/// bcrypt's own minimum cost.
 pub(super) const MIN_COST: u32 = 4;
-pub(super) const MAX_COST: u32 = 31;
+/// The most this server computes, for new hashes and stored ones alike, although bcrypt allows
+/// 31. Each step doubles the work: Django's default 12 takes about 0.25 s of a core, 16 about
+/// 4 s, 31 about 36 hours, which an imported `$2b$31$` hash would make every wrong guess spend.
+pub(super) const MAX_COST: u32 = 16;
+/// bcrypt's own maximum: above it a hash is malformed, not merely too costly.
+const BCRYPT_MAX_COST: u32 = 31;
 
 /// Hashes `raw` the way Django's `BCryptSHA256PasswordHasher` does and returns the bcrypt string
 /// (`$2b$<cost>$...`), always in the `2b` variant that Django writes.
@@ -35,12 +40,9 @@ pub(super) fn verify_plain(raw: &str, hash: &str) -> Option<bool> {
 }
 
 /// The cost (work factor) of a bcrypt string, `None` when the string is malformed or the cost
-/// is outside what bcrypt allows.
+/// is outside what bcrypt allows or above [`MAX_COST`].
 pub(super) fn cost(hash: &str) -> Option<u32> {
-    if !is_well_formed(hash) {
-        return None;
-    }
-    let cost = hash.get(4..6)?.parse().ok()?;
+    let cost = stated_cost(hash)?;
     (MIN_COST..=MAX_COST).contains(&cost).then_some(cost)
 }
 
@@ -50,8 +52,26 @@ fn prehash_sha256(raw: &str) -> String {
     hex::encode(Sha256::digest(raw.as_bytes()))
 }
 
-fn verify_bytes(password: &[u8], hash: &str) -> Option<bool> {
+/// The cost of a well-formed bcrypt string when it is above [`MAX_COST`]; `None` otherwise.
+pub(super) fn excess(hash: &str) -> Option<Excess> {
+    let cost = stated_cost(hash)?;
+    (MAX_COST < cost && cost <= BCRYPT_MAX_COST).then(|| Excess {
+        found: format!("cost {cost}"),
+        cap: format!("cost {MAX_COST}"),
+    })
+}
+
+/// The two cost digits of a well-formed bcrypt string, whatever their value.
+fn stated_cost(hash: &str) -> Option<u32> {
     if !is_well_formed(hash) {
+        return None;
+    }
+    hash.get(4..6)?.parse().ok()
+}
+
+fn verify_bytes(password: &[u8], hash: &str) -> Option<bool> {
+    // Over the cap is never computed (`mod.rs` reports it apart from malformed hashes).
+    if stated_cost(hash)? > MAX_COST {
         return None;
     }
     // The crate compares the 23-byte digests in constant time.
@@ -167,6 +187,36 @@ mod tests {
         for case in &cases[..10] {
             assert_eq!(cost(case), None, "{case:?}");
         }
+    }
+
+    #[test]
+    fn costs_over_the_cap_are_never_computed() {
+        // Real cost-4 hashes respelled at other costs: only the digits are read, nothing runs.
+        let sha256 = hash_sha256("pw", 4).unwrap();
+        let plain = plain_hash("pw");
+        for over in [MAX_COST + 1, 20, 31] {
+            let respelled = |hash: &str| format!("$2b${over:02}{}", &hash[6..]);
+            assert_eq!(verify_sha256("pw", &respelled(&sha256)), None, "{over}");
+            assert_eq!(verify_plain("pw", &respelled(&plain)), None, "{over}");
+            assert_eq!(cost(&respelled(&sha256)), None, "{over}");
+            let excess = excess(&respelled(&sha256)).unwrap();
+            assert_eq!(excess.found, format!("cost {over}"));
+            assert_eq!(excess.cap, "cost 16");
+        }
+        for within in [MIN_COST, 12, MAX_COST] {
+            let hash = format!("$2b${within:02}{}", &sha256[6..]);
+            assert!(excess(&hash).is_none(), "{hash}");
+        }
+        assert!(
+            excess("$2b$99$short").is_none(),
+            "malformed is not over cost"
+        );
+        let beyond_bcrypt = format!("$2b$32{}", &sha256[6..]);
+        assert!(
+            excess(&beyond_bcrypt).is_none(),
+            "no bcrypt can compute it: malformed"
+        );
+        assert_eq!(verify_sha256("pw", &beyond_bcrypt), None);
     }
 
     #[test]

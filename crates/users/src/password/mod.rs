@@ -4,12 +4,19 @@
 //! New hashes are always `bcrypt_sha256` (Django's `BCryptSHA256PasswordHasher`). Hashes imported
 //! from Django are checked in whatever supported format they were stored in; `must_update` tells
 //! the caller to re-hash after a successful login, as Django does.
+//!
+//! Every hasher has a cap on its work factor (bcrypt's cost, PBKDF2's iterations, argon2's and
+//! scrypt's memory and time), each a few times what Django writes: a stored hash above it is
+//! never computed. The work factor is part of the stored hash, so without caps one imported hash
+//! (`bcrypt$$2b$31$...`) would make every wrong guess at that user tie up a core for hours, past
+//! any request timeout. `check_cost` tells `loaddata` to refuse such a hash up front.
 
 mod argon2;
 mod bcrypt;
 mod pbkdf2;
 mod scrypt;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use rand::distr::{Alphanumeric, SampleString};
@@ -21,10 +28,38 @@ const UNUSABLE_PASSWORD_SUFFIX_LENGTH: usize = 40;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
-    #[error("bcrypt rounds must be between 4 and 31, got {0}")]
+    #[error("bcrypt rounds must be between 4 and 16, got {0}")]
     InvalidRounds(u32),
     #[error("password hashing failed: {0}")]
     Hash(String),
+}
+
+/// A stored hash whose work factor is above what this server computes (see the module doc).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("its {algorithm} {found} is above this server's cap of {cap}")]
+pub struct OverCost {
+    pub algorithm: &'static str,
+    /// The work factor the hash asks for, e.g. "cost 31".
+    pub found: String,
+    /// The most this server computes, e.g. "cost 16".
+    pub cap: String,
+}
+
+/// What a hasher module reports of a hash over its cap; `mod.rs` adds the algorithm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Excess {
+    found: String,
+    cap: String,
+}
+
+/// `Err` when `encoded` is a hash of a known algorithm whose work factor is over this server's
+/// cap (such a hash never verifies). Anything else is `Ok`, malformed and unusable hashes
+/// included: like Django, a stored hash is not judged otherwise.
+pub fn check_cost(encoded: &str) -> Result<(), OverCost> {
+    match Algorithm::split(encoded) {
+        Some((algorithm, body)) => algorithm.check_cost(body),
+        None => Ok(()),
+    }
 }
 
 /// The hash formats this module knows by name: every hasher Django 5.2 ships except MD5 (meant
@@ -72,8 +107,27 @@ impl Algorithm {
         Some((algorithm, body))
     }
 
+    fn check_cost(self, body: &str) -> Result<(), OverCost> {
+        let excess = match self {
+            Algorithm::BcryptSha256 | Algorithm::Bcrypt => bcrypt::excess(body),
+            Algorithm::Pbkdf2Sha256 | Algorithm::Pbkdf2Sha1 => pbkdf2::excess(body),
+            Algorithm::Argon2 => argon2::excess(body),
+            Algorithm::Scrypt => scrypt::excess(body),
+        };
+        match excess {
+            None => Ok(()),
+            Some(Excess { found, cap }) => Err(OverCost {
+                algorithm: self.name(),
+                found,
+                cap,
+            }),
+        }
+    }
+
     /// `Ok(matches)`, or why the body could not be checked at all.
     fn verify(self, raw: &str, body: &str) -> Result<bool, Unverifiable> {
+        // The modules refuse over-cap hashes too; this names the reason.
+        self.check_cost(body).map_err(Unverifiable::OverCost)?;
         let checked = match self {
             Algorithm::BcryptSha256 => bcrypt::verify_sha256(raw, body),
             Algorithm::Bcrypt => bcrypt::verify_plain(raw, body),
@@ -92,17 +146,32 @@ enum Unverifiable {
     /// No hash, an empty one, or an unusable (`!...`) one: normal, e.g. unknown user.
     NoPassword,
     UnknownAlgorithm,
-    /// Malformed, or with costs beyond what Django itself (or a sane server) would compute.
+    /// Malformed, or with parameters Django itself could not compute.
     Malformed(Algorithm),
+    /// Well-formed, but its work factor is over this server's cap: never computed.
+    OverCost(OverCost),
 }
 
 impl Unverifiable {
     /// Only data problems are worth an operator's attention; the hash itself is never logged.
-    fn log(&self) {
+    /// An over-cost hash is logged as a warning once per hasher (`warned`), then at debug level:
+    /// every wrong guess at its user would log it again.
+    fn log(&self, warned: &AtomicBool) {
         match self {
             Unverifiable::NoPassword => {}
             Unverifiable::UnknownAlgorithm => log::warn!("password hash has an unknown algorithm"),
             Unverifiable::Malformed(a) => log::warn!("malformed {} password hash", a.name()),
+            Unverifiable::OverCost(over) => {
+                let level = if warned.swap(true, Ordering::Relaxed) {
+                    log::Level::Debug
+                } else {
+                    log::Level::Warn
+                };
+                log::log!(
+                    level,
+                    "a stored password hash was not checked (the login fails): {over}. Its user cannot log in until the password is set again (`manage changepassword`). Logged once as a warning."
+                );
+            }
         }
     }
 }
@@ -115,10 +184,12 @@ pub struct PasswordHasher {
     /// A `bcrypt_sha256` bcrypt string at `rounds`, checked when there is nothing real to check
     /// so that such logins cost the same time as real ones.
     dummy: Arc<str>,
+    /// Whether an over-cost hash has been logged as a warning yet (see `Unverifiable::log`).
+    warned_over_cost: Arc<AtomicBool>,
 }
 
 impl PasswordHasher {
-    /// `rounds` is the bcrypt cost (4..=31) for new hashes. Precomputes a dummy hash at this cost
+    /// `rounds` is the bcrypt cost (4..=16, the cap of stored hashes too) for new hashes. Precomputes a dummy hash at this cost
     /// (used to spend the same time when there is no user / unusable password: login must take
     /// the same time whether the user exists or not).
     pub fn new(rounds: u32) -> Result<Self, PasswordError> {
@@ -130,6 +201,7 @@ impl PasswordHasher {
         Ok(Self {
             rounds,
             dummy: dummy.into(),
+            warned_over_cost: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -140,13 +212,13 @@ impl PasswordHasher {
     }
 
     /// True when `raw` matches `encoded`. With `encoded` None, unusable (`!...`), empty,
-    /// malformed or of an unsupported algorithm it returns false AFTER verifying against the
-    /// dummy hash, so the time spent does not reveal which case it was.
+    /// malformed, over the cost cap or of an unsupported algorithm it returns false AFTER
+    /// verifying against the dummy hash, so the time spent does not reveal which case it was.
     pub fn check_password(&self, raw: &str, encoded: Option<&str>) -> bool {
         match verify_encoded(raw, encoded) {
             Ok(matches) => matches,
             Err(reason) => {
-                reason.log();
+                reason.log(&self.warned_over_cost);
                 self.spend_dummy_time(raw);
                 false
             }
@@ -507,15 +579,11 @@ mod tests {
             "pbkdf2_sha256$1000$salt".to_string(),
             "pbkdf2_sha256$abc$salt$aGVsbG8=".to_string(),
             "pbkdf2_sha256$0$salt$icRwgDa55wq80Zz4eV/xnfO880h0iWD9i2xTDdvob2o=".to_string(),
-            "pbkdf2_sha256$99999999999$salt$icRwgDa55wq80Zz4eV/xnfO880h0iWD9i2xTDdvob2o="
-                .to_string(),
             "pbkdf2_sha256$1000$salt$%%%".to_string(),
             "pbkdf2_sha1$1000$salt$icRwgDa55wq80Zz4eV/xnfO880h0iWD9i2xTDdvob2o=".to_string(),
             "pbkdf2_sha1$1000$$HXIx5pHWFTyim35LZ0wW747vYAA=".to_string(),
             "argon2$".to_string(),
             "argon2$argon2id$v=19$m=102400,t=2,p=8$c2FsdHNhbHQ".to_string(),
-            // A cost that would make one login allocate 4 GiB.
-            "argon2$argon2id$v=19$m=4194304,t=2,p=8$c2FsdHNhbHRzYWx0$c2FsdHNhbHRzYWx0".to_string(),
             "scrypt$".to_string(),
             "scrypt$16384$salt$8$5$aGVsbG8=".to_string(),
         ];
@@ -529,6 +597,86 @@ mod tests {
                 "{encoded:?}"
             );
             assert!(h.must_update(encoded), "{encoded:?}");
+        }
+    }
+
+    /// Over-cost hashes of every family: each well-formed apart from its work factor, which
+    /// would take hours (or gigabytes) if computed. The test finishing at all shows they are not.
+    const OVER_COST: [(&str, &str); 7] = [
+        (
+            "bcrypt_sha256$$2b$31$cAMpXvskydqaQ0nHa.JRxOlvKRZ0DdYgL2DU/PXYmVDIuyNazqrUS",
+            "its bcrypt_sha256 cost 31 is above this server's cap of cost 16",
+        ),
+        (
+            "bcrypt$$2b$17$cAMpXvskydqaQ0nHa.JRxOlvKRZ0DdYgL2DU/PXYmVDIuyNazqrUS",
+            "its bcrypt cost 17 is above this server's cap of cost 16",
+        ),
+        (
+            "pbkdf2_sha256$99999999999$salt$icRwgDa55wq80Zz4eV/xnfO880h0iWD9i2xTDdvob2o=",
+            "its pbkdf2_sha256 99999999999 iterations is above this server's cap of 5000000 iterations",
+        ),
+        (
+            "pbkdf2_sha1$4000000000$salt$HXIx5pHWFTyim35LZ0wW747vYAA=",
+            "its pbkdf2_sha1 4000000000 iterations is above this server's cap of 5000000 iterations",
+        ),
+        (
+            // One login would allocate 4 GiB.
+            "argon2$argon2id$v=19$m=4194304,t=2,p=8$c2FsdHNhbHRzYWx0$c2FsdHNhbHRzYWx0",
+            "its argon2 memory of 4194304 KiB is above this server's cap of 524288 KiB",
+        ),
+        (
+            "argon2$argon2id$v=19$m=65536,t=4096,p=1$c2FsdHNhbHRzYWx0$c2FsdHNhbHRzYWx0",
+            "its argon2 memory × passes of 65536 KiB × 4096 is above this server's cap of 1638400 KiB-passes",
+        ),
+        (
+            "scrypt$16384$salt$8$65536$JaUvFPzSaw8L71wETR4cBRhIg+y3IXmx1B9pDT5GujL1Y3XRiSZEWZXfhKazoKTonMJT5U3kJVI7I7jv632ODg==",
+            "its scrypt work N·r·p of 16384·8·65536 is above this server's cap of 10485760",
+        ),
+    ];
+
+    #[test]
+    fn over_cost_hashes_are_false_and_never_computed() {
+        let h = hasher();
+        for (encoded, message) in OVER_COST {
+            assert!(!h.check_password("pw", Some(encoded)), "{encoded}");
+            match verify_encoded("pw", Some(encoded)) {
+                Err(Unverifiable::OverCost(over)) => assert_eq!(over.to_string(), message),
+                other => panic!("{encoded}: {other:?}"),
+            }
+            assert_eq!(
+                check_cost(encoded).map_err(|e| e.to_string()),
+                Err(message.into())
+            );
+            assert!(h.must_update(encoded), "{encoded}");
+        }
+        // The flag is shared by clones: the warning is logged once per process.
+        assert!(h.warned_over_cost.load(Ordering::Relaxed));
+        assert!(h.clone().warned_over_cost.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn check_cost_passes_everything_else() {
+        let h = hasher();
+        let mut fine: Vec<String> = vectors().into_iter().map(|v| v.encoded).collect();
+        fine.push(h.make_password("pw").unwrap());
+        fine.push(
+            "bcrypt_sha256$$2b$16$cAMpXvskydqaQ0nHa.JRxOlvKRZ0DdYgL2DU/PXYmVDIuyNazqrUS".to_owned(),
+        );
+        // Malformed, unusable and unknown hashes are not judged here (Django loads them too).
+        for other in [
+            "",
+            "!",
+            "garbage",
+            "md5$salt$hash",
+            "bcrypt_sha256$$2b$99$short",
+            "bcrypt_sha256$$2b$32$cAMpXvskydqaQ0nHa.JRxOlvKRZ0DdYgL2DU/PXYmVDIuyNazqrUS",
+            "pbkdf2_sha256$x$salt$key",
+            "scrypt$16384$salt$8$x$key",
+        ] {
+            fine.push(other.to_owned());
+        }
+        for encoded in &fine {
+            assert_eq!(check_cost(encoded), Ok(()), "{encoded}");
         }
     }
 
@@ -607,6 +755,10 @@ mod tests {
             Err(PasswordError::InvalidRounds(3))
         ));
         assert!(matches!(
+            PasswordHasher::new(17),
+            Err(PasswordError::InvalidRounds(17))
+        ));
+        assert!(matches!(
             PasswordHasher::new(32),
             Err(PasswordError::InvalidRounds(32))
         ));
@@ -617,7 +769,7 @@ mod tests {
         assert_eq!(hasher().rounds(), 4);
         assert_eq!(
             PasswordError::InvalidRounds(3).to_string(),
-            "bcrypt rounds must be between 4 and 31, got 3"
+            "bcrypt rounds must be between 4 and 16, got 3"
         );
     }
 

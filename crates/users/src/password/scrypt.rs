@@ -7,11 +7,17 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use subtle::ConstantTimeEq;
 
+use super::Excess;
+
 /// Django's `dklen`.
 const KEY_LEN: usize = 64;
 /// OpenSSL's default `maxmem` (Python passes 0, i.e. the default): Django itself cannot check a
 /// hash needing more, so such a hash is treated as malformed rather than computed.
 const OPENSSL_MAX_MEMORY: u64 = 32 * 1024 * 1024;
+/// The most work (N·r·p, which the time follows; the memory is bounded by the limit above) this
+/// server computes for one stored hash: 16× Django 5.2's N=16384, r=8, p=5, about 3 s of a core.
+/// p alone can reach 2^30 / r within OpenSSL's limits: hours per wrong guess.
+const MAX_WORK: u64 = 16 * 16_384 * 8 * 5;
 
 /// The parsed fields of a stored scrypt hash.
 struct Stored<'a> {
@@ -43,7 +49,7 @@ fn parse(body: &str) -> Option<Stored<'_>> {
         return None;
     };
     let (n, r, p) = (decimal(n)?, decimal(r)?, decimal(p)?);
-    if salt.is_empty() || !within_openssl_limits(n, r, p) {
+    if salt.is_empty() || !within_openssl_limits(n, r, p) || over_cap(n, r, p).is_some() {
         return None;
     }
     let key = STANDARD.decode(key).ok()?;
@@ -60,6 +66,23 @@ fn parse(body: &str) -> Option<Stored<'_>> {
     )
     .ok()?;
     Some(Stored { params, salt, key })
+}
+
+/// The work of a scrypt hash body when above [`MAX_WORK`]; `None` otherwise (malformed included).
+pub(super) fn excess(body: &str) -> Option<Excess> {
+    let fields: Vec<&str> = body.split('$').collect();
+    let [n, _salt, r, p, _key] = fields.as_slice() else {
+        return None;
+    };
+    over_cap(decimal(n)?, decimal(r)?, decimal(p)?)
+}
+
+fn over_cap(n: u64, r: u64, p: u64) -> Option<Excess> {
+    let work = n.saturating_mul(r).saturating_mul(p);
+    (work > MAX_WORK).then(|| Excess {
+        found: format!("work N·r·p of {n}·{r}·{p}"),
+        cap: format!("{MAX_WORK}"),
+    })
 }
 
 /// The checks OpenSSL's `EVP_PBE_scrypt` makes before deriving (what Python's hashlib, and so
@@ -151,6 +174,26 @@ mod tests {
         for case in &cases {
             assert_eq!(verify(PASSWORD, case), None, "{case:?}");
         }
+    }
+
+    #[test]
+    fn work_over_the_cap_is_named_not_computed() {
+        let key = SMALL_VECTORS[0].rsplit('$').next().unwrap_or_default();
+        // Django's default and the cap itself are computed.
+        for fine in ["16384$salt$8$5", "16384$salt$8$80", "1024$salt$8$1280"] {
+            assert!(excess(&format!("{fine}${key}")).is_none(), "{fine}");
+        }
+        for (costs, found) in [
+            ("16384$salt$8$81", "work N·r·p of 16384·8·81"),
+            ("2$salt$1$1073741823", "work N·r·p of 2·1·1073741823"),
+        ] {
+            let body = format!("{costs}${key}");
+            assert_eq!(verify(PASSWORD, &body), None, "{costs}");
+            let excess = excess(&body).unwrap();
+            assert_eq!(excess.found, found);
+            assert_eq!(excess.cap, "10485760");
+        }
+        assert!(excess("16384$salt$8$x$k").is_none());
     }
 
     #[test]
