@@ -265,3 +265,43 @@ fn check_deploy_refuses_development_settings() {
         "{err}"
     );
 }
+
+#[test]
+fn check_deploy_looks_at_the_database_and_the_cache() {
+    // Never migrated: every login would fail. An error, and the file is not created by the check.
+    let p = Project {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    std::fs::write(p.dir.path().join("settings.toml"), "").unwrap();
+    let out = p.run(&["check", "--deploy"], None, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("?: (jwt.E006) The database has "),
+        "{stdout}"
+    );
+    assert!(
+        !p.dir.path().join("db.sqlite3").exists(),
+        "the check created the database"
+    );
+    // Migrated, with a Redis that does not answer (a closed port): a warning naming CACHES.URL.
+    let p = Project::migrated();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let url = format!("redis://:hunter2@127.0.0.1:{port}/0");
+    let out = p.succeeds(&["check", "--deploy"], None, &[("CACHE_URL", url.as_str())]);
+    assert!(!out.contains("jwt.E006"), "{out}");
+    assert!(
+        out.contains("?: (jwt.W023) CACHES.URL names a Redis that does not answer"),
+        "{out}"
+    );
+    assert!(!out.contains("hunter2"), "{out}");
+    // The same with the real Redis: nothing to say about it.
+    let out = p.succeeds(
+        &["check", "--deploy"],
+        None,
+        &[("CACHE_URL", "redis://127.0.0.1:6379/0")],
+    );
+    assert!(!out.contains("jwt.W023"), "{out}");
+}

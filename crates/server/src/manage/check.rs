@@ -92,6 +92,9 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CommandError> {
     if settings.secret_key == stand_in {
         found.push(missing_secret_key(args.deploy));
     }
+    if args.deploy {
+        found.extend(services(&settings));
+    }
     write!(out, "{}", render(&found))?;
     let serious = found.iter().filter(|i| i.level >= args.fail_level).count();
     if serious > 0 {
@@ -101,6 +104,72 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CommandError> {
         )));
     }
     Ok(())
+}
+
+/// With `--deploy`, what the settings alone cannot tell: the database answers and has every
+/// migration this binary embeds (else every login fails), and a Redis cache answers (else every
+/// instance counts throttles and lockouts on its own). Run in the release phase after `migrate`.
+fn services(settings: &Settings) -> Vec<Issue> {
+    let mut found = Vec::new();
+    match migrations_state(settings) {
+        Ok(0) => {}
+        Ok(n) => found.push(issue(
+            Level::Error,
+            "jwt.E006",
+            format!("The database has {n} unapplied migration(s): the server would answer logins with errors and /readyz with 503."),
+            "Run './manage migrate' (the Procfile's release phase does).",
+        )),
+        Err(e) => found.push(issue(
+            Level::Warning,
+            "jwt.W022",
+            format!("The database could not be checked: {e}"),
+            "Check DATABASE_URL (DATABASES.URL) and that the database accepts connections from here.",
+        )),
+    }
+    if let Some(e) = redis_unreachable(&settings.caches.url) {
+        found.push(issue(
+            Level::Warning,
+            "jwt.W023",
+            format!("CACHES.URL names a Redis that does not answer ({e}): until it does, each instance counts throttles and brute-force lockouts on its own."),
+            "Check CACHES.URL (CACHE_URL) and that Redis accepts connections from here.",
+        ));
+    }
+    found
+}
+
+/// How many embedded migrations the configured database lacks. A SQLite file that does not
+/// exist lacks them all (and is not created by a check).
+fn migrations_state(settings: &Settings) -> Result<usize, CommandError> {
+    let target = users::db::Target::parse(&settings.databases.url)?;
+    if let users::db::Target::Sqlite(path) = &target {
+        if path.as_os_str() != ":memory:" && !path.exists() {
+            let mut memory =
+                users::db::ConnectionManager::new(users::db::Target::Sqlite(":memory:".into()))
+                    .establish()
+                    .map_err(|e| CommandError::msg(e.to_string()))?;
+            return Ok(users::migrations::unapplied(&mut memory)?.len());
+        }
+    }
+    let mut conn = super::setup::connect(settings)?;
+    Ok(users::migrations::unapplied(&mut conn)?.len())
+}
+
+/// Why a `redis://` cache does not answer a PING within 2 s; `None` for one that does, or for
+/// an in-process cache.
+fn redis_unreachable(url: &str) -> Option<String> {
+    if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+        return None;
+    }
+    let ping = || -> redis::RedisResult<()> {
+        let client = redis::Client::open(url)?;
+        let mut conn = client.get_connection_with_timeout(Duration::from_secs(2))?;
+        redis::cmd("PING").query::<String>(&mut conn)?;
+        Ok(())
+    };
+    // The error text may quote the URL: show it with its credentials redacted.
+    ping()
+        .err()
+        .map(|e| e.to_string().replace(url, &settings::redact_url(url)))
 }
 
 /// libpq's PGSSLMODE, which applies when the URL names no sslmode.
