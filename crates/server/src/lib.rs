@@ -3,6 +3,7 @@
 
 pub mod access_log;
 pub mod docs;
+pub mod drain;
 pub mod error_log;
 pub mod headers;
 pub mod health;

@@ -1,7 +1,8 @@
 //! The master process (gunicorn's arbiter): binds the sockets, keeps the worker processes
 //! running, and turns signals into graceful stops, fast stops, reloads and scaling.
 //!
-//! - TERM, INT: graceful stop. Workers stop accepting and finish their requests within
+//! - TERM, INT: graceful stop. The TCP sockets stop letting new connections in, the workers
+//!   accept what is queued (`crate::drain`), then stop accepting and finish their requests within
 //!   GRACEFUL_TIMEOUT (then they are killed); the master exits 0. A second TERM/INT: fast stop.
 //! - QUIT: fast stop: workers drop their connections and exit.
 //! - HUP: settings are loaded again; if valid, a new generation of workers starts on the same
@@ -40,6 +41,8 @@ const EXIT_MARGIN: Duration = Duration::from_secs(5);
 const FAST_STOP: Duration = Duration::from_secs(5);
 /// Consecutive boot failures of replacement workers before the master gives up.
 const MAX_BOOT_FAILURES: u32 = 5;
+/// How long a graceful stop waits for the workers to accept the connections already queued.
+const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 /// How often deadlines and child exits are checked when no signal arrives.
 const TICK: Duration = Duration::from_millis(250);
 
@@ -135,6 +138,9 @@ enum StopMode {
 struct Stopping {
     mode: StopMode,
     kill_at: Instant,
+    /// A graceful stop first lets the workers accept what the kernel has queued (see
+    /// `crate::drain`) until the queues are empty or this time; the workers are told to stop then.
+    draining_until: Option<Instant>,
 }
 
 struct Reload {
@@ -568,19 +574,61 @@ impl Master {
         if self.stopping.as_ref().is_some_and(|s| s.mode == mode) {
             return;
         }
-        let (signal, kill_at) = match mode {
+        self.reload = None;
+        match mode {
             StopMode::Graceful => {
                 let wait = self.current.graceful_timeout;
                 log::info!("{why}: stopping gracefully (up to {wait:?})");
-                (Signal::TERM, Instant::now() + wait + EXIT_MARGIN)
+                if self.stop_new_connections() {
+                    // The workers keep accepting until the queues are empty: `check_deadlines`.
+                    self.stopping = Some(Stopping {
+                        mode,
+                        kill_at: Instant::now() + DRAIN_LIMIT + wait + EXIT_MARGIN,
+                        draining_until: Some(Instant::now() + DRAIN_LIMIT),
+                    });
+                } else {
+                    self.stop_workers(mode, Signal::TERM, Instant::now() + wait + EXIT_MARGIN);
+                }
             }
             StopMode::Fast => {
                 log::info!("{why}: stopping now");
-                (Signal::QUIT, Instant::now() + FAST_STOP)
+                self.stop_workers(mode, Signal::QUIT, Instant::now() + FAST_STOP);
             }
-        };
-        self.reload = None;
-        self.stopping = Some(Stopping { mode, kill_at });
+        }
+    }
+
+    /// Filters every TCP socket so that no new connection is queued (`crate::drain`); false if
+    /// a socket could not be filtered (then queued connections may be reset, as before).
+    fn stop_new_connections(&self) -> bool {
+        let mut all = true;
+        for listener in self.sockets.iter().flat_map(|b| b.shards.iter().flatten()) {
+            if let Err(e) = crate::drain::stop_new_connections(listener) {
+                log::warn!(
+                    "cannot stop new connections on {}: {e}",
+                    listener.describe()
+                );
+                all = false;
+            }
+        }
+        all
+    }
+
+    /// Connections queued on the sockets and not accepted yet (an unreadable queue counts as
+    /// empty: the drain then ends at once instead of waiting out its limit).
+    fn queued_connections(&self) -> u32 {
+        self.sockets
+            .iter()
+            .flat_map(|b| b.shards.iter().flatten())
+            .map(|listener| crate::drain::queued(listener).unwrap_or(0))
+            .sum()
+    }
+
+    fn stop_workers(&mut self, mode: StopMode, signal: Signal, kill_at: Instant) {
+        self.stopping = Some(Stopping {
+            mode,
+            kill_at,
+            draining_until: None,
+        });
         for worker in &mut self.workers {
             worker.stopping = true;
             worker.signal(signal);
@@ -675,6 +723,19 @@ impl Master {
 
     fn check_deadlines(&mut self) {
         let now = Instant::now();
+        if let Some(until) = self.stopping.as_ref().and_then(|s| s.draining_until) {
+            let queued = self.queued_connections();
+            if queued == 0 || now >= until {
+                if queued > 0 {
+                    log::warn!(
+                        "{queued} connection(s) still queued after {DRAIN_LIMIT:?}; closing"
+                    );
+                }
+                let wait = self.current.graceful_timeout;
+                self.stop_workers(StopMode::Graceful, Signal::TERM, now + wait + EXIT_MARGIN);
+            }
+            return;
+        }
         if let Some(stopping) = &self.stopping {
             if now >= stopping.kill_at {
                 for worker in &mut self.workers {

@@ -439,6 +439,109 @@ async fn term_finishes_in_flight_requests_then_exits_zero() {
     assert!(std::net::TcpStream::connect(("127.0.0.1", server.port())).is_err());
 }
 
+/// How one raw connection of [`raw_verifies`] ended.
+#[derive(Debug, PartialEq)]
+enum Ended {
+    /// A whole HTTP answer.
+    Answered,
+    /// Never connected (refused, or the SYN unanswered): a proxy tries its next server.
+    NotConnected,
+    /// Connected and sent the request, then the connection died without an answer: lost.
+    Lost(String),
+}
+
+/// One POST /api/token/verify/ on a fresh raw connection (`Connection: close`).
+fn raw_verify(port: u16) -> Ended {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let Ok(mut stream) = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3)) else {
+        return Ended::NotConnected;
+    };
+    let body = r#"{"token":"x"}"#;
+    let request = format!(
+        "POST /api/token/verify/ HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    if let Err(e) = stream.write_all(request.as_bytes()) {
+        return Ended::Lost(format!("write: {e}"));
+    }
+    let _ = stream.set_read_timeout(Some(WAIT));
+    match read_status(stream) {
+        Ok(line) if line.starts_with("HTTP/1.1 ") => Ended::Answered,
+        Ok(line) => Ended::Lost(line),
+        Err(e) => Ended::Lost(e),
+    }
+}
+
+/// `clients` threads sending [`raw_verify`] back to back until `stop` (or a bound).
+fn raw_verifies(
+    port: u16,
+    clients: usize,
+    stop: &Arc<AtomicBool>,
+) -> Vec<std::thread::JoinHandle<Vec<Ended>>> {
+    (0..clients)
+        .map(|_| {
+            let stop = Arc::clone(stop);
+            std::thread::spawn(move || {
+                let started = Instant::now();
+                let mut ended = Vec::new();
+                while !stop.load(Ordering::Relaxed)
+                    && started.elapsed() < WAIT
+                    && ended.len() < 50_000
+                {
+                    ended.push(raw_verify(port));
+                }
+                ended
+            })
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_stop_resets_no_queued_connection() {
+    // One worker: every connection the kernel queues waits for it.
+    let server = Server::start(Options {
+        workers: 1,
+        ..Options::default()
+    });
+    let port = server.port();
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients = raw_verifies(port, 8, &stop);
+    until_requests_flow(&server, 20).await;
+    server.signal(Signal::TERM);
+    let (status, server) = tokio::task::spawn_blocking(move || {
+        let mut server = server;
+        (server.wait_exit(), server)
+    })
+    .await
+    .unwrap();
+    stop.store(true, Ordering::Relaxed);
+    let ended: Vec<Ended> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "log:\n{}",
+        server.log.snapshot().join("\n")
+    );
+    let answered = ended.iter().filter(|e| **e == Ended::Answered).count();
+    assert!(answered >= 20, "load ran: {answered} answered");
+    // Refused or unanswered connects are fine (nginx moves on); a request sent and then reset is
+    // a login or refresh lost.
+    let lost: Vec<&Ended> = ended
+        .iter()
+        .filter(|e| matches!(e, Ended::Lost(_)))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} lost: {:?}",
+        lost.len(),
+        ended.len(),
+        &lost[..lost.len().min(5)]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hup_reloads_settings_with_no_failed_request() {
     let server = Server::start(Options {
