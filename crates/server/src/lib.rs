@@ -6,6 +6,7 @@ pub mod docs;
 pub mod error_log;
 pub mod headers;
 pub mod health;
+pub mod heartbeat;
 pub mod limits;
 pub mod listener;
 pub mod manage;
