@@ -7,6 +7,7 @@ pub mod drain;
 pub mod error_log;
 pub mod headers;
 pub mod health;
+pub mod heartbeat;
 pub mod limits;
 pub mod listener;
 pub mod manage;

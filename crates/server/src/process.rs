@@ -16,6 +16,8 @@
 //!   kept); a shard no worker will accept on again is closed. Unix sockets are shared by all.
 //! - A worker that dies is replaced. A worker that cannot boot (bad settings, say) at start-up
 //!   stops the master, as in gunicorn, rather than being restarted in a loop.
+//! - A worker whose heartbeat stops for TIMEOUT (frozen: SIGSTOP, an event loop stuck) is
+//!   killed ("WORKER TIMEOUT", as gunicorn logs it) and so replaced; see `crate::heartbeat`.
 
 use std::ffi::OsString;
 use std::io;
@@ -30,6 +32,7 @@ use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::net::unix::pipe;
 use tokio::signal::unix::{signal, SignalKind};
 
+use crate::heartbeat::{HeartbeatError, Pulse};
 use crate::listener::{BindAddr, ListenError, Listener};
 use crate::server_cli::{self, Args, Config, ConfigError};
 
@@ -43,8 +46,10 @@ const FAST_STOP: Duration = Duration::from_secs(5);
 const MAX_BOOT_FAILURES: u32 = 5;
 /// How long a graceful stop waits for the workers to accept the connections already queued.
 const DRAIN_LIMIT: Duration = Duration::from_secs(5);
-/// How often deadlines and child exits are checked when no signal arrives.
-const TICK: Duration = Duration::from_millis(250);
+/// How often deadlines, heartbeats and child exits are checked when no signal arrives: a frozen
+/// worker is killed at most this long after its TIMEOUT (twice: the last beat is seen a tick
+/// late at worst), so its queued connections wait little past TIMEOUT.
+const TICK: Duration = Duration::from_millis(100);
 
 #[derive(Debug, thiserror::Error)]
 pub enum MasterError {
@@ -58,6 +63,8 @@ pub enum MasterError {
     Spawn(io::Error),
     #[error("worker failed to boot: {0}")]
     WorkerBoot(String),
+    #[error(transparent)]
+    Heartbeat(#[from] HeartbeatError),
     #[error(transparent)]
     Io(#[from] io::Error),
 }
@@ -83,6 +90,8 @@ struct Generation {
     binds: Vec<BindAddr>,
     workers: usize,
     graceful_timeout: Duration,
+    /// A worker silent this long is killed (TIMEOUT); zero: never.
+    timeout: Duration,
 }
 
 impl Generation {
@@ -98,6 +107,7 @@ impl Generation {
                 .collect(),
             workers: config.workers,
             graceful_timeout: config.settings.server.graceful_timeout,
+            timeout: config.settings.server.timeout,
         }
     }
 }
@@ -111,6 +121,11 @@ struct Worker {
     ready: bool,
     /// The master asked it to stop: its exit is expected.
     stopping: bool,
+    /// Its heartbeat, and how long it may be silent (zero: no limit).
+    pulse: Pulse,
+    timeout: Duration,
+    /// Killed for a missed heartbeat (so killed once, and logged once).
+    timed_out: bool,
 }
 
 impl Worker {
@@ -400,9 +415,21 @@ impl Master {
                 }
             }
         }
+        let pulse = Pulse::new()?;
         let mut command = Command::new(&self.exe);
         command.args(&self.base_args);
         let mut inherit: Vec<RawFd> = vec![self.ready_write.as_raw_fd()];
+        if !generation.timeout.is_zero() {
+            inherit.push(pulse.fd().as_raw_fd());
+            command
+                .arg(server_cli::WORKER_HEARTBEAT_FD)
+                .arg(pulse.fd().as_raw_fd().to_string())
+                .arg(server_cli::WORKER_HEARTBEAT_INTERVAL)
+                .arg(format!(
+                    "{}",
+                    crate::heartbeat::interval(generation.timeout).as_secs_f64()
+                ));
+        }
         for listener in &listeners {
             command
                 .arg(server_cli::WORKER_LISTEN)
@@ -442,6 +469,9 @@ impl Master {
             started: Instant::now(),
             ready: false,
             stopping: false,
+            pulse,
+            timeout: generation.timeout,
+            timed_out: false,
         });
         Ok(())
     }
@@ -458,6 +488,7 @@ impl Master {
             return;
         };
         worker.ready = true;
+        worker.pulse.restart(Instant::now());
         let generation = worker.generation;
         log::info!("Worker {pid} is serving");
         if generation == self.current.id {
@@ -757,6 +788,33 @@ impl Master {
                     "Worker {} did not boot within {BOOT_TIMEOUT:?}; killing it",
                     worker.pid()
                 );
+                worker.signal(Signal::KILL);
+            }
+        }
+        self.check_heartbeats(now);
+    }
+
+    /// gunicorn's `murder_workers`: a serving worker (stopping ones too: a frozen one would never
+    /// finish) whose heartbeat is older than its TIMEOUT is killed; `reap` and `reconcile` then
+    /// replace it, and the replacement takes over its socket and the connections queued there.
+    fn check_heartbeats(&mut self, now: Instant) {
+        for worker in &mut self.workers {
+            if !worker.ready || worker.timed_out || worker.timeout.is_zero() {
+                continue;
+            }
+            let silent = match worker.pulse.silent_for(now) {
+                Ok(silent) => silent,
+                Err(e) => {
+                    log::warn!("cannot read the heartbeat of worker {}: {e}", worker.pid());
+                    continue;
+                }
+            };
+            if silent > worker.timeout {
+                log::error!(
+                    "WORKER TIMEOUT (pid:{}): no heartbeat for {silent:.1?}; killing it",
+                    worker.pid()
+                );
+                worker.timed_out = true;
                 worker.signal(Signal::KILL);
             }
         }

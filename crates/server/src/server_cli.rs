@@ -26,8 +26,8 @@ pub struct Args {
     /// Request-handling threads in each worker process [SERVER.THREADS, default 1].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
-    /// A request running longer is answered 503 and abandoned; 0 = no limit
-    /// [SERVER.TIMEOUT, default 30s].
+    /// A request running longer is answered 503 and abandoned, and a worker sending no heartbeat
+    /// that long is killed and replaced; 0 = no limit [SERVER.TIMEOUT, default 30s].
     #[arg(long, short = 't', value_name = "DURATION", value_parser = settings::parse_duration)]
     pub timeout: Option<Duration>,
     /// How long stopping workers may finish their requests [SERVER.GRACEFUL_TIMEOUT, default 30s].
@@ -82,6 +82,18 @@ pub struct WorkerArgs {
     /// The master's pid: a worker whose parent is already gone exits instead of serving.
     #[arg(long = "worker-master-pid", hide = true, value_name = "PID")]
     pub master_pid: Option<i32>,
+    /// Descriptor of the file to beat in (see `crate::heartbeat`); none: no heartbeat.
+    #[arg(long = "worker-heartbeat-fd", hide = true, value_name = "FD")]
+    pub heartbeat_fd: Option<i32>,
+    /// How often to beat: the master's choice, so that it matches the timeout it enforces even
+    /// when the settings file changed after the master read it.
+    #[arg(
+        long = "worker-heartbeat-interval",
+        hide = true,
+        value_name = "DURATION",
+        value_parser = settings::parse_duration
+    )]
+    pub heartbeat_interval: Option<Duration>,
 }
 
 impl WorkerArgs {
@@ -95,6 +107,8 @@ impl WorkerArgs {
 pub const WORKER_LISTEN: &str = "--worker-listen";
 pub const WORKER_READY_FD: &str = "--worker-ready-fd";
 pub const WORKER_MASTER_PID: &str = "--worker-master-pid";
+pub const WORKER_HEARTBEAT_FD: &str = "--worker-heartbeat-fd";
+pub const WORKER_HEARTBEAT_INTERVAL: &str = "--worker-heartbeat-interval";
 
 /// `--trusted-proxies` as one comma-separated value (a newtype, so clap takes it whole).
 #[derive(Debug, Clone, PartialEq, Eq)]

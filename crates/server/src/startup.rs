@@ -58,6 +58,8 @@ pub struct ServeOptions {
     /// Let actix handle SIGTERM (graceful), SIGINT and SIGQUIT (fast) itself. The `server`
     /// binary's worker processes handle signals themselves (see `crate::worker`).
     pub handle_signals: bool,
+    /// Each request thread's event loop is watched by the worker's heartbeat (`crate::heartbeat`).
+    pub heartbeat: Option<Arc<crate::heartbeat::Heartbeat>>,
 }
 
 /// Serves the app on already-bound listeners (tests bind port 0 and read the port back), with
@@ -71,6 +73,7 @@ pub fn serve(
         threads: workers,
         access_log: AccessLog::Log,
         handle_signals: true,
+        heartbeat: None,
     };
     serve_with(
         listeners.into_iter().map(Listener::Tcp).collect(),
@@ -95,7 +98,13 @@ pub fn serve_with(
     let trusted: Arc<[settings::TrustedProxy]> = server_settings.trusted_proxies.clone().into();
     let access_log = Arc::new(options.access_log);
     let pool_size = state.settings.databases.pool_size;
+    let heartbeat = options.heartbeat;
     let mut server = HttpServer::new(move || {
+        // Called on each request thread's loop (once per listener: a second watch of the same
+        // loop is harmless).
+        if let Some(heartbeat) = &heartbeat {
+            heartbeat.watch_this_loop();
+        }
         // Per worker thread: the middleware closures hold cheap `Rc`s.
         let trusted: Rc<[settings::TrustedProxy]> = trusted.iter().copied().collect();
         let access_log = Arc::clone(&access_log);

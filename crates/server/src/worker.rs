@@ -1,5 +1,6 @@
 //! A worker process: serves the app on the sockets its master handed down, tells the master when
-//! it is serving, and stops on the master's signals (TERM/INT graceful, QUIT at once).
+//! it is serving, beats while its event loops run (`crate::heartbeat`), and stops on the
+//! master's signals (TERM/INT graceful, QUIT at once).
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -11,6 +12,7 @@ use actix_web::dev::ServerHandle;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::access_log::AccessLog;
+use crate::heartbeat::Heartbeat;
 use crate::listener::Listener;
 use crate::server_cli::{Args, Config};
 use crate::startup::{ServeOptions, StartupError};
@@ -31,6 +33,8 @@ pub enum WorkerError {
     ErrorLog(io::Error),
     #[error("bad ready descriptor {0}")]
     ReadyFd(RawFd),
+    #[error(transparent)]
+    Heartbeat(#[from] crate::heartbeat::HeartbeatError),
     #[error(transparent)]
     Io(#[from] io::Error),
 }
@@ -55,12 +59,17 @@ pub fn run(args: &Args) -> Result<(), WorkerError> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(StartupError::from)?;
     let ready = args.worker.ready_fd.map(ready_pipe).transpose()?;
+    let heartbeat = match (args.worker.heartbeat_fd, args.worker.heartbeat_interval) {
+        (Some(fd), Some(every)) if !every.is_zero() => Some(Heartbeat::from_inherited(fd, every)?),
+        _ => None,
+    };
     let access_log =
         AccessLog::open(&config.settings.server.access_log).map_err(WorkerError::AccessLog)?;
     let options = ServeOptions {
         threads: config.settings.server.threads,
         access_log,
         handle_signals: false,
+        heartbeat: heartbeat.clone(),
     };
     let state = crate::build_state(Arc::new(config.settings))?;
     actix_web::rt::System::new().block_on(async move {
@@ -68,6 +77,10 @@ pub fn run(args: &Args) -> Result<(), WorkerError> {
         let handle = server.handle();
         let signals = Signals::install()?;
         actix_web::rt::spawn(signals.watch(handle));
+        if let Some(heartbeat) = heartbeat {
+            // On this, the main loop, which also handles the master's signals.
+            actix_web::rt::spawn(heartbeat.run());
+        }
         if let Some(mut pipe) = ready {
             // One short write is atomic on a pipe, so workers booting together do not mix lines.
             pipe.write_all(format!("ready {}\n", std::process::id()).as_bytes())?;

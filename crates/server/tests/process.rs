@@ -641,6 +641,120 @@ async fn a_killed_worker_is_replaced_and_service_continues() {
     assert!(failed_after.is_empty(), "{failed_after:?}");
 }
 
+/// A worker the test stopped (SIGSTOP): continued at the end whatever happened, so that it can
+/// act on the master's death (its PDEATHSIG TERM waits while it is stopped). SIGCONT is harmless
+/// if the master has already killed and reaped it.
+struct Frozen(i32);
+
+impl Frozen {
+    fn stop(pid: i32) -> Frozen {
+        signal_pid(pid, Signal::STOP);
+        Frozen(pid)
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        if let Some(pid) = Pid::from_raw(self.0) {
+            let _ = rustix::process::kill_process(pid, Signal::CONT);
+        }
+    }
+}
+
+/// A plain request on a new connection; the status line, or why there was none within `limit`.
+fn get_status(port: u16, path: &str, limit: Duration) -> Result<String, String> {
+    let mut stream =
+        std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(limit))
+        .map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    read_status(stream)
+}
+
+#[test]
+fn a_frozen_worker_is_killed_and_replaced_within_the_timeout() {
+    // gunicorn's --timeout: a worker that misses its heartbeat that long is killed and replaced.
+    // A stopped worker still holds its socket, so the kernel queues new connections for it;
+    // before the heartbeat, those waited for ever.
+    let timeout = Duration::from_secs(2);
+    let server = Server::start(Options {
+        args: &["--timeout", "2"],
+        workers: 1,
+        ..Options::default()
+    });
+    let victim = booted_pids(&server.log.snapshot())[0];
+    let _frozen = Frozen::stop(victim);
+    let sent = Instant::now();
+    let status = get_status(server.port(), "/healthz", timeout * 5);
+    let took = sent.elapsed();
+    assert_eq!(
+        status.as_deref(),
+        Ok("HTTP/1.1 200 OK"),
+        "log:\n{}",
+        server.log.snapshot().join("\n")
+    );
+    assert!(
+        took <= timeout + Duration::from_secs(1),
+        "answered after {took:?}; log:\n{}",
+        server.log.snapshot().join("\n")
+    );
+    server.log.wait_for("the timeout and the replacement", |l| {
+        (l.iter()
+            .any(|l| l.contains(&format!("WORKER TIMEOUT (pid:{victim})")))
+            && l.iter()
+                .any(|l| l.contains(&format!("Worker {victim} died (killed by signal 9)")))
+            && booted_pids(l).len() == 2)
+            .then_some(())
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_busy_on_the_blocking_pool_is_not_killed() {
+    // Its event loops run while a bcrypt hash outlives the request timeout on the blocking pool,
+    // so it beats on (an idle worker too), with several request threads.
+    let timeout = Duration::from_secs(1);
+    let server = Server::start_in(
+        tempfile::tempdir().unwrap(),
+        Some(15),
+        Options {
+            args: &["--timeout", "1", "--threads", "2"],
+            workers: 1,
+            ..Options::default()
+        },
+    );
+    let slow = send_slow_login(&server);
+    let slow = tokio::task::spawn_blocking(move || read_status(slow));
+    // Probes for four timeouts: each answered at once by the same worker.
+    let client = client(false);
+    let started = Instant::now();
+    let mut probes = 0;
+    while started.elapsed() < timeout * 4 {
+        let sent = Instant::now();
+        let res = client.get(server.url("/healthz")).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(sent.elapsed() < timeout, "probe took {:?}", sent.elapsed());
+        probes += 1;
+    }
+    assert!(probes > 4, "{probes} probes");
+    assert_eq!(
+        slow.await.unwrap().as_deref(),
+        Ok("HTTP/1.1 503 Service Unavailable")
+    );
+    let log = server.log.snapshot();
+    assert_eq!(booted_pids(&log).len(), 1, "log:\n{}", log.join("\n"));
+    assert!(
+        !log.iter()
+            .any(|l| l.contains("WORKER TIMEOUT") || l.contains("died")),
+        "log:\n{}",
+        log.join("\n")
+    );
+}
+
 /// Sockets (listeners and connections) a process holds open.
 fn open_sockets(pid: i32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd"))

@@ -362,7 +362,8 @@ pub struct Server {
     /// `LIMIT_REQUEST_FIELD_SIZE`: the longest header field (`Name: value` and its CRLF) in
     /// bytes, default 8190; longer ones get 431. 0 = no limit.
     pub limit_request_field_size: usize,
-    /// `TIMEOUT`: a request running longer is answered 503 and abandoned; default 30 s, 0 = none.
+    /// `TIMEOUT`: a request running longer is answered 503 and abandoned, a worker process sending
+    /// no heartbeat that long is killed and replaced; default 30 s, 0 = none.
     pub timeout: Duration,
     /// `GRACEFUL_TIMEOUT`: how long a stopping worker may finish its requests, default 30 s.
     pub graceful_timeout: Duration,
