@@ -26,6 +26,30 @@ pub(super) fn hash_sha256(raw: &str, cost: u32) -> Result<String, PasswordError>
     Ok(parts.format_for_version(::bcrypt::Version::TwoB))
 }
 
+/// A bcrypt string at `cost` that no password matches, made without hashing: a random salt and a
+/// random digest, each in bcrypt's own base64. Checking a password against it costs exactly what
+/// checking against a real hash of that cost does (bcrypt runs in full, then compares), which is
+/// all the timing guard needs; a real hash at cost 12 would cost every worker a quarter second of
+/// CPU before its first answer (and 4 s at 16). A match would need the random 184-bit digest.
+pub(super) fn unmatchable(cost: u32) -> String {
+    use base64::Engine as _;
+    use rand::RngCore as _;
+    let engine = base64::engine::general_purpose::GeneralPurpose::new(
+        &base64::alphabet::BCRYPT,
+        base64::engine::general_purpose::NO_PAD,
+    );
+    let mut salt = [0u8; 16];
+    let mut digest = [0u8; 23];
+    let mut rng = rand::rng();
+    rng.fill_bytes(&mut salt);
+    rng.fill_bytes(&mut digest);
+    format!(
+        "$2b${cost:02}${}{}",
+        engine.encode(salt),
+        engine.encode(digest)
+    )
+}
+
 /// Checks `raw` against a `bcrypt_sha256` bcrypt string; `None` when the string is malformed.
 pub(super) fn verify_sha256(raw: &str, hash: &str) -> Option<bool> {
     verify_bytes(prehash_sha256(raw).as_bytes(), hash)
@@ -95,6 +119,22 @@ fn is_well_formed(hash: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unmatchable_hash_is_well_formed_and_checked_in_full() {
+        for cost in [MIN_COST, 5, 12, MAX_COST] {
+            let dummy = unmatchable(cost);
+            assert_eq!(dummy.len(), BCRYPT_LEN, "{dummy}");
+            assert_eq!(self::cost(&dummy), Some(cost), "{dummy}");
+        }
+        let dummy = unmatchable(MIN_COST);
+        // Parsed and computed (Some), never matching: not refused as malformed (None), which
+        // would skip the work the timing guard relies on.
+        for raw in ["", "password", "correct horse battery staple"] {
+            assert_eq!(verify_sha256(raw, &dummy), Some(false));
+        }
+        assert_ne!(unmatchable(MIN_COST), unmatchable(MIN_COST));
+    }
 
     /// A plain-bcrypt string as Django (pyca/bcrypt, cost 4) would store it after `bcrypt$`.
     fn plain_hash(raw: &str) -> String {

@@ -189,15 +189,16 @@ pub struct PasswordHasher {
 }
 
 impl PasswordHasher {
-    /// `rounds` is the bcrypt cost (4..=16, the cap of stored hashes too) for new hashes. Precomputes a dummy hash at this cost
-    /// (used to spend the same time when there is no user / unusable password: login must take
-    /// the same time whether the user exists or not).
+    /// `rounds` is the bcrypt cost (4..=16, the cap of stored hashes too) for new hashes. Makes a
+    /// dummy hash at this cost (checked to spend the same time when there is no user / unusable
+    /// password: login must take the same time whether the user exists or not), without hashing:
+    /// see `bcrypt::unmatchable`, so a worker answers its first request without first spending a
+    /// whole hash of CPU.
     pub fn new(rounds: u32) -> Result<Self, PasswordError> {
         if !(bcrypt::MIN_COST..=bcrypt::MAX_COST).contains(&rounds) {
             return Err(PasswordError::InvalidRounds(rounds));
         }
-        // A random secret nobody knows, so the dummy can never match by accident.
-        let dummy = bcrypt::hash_sha256(&make_unusable_password(), rounds)?;
+        let dummy = bcrypt::unmatchable(rounds);
         Ok(Self {
             rounds,
             dummy: dummy.into(),
