@@ -269,6 +269,18 @@ async fn refresh_pair(state: &web::Data<AuthState>, raw: String) -> Result<Refre
     }
 }
 
+/// A blacklisted refresh token came back: reuse detection decides (inside the transaction).
+fn reused<T>(
+    conn: &mut users::DbConnection,
+    jwt: &settings::SimpleJwt,
+    standing: Option<&blacklist::Standing>,
+    at: i64,
+) -> Result<Decided<T>, ApiError> {
+    Ok(Decided::Reused(reuse::presented_again(
+        conn, jwt, standing, at,
+    )?))
+}
+
 /// The refresh's transaction: see `refresh`.
 fn rotate(
     conn: &mut users::DbConnection,
@@ -284,12 +296,7 @@ fn rotate(
         .as_ref()
         .is_some_and(|s| s.blacklisted_at.is_some())
     {
-        return Ok(Decided::Reused(reuse::presented_again(
-            conn,
-            jwt,
-            standing.as_ref(),
-            at,
-        )?));
+        return reused(conn, jwt, standing.as_ref(), at);
     }
     let user = match token_user(conn, jwt, presented, raw, at)? {
         Ok(user) => user,
@@ -339,12 +346,7 @@ fn rotate(
         if !passed {
             // Lost the race to a concurrent refresh of the same token (or to a revocation).
             let standing = blacklist::standing(conn, &jti)?;
-            return Ok(Decided::Reused(reuse::presented_again(
-                conn,
-                jwt,
-                standing.as_ref(),
-                at,
-            )?));
+            return reused(conn, jwt, standing.as_ref(), at);
         }
     }
     let mut next = current;

@@ -63,23 +63,6 @@ fn assert_refused(answer: &Answer) {
     assert_eq!(answer.0, StatusCode::UNAUTHORIZED, "{}", answer.1);
 }
 
-/// The value of one exact series in the app's /metrics page.
-async fn metric(app: &TestApp, key: &str) -> f64 {
-    let page = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("body");
-    page.lines()
-        .find_map(|line| line.strip_prefix(key)?.strip_prefix(' '))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {key} in:\n{page}"))
-}
-
 #[tokio::test]
 async fn a_username_is_locked_after_five_failures_whether_it_exists_or_not() {
     let app = spawn_app().await;

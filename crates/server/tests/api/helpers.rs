@@ -347,3 +347,20 @@ pub fn header_of(token: &str) -> Value {
         .expect("base64");
     serde_json::from_slice(&bytes).expect("header json")
 }
+
+/// The value of one exact series in the app's /metrics page.
+pub async fn metric(app: &TestApp, key: &str) -> f64 {
+    let page = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("body");
+    page.lines()
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in:\n{page}"))
+}

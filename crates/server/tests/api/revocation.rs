@@ -9,7 +9,7 @@
 
 use diesel::prelude::*;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
 use crate::helpers::*;
@@ -97,6 +97,31 @@ async fn assert_all_ended(app: &TestApp, user_id: i32, thieves: &[(String, bool)
     assert_eq!(live_tokens(app, user_id), 0, "trial {trial}");
 }
 
+/// The owner logs out everywhere with an access token.
+async fn logout_all(app: &TestApp, access: &str) -> StatusCode {
+    app.client
+        .post(app.url("/api/token/logout-all/"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .expect("request")
+        .status()
+}
+
+/// The owner changes the password with an access token: the status and body.
+async fn change_password(app: &TestApp, access: &str, old: &str, new: &str) -> (StatusCode, Value) {
+    parts(
+        app.client
+            .post(app.url("/api/users/me/password/"))
+            .bearer_auth(access)
+            .json(&json!({ "old_password": old, "new_password": new }))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await
+}
+
 async fn refresh_status(app: &TestApp, token: &str) -> StatusCode {
     app.post_json("/api/token/refresh/", &json!({ "refresh": token }))
         .await
@@ -112,14 +137,11 @@ async fn logout_everywhere_racing_a_refresh_loop_leaves_no_live_token() {
         let (ready, go) = oneshot::channel();
         let owner = async {
             go.await.expect("thief started");
-            let res = app
-                .client
-                .post(app.url("/api/token/logout-all/"))
-                .bearer_auth(&access)
-                .send()
-                .await
-                .expect("request");
-            assert_eq!(res.status(), StatusCode::OK, "trial {trial}");
+            assert_eq!(
+                logout_all(&app, &access).await,
+                StatusCode::OK,
+                "trial {trial}"
+            );
         };
         let (thieves, ()) = tokio::join!(thieves(&app, PASSWORD, ready), owner);
         assert_all_ended(&app, alice.id, &thieves, trial).await;
@@ -137,16 +159,7 @@ async fn a_password_change_racing_a_refresh_loop_ends_every_token_and_saves_the_
         let (ready, go) = oneshot::channel();
         let owner = async {
             go.await.expect("thief started");
-            parts(
-                app.client
-                    .post(app.url("/api/users/me/password/"))
-                    .bearer_auth(&access)
-                    .json(&json!({ "old_password": current, "new_password": next }))
-                    .send()
-                    .await
-                    .expect("request"),
-            )
-            .await
+            change_password(&app, &access, &current, &next).await
         };
         let (thieves, (status, body)) = tokio::join!(thieves(&app, &current, ready), owner);
         // A 200 only for a password that was saved, with every session ended with it.
@@ -204,14 +217,7 @@ async fn a_login_with_the_old_password_racing_its_change_leaves_no_live_token() 
         };
         let owner = async {
             go.await.expect("thief started");
-            app.client
-                .post(app.url("/api/users/me/password/"))
-                .bearer_auth(&access)
-                .json(&json!({ "old_password": current, "new_password": next }))
-                .send()
-                .await
-                .expect("request")
-                .status()
+            change_password(&app, &access, &current, &next).await.0
         };
         let ((obtained, refused), status) = tokio::join!(thief, owner);
         assert_eq!(status, StatusCode::OK, "trial {trial}");
@@ -273,14 +279,7 @@ async fn a_slid_sliding_token_dies_with_logout_everywhere_and_stays_dead_after_a
     let alice = app.create_user("alice", PASSWORD, true);
     let (_, access) = app.obtain_pair("alice", PASSWORD).await;
     let slid = obtain_and_slide(&app, alice.id).await;
-    let res = app
-        .client
-        .post(app.url("/api/token/logout-all/"))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(logout_all(&app, &access).await, StatusCode::OK);
     assert_eq!(slide_status(&app, &slid).await, StatusCode::UNAUTHORIZED);
     // flushexpiredtokens keeps the blacklist row of a token that can still be used.
     let mut conn = users::db::get(&app.state.pool).expect("connection");
@@ -296,15 +295,8 @@ async fn a_slid_sliding_token_dies_with_a_password_change_and_revoketokens() {
     // A password change through the API.
     let (_, access) = app.obtain_pair("alice", PASSWORD).await;
     let slid = obtain_and_slide(&app, alice.id).await;
-    let res = app
-        .client
-        .post(app.url("/api/users/me/password/"))
-        .bearer_auth(&access)
-        .json(&json!({ "old_password": PASSWORD, "new_password": "a new password 123" }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(res.status(), StatusCode::OK);
+    let (status, body) = change_password(&app, &access, PASSWORD, "a new password 123").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(slide_status(&app, &slid).await, StatusCode::UNAUTHORIZED);
     // What `manage revoketokens` and `manage changepassword` call.
     app.change_password(&alice, PASSWORD);
@@ -364,22 +356,6 @@ async fn a_demoted_staff_users_next_tokens_do_not_claim_staff() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(claims(&str_field(&body, "token"))["is_staff"], false);
-}
-
-/// The value of one series on the /metrics page (0 when absent: a counter never incremented).
-async fn metric(app: &TestApp, key: &str) -> f64 {
-    let page = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("body");
-    page.lines()
-        .find_map(|line| line.strip_prefix(key)?.trim().parse().ok())
-        .unwrap_or(0.0)
 }
 
 #[tokio::test]
