@@ -411,6 +411,38 @@ async fn postgres_connections_that_go_silent_are_503_for_at_most_the_bound_then_
     );
 }
 
+/// `SHOW statement_timeout` on a connection of the app's pool.
+fn statement_timeout(app: &TestApp) -> String {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        statement_timeout: String,
+    }
+    let mut pooled = users::db::get(&app.state.pool).expect("connection");
+    let conn: &mut users::DbConnection = &mut pooled;
+    diesel::sql_query("SHOW statement_timeout")
+        .get_result::<Row>(conn)
+        .expect("show")
+        .statement_timeout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_statement_timeout_is_query_timeout_unless_the_url_sets_options() {
+    let admin = postgres_admin_url();
+    let app = spawn_app_on(
+        TestDb::postgres(&admin),
+        &[("DATABASES__QUERY_TIMEOUT", "3s")],
+    )
+    .await;
+    assert_eq!(statement_timeout(&app), "3s");
+
+    let db = TestDb::postgres(&admin);
+    let own = format!("{}?options=-c%20statement_timeout%3D7000", db.url());
+    let app = spawn_app_on(db, &[("DATABASE_URL", own.as_str())]).await;
+    assert_eq!(statement_timeout(&app), "7s", "the URL's own options win");
+}
+
 /// Holds SQLite's write lock from another process (Python's sqlite3) until its stdin closes.
 const HOLD_LOCK: &str = r#"
 import sqlite3, sys
