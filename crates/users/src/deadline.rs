@@ -316,6 +316,51 @@ mod tests {
         assert_eq!(url_port("postgres://h/db?port=7000"), Some(7000));
     }
 
+    /// A TCP connection to a peer that accepts and never answers, as the watchdog sees it.
+    fn silent_peer() -> (std::net::TcpListener, std::net::TcpStream, Arc<Slot>) {
+        use std::os::fd::AsRawFd;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let before = socket_inodes().unwrap();
+        let stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        assert_eq!(
+            new_socket(&before, Some(port)),
+            Some(stream.as_raw_fd()),
+            "the socket just opened is found"
+        );
+        let slot = Arc::new(Slot {
+            fd: Mutex::new(Some(stream.as_raw_fd())),
+            busy_since: AtomicU64::new(0),
+            epoch: Instant::now() - Duration::from_secs(60),
+        });
+        (listener, stream, slot)
+    }
+
+    #[test]
+    fn a_connection_in_use_past_the_limit_is_shut_down_and_an_idle_one_is_not() {
+        use std::io::Read;
+        let (_listener, mut stream, slot) = silent_peer();
+        let slots = Mutex::new(vec![Arc::downgrade(&slot)]);
+        watch(&slots, Duration::from_secs(1));
+        stream.set_nonblocking(true).unwrap();
+        let idle = stream.read(&mut [0u8; 1]).map_err(|e| e.kind());
+        assert_eq!(
+            idle,
+            Err(std::io::ErrorKind::WouldBlock),
+            "idle: left alone"
+        );
+        stream.set_nonblocking(false).unwrap();
+
+        let armed = slot.arm();
+        slot.busy_since.store(1, Ordering::SeqCst); // in use since a minute ago
+        watch(&slots, Duration::from_secs(1));
+        // Shut down: the read that would wait for ever ends at once.
+        assert_eq!(stream.read(&mut [0u8; 1]).unwrap(), 0);
+        drop((armed, slot));
+        watch(&slots, Duration::from_secs(1));
+        assert!(lock(&slots).is_empty(), "closed connections are forgotten");
+    }
+
     #[test]
     fn a_slot_is_overdue_only_while_armed_past_the_limit() {
         let slot = Arc::new(Slot {
