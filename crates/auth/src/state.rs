@@ -117,7 +117,9 @@ impl AuthState {
     }
 
     /// Runs `f` with a pooled connection on the blocking pool (diesel never runs on the async
-    /// workers). An unreachable database is a 503 after the pool's connection timeout.
+    /// workers). An unreachable database is a 503 after the pool's connection timeout; a
+    /// PostgreSQL connection that stops answering, a 503 after `[DATABASES] QUERY_TIMEOUT`
+    /// (+ a second), when the watchdog breaks it off (`users::deadline`).
     pub async fn with_conn<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
@@ -126,7 +128,9 @@ impl AuthState {
         let pool = self.pool.clone();
         web::block(move || {
             let mut conn = users::db::get(&pool)?;
+            let bounded = conn.in_use();
             let result = f(&mut conn);
+            drop(bounded);
             if let Err(ApiError::Unavailable(_)) = result {
                 // The database dropped this connection: the pool must not hand it out again.
                 conn.mark_broken();

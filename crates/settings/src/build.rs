@@ -483,6 +483,12 @@ fn databases(s: &Section) -> Result<Databases> {
         validate::at_least_one(n)
     })?;
     s.set("CONNECT_TIMEOUT", &mut db.connect_timeout, value::duration)?;
+    s.set_checked(
+        "QUERY_TIMEOUT",
+        &mut db.query_timeout,
+        value::duration,
+        |d| validate::query_timeout(*d),
+    )?;
     Ok(db)
 }
 

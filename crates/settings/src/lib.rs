@@ -317,6 +317,9 @@ pub struct Databases {
     pub pool_size: u32,
     /// `CONNECT_TIMEOUT`, default 5 seconds.
     pub connect_timeout: Duration,
+    /// `QUERY_TIMEOUT`, default 10 seconds: PostgreSQL only, the longest a request's queries may
+    /// take before the connection is given up (see `users::deadline`).
+    pub query_timeout: Duration,
 }
 
 impl Default for Databases {
@@ -325,6 +328,7 @@ impl Default for Databases {
             url: "sqlite:///db.sqlite3".to_owned(),
             pool_size: 10,
             connect_timeout: Duration::from_secs(5),
+            query_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -336,6 +340,7 @@ impl fmt::Debug for Databases {
             .field("url", &secret::redact_url_password(&self.url))
             .field("pool_size", &self.pool_size)
             .field("connect_timeout", &self.connect_timeout)
+            .field("query_timeout", &self.query_timeout)
             .finish()
     }
 }

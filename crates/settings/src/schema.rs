@@ -66,7 +66,10 @@ pub(crate) const SECTIONS: &[(&str, &[&str])] = &[
             "REFRESH_TOKEN_REUSE_INTERVAL",
         ],
     ),
-    (DATABASES, &["URL", "POOL_SIZE", "CONNECT_TIMEOUT"]),
+    (
+        DATABASES,
+        &["URL", "POOL_SIZE", "CONNECT_TIMEOUT", "QUERY_TIMEOUT"],
+    ),
     (
         SERVER,
         &[

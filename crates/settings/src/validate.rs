@@ -198,6 +198,16 @@ pub(crate) fn lockout_duration(d: std::time::Duration) -> Rule {
     }
 }
 
+/// DATABASES.QUERY_TIMEOUT: at least a second (libpq's TCP keepalive settings are whole
+/// seconds, and a shorter bound would cut legitimate queries under load).
+pub(crate) fn query_timeout(d: std::time::Duration) -> Rule {
+    if d >= std::time::Duration::from_secs(1) {
+        Ok(())
+    } else {
+        Err(format!("must be at least 1 second, got {d:?}"))
+    }
+}
+
 pub(crate) fn not_empty(text: &str) -> Rule {
     if text.trim().is_empty() {
         Err("must not be empty".to_owned())

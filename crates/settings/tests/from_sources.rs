@@ -93,6 +93,7 @@ fn defaults_match_simplejwt_and_drf() {
     assert_eq!(s.databases.url, "sqlite:///db.sqlite3");
     assert_eq!(s.databases.pool_size, 10);
     assert_eq!(s.databases.connect_timeout, Duration::from_secs(5));
+    assert_eq!(s.databases.query_timeout, Duration::from_secs(10));
     assert_eq!(s.server.bind, ["127.0.0.1:8000"]);
     assert_eq!(s.server.workers, None);
     assert_eq!(s.server.max_body_size, 2_621_440);
@@ -153,6 +154,7 @@ CHECK_USER_IS_ACTIVE = false
 URL = "postgres://app:dbpass@db:5432/app"
 POOL_SIZE = 20
 CONNECT_TIMEOUT = 2.5
+QUERY_TIMEOUT = "30s"
 
 [SERVER]
 BIND = ["0.0.0.0:8080", "[::]:8080", "unix:/run/app/app.sock"]
@@ -211,6 +213,7 @@ fn file_overrides_every_default() {
     assert_eq!(s.databases.url, "postgres://app:dbpass@db:5432/app");
     assert_eq!(s.databases.pool_size, 20);
     assert_eq!(s.databases.connect_timeout, Duration::from_millis(2_500));
+    assert_eq!(s.databases.query_timeout, Duration::from_secs(30));
     assert_eq!(
         s.server.bind,
         ["0.0.0.0:8080", "[::]:8080", "unix:/run/app/app.sock"]
@@ -402,6 +405,12 @@ fn durations_in_the_file() {
     let err = error_with_secret(Some("[DATABASES]\nCONNECT_TIMEOUT = -1\n"), &[]);
     assert!(
         err.contains("DATABASES.CONNECT_TIMEOUT in settings.toml is invalid: must not be negative"),
+        "{err}"
+    );
+
+    let err = error_with_secret(None, &[("DATABASES__QUERY_TIMEOUT", "500ms")]);
+    assert!(
+        err.contains("DATABASES.QUERY_TIMEOUT") && err.contains("must be at least 1 second"),
         "{err}"
     );
 

@@ -10,6 +10,7 @@ use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 
+use crate::deadline::{self, Armed, Slot, Watchdog};
 use crate::wal;
 
 /// A connection to whichever backend `DATABASES.URL` names. Queries written once run on both.
@@ -103,6 +104,9 @@ pub struct ConnectionManager {
     /// Set for a pool on a SQLite file: its connections leave checkpoints to this thread (see
     /// [`crate::wal`]), which stops when the last clone is dropped with the pool.
     keeper: Option<Arc<wal::Keeper>>,
+    /// Set for a pool on PostgreSQL: breaks off connections that stop answering (see
+    /// [`crate::deadline`]); stops with the pool, as the keeper does.
+    watchdog: Option<Arc<Watchdog>>,
 }
 
 impl ConnectionManager {
@@ -111,18 +115,37 @@ impl ConnectionManager {
         ConnectionManager {
             target,
             keeper: None,
+            watchdog: None,
         }
     }
 
-    /// A manager for a long-lived pool: on a SQLite file, a [`wal::Keeper`] runs the checkpoints.
-    pub fn pooled(target: Target) -> Self {
-        let keeper = match &target {
-            Target::Sqlite(path) if path.as_os_str() != ":memory:" => {
-                wal::Keeper::start(path.clone()).map(Arc::new)
+    /// A manager for a long-lived pool: on a SQLite file, a [`wal::Keeper`] runs the checkpoints;
+    /// on PostgreSQL, every connection is bounded ([`deadline::bounded_url`]) and watched by a
+    /// [`Watchdog`]. (`new` leaves both out: a migration may rightly run for minutes.)
+    pub fn pooled(target: Target, connect_timeout: Duration, query_timeout: Duration) -> Self {
+        match target {
+            Target::Sqlite(path) => {
+                let keeper = if path.as_os_str() != ":memory:" {
+                    wal::Keeper::start(path.clone()).map(Arc::new)
+                } else {
+                    None
+                };
+                ConnectionManager {
+                    target: Target::Sqlite(path),
+                    keeper,
+                    watchdog: None,
+                }
             }
-            _ => None,
-        };
-        ConnectionManager { target, keeper }
+            Target::Postgres(url) => ConnectionManager {
+                watchdog: Watchdog::start(&url, query_timeout).map(Arc::new),
+                target: Target::Postgres(deadline::bounded_url(
+                    &url,
+                    connect_timeout,
+                    query_timeout,
+                )),
+                keeper: None,
+            },
+        }
     }
 
     pub fn target(&self) -> &Target {
@@ -161,6 +184,8 @@ pub struct ManagedConnection {
     conn: DbConnection,
     last_checkout: Instant,
     broken: bool,
+    /// Its place in the pool's [`Watchdog`] (PostgreSQL).
+    slot: Option<Arc<Slot>>,
 }
 
 impl ManagedConnection {
@@ -168,6 +193,23 @@ impl ManagedConnection {
     /// the connection is gone (the next checkout then opens a fresh one).
     pub fn mark_broken(&mut self) {
         self.broken = true;
+    }
+
+    /// Marks the connection in use until the guard drops: on PostgreSQL, if that lasts past
+    /// `QUERY_TIMEOUT` (+ [`deadline::GRACE`]), its socket is shut down and the query under way
+    /// fails with a connection error (which the caller then reports with `mark_broken`).
+    pub fn in_use(&self) -> Option<Armed> {
+        self.slot.as_ref().map(Slot::arm)
+    }
+}
+
+impl Drop for ManagedConnection {
+    fn drop(&mut self) {
+        // Before `conn` closes its socket (fields drop after this), so the watchdog never
+        // shuts down a descriptor that may be reused.
+        if let Some(slot) = &self.slot {
+            slot.release();
+        }
     }
 }
 
@@ -189,14 +231,20 @@ impl r2d2::ManageConnection for ConnectionManager {
     type Error = diesel::ConnectionError;
 
     fn connect(&self) -> Result<ManagedConnection, diesel::ConnectionError> {
+        let (conn, slot) = match &self.watchdog {
+            Some(watchdog) => watchdog.open(|| self.establish())?,
+            None => (self.establish()?, None),
+        };
         Ok(ManagedConnection {
-            conn: self.establish()?,
+            conn,
             last_checkout: Instant::now(),
             broken: false,
+            slot,
         })
     }
 
     fn is_valid(&self, conn: &mut ManagedConnection) -> Result<(), diesel::ConnectionError> {
+        let _bounded = conn.in_use();
         ping(conn)
     }
 
@@ -239,14 +287,23 @@ impl ConnectionManager {
 /// 503 until it is back (each checkout waits at most `connect_timeout`).
 pub fn build_pool(settings: &settings::Databases) -> Result<Pool, DbError> {
     let target = Target::parse(&settings.url)?;
-    Ok(pool_for(
+    Ok(bounded_pool(
         target,
         settings.pool_size,
         settings.connect_timeout,
+        settings.query_timeout,
     ))
 }
 
+/// A pool with the default `QUERY_TIMEOUT` (tests and tools).
 pub fn pool_for(target: Target, size: u32, timeout: Duration) -> Pool {
+    let query_timeout = settings::Databases::default().query_timeout;
+    bounded_pool(target, size, timeout, query_timeout)
+}
+
+/// A pool whose checkouts wait at most `timeout` and whose PostgreSQL connections answer within
+/// `query_timeout` or are replaced (see [`crate::deadline`]).
+pub fn bounded_pool(target: Target, size: u32, timeout: Duration, query_timeout: Duration) -> Pool {
     // An in-memory SQLite database exists once per connection: a pool of one keeps a single database.
     let size = match &target {
         Target::Sqlite(p) if p.as_os_str() == ":memory:" => 1,
@@ -259,7 +316,7 @@ pub fn pool_for(target: Target, size: u32, timeout: Duration) -> Pool {
         // Not r2d2's ping on every checkout (a `SELECT 1` round trip per request: +15% of the
         // work of a SQLite request, +50% on PostgreSQL); `get` pings only idle connections.
         .test_on_check_out(false)
-        .build_unchecked(ConnectionManager::pooled(target))
+        .build_unchecked(ConnectionManager::pooled(target, timeout, query_timeout))
 }
 
 /// A connection handed out again within this long of its last checkout is not pinged (HikariCP's
@@ -274,9 +331,14 @@ pub fn get(pool: &Pool) -> Result<PooledConnection, DbError> {
     for _ in 0..=pool.max_size() {
         let mut conn = pool.get()?;
         let idle = conn.last_checkout.elapsed() >= PING_IDLE_AFTER;
-        if idle && ping(&mut conn).is_err() {
-            conn.mark_broken();
-            continue;
+        if idle {
+            let bounded = conn.in_use();
+            let alive = ping(&mut conn).is_ok();
+            drop(bounded);
+            if !alive {
+                conn.mark_broken();
+                continue;
+            }
         }
         conn.last_checkout = Instant::now();
         return Ok(conn);

@@ -1,6 +1,7 @@
 //! Users and their database: connections (SQLite or PostgreSQL), migrations, models, queries, passwords.
 
 pub mod db;
+pub mod deadline;
 pub mod django;
 pub mod migrations;
 pub mod models;

@@ -1,7 +1,7 @@
 //! The database under pressure and faults: racing writers, a small pool, PostgreSQL going away
 //! and coming back.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -154,53 +154,88 @@ async fn not_ready_while_a_migration_is_not_applied() {
 }
 
 /// A TCP proxy in front of PostgreSQL that can cut every connection and refuse new ones, to
-/// play a database that goes away and comes back without stopping the real server.
+/// play a database that goes away and comes back without stopping the real server; or black-hole
+/// them, to play a peer that goes silent (a dead host, a NAT that dropped its state).
 struct Proxy {
     port: u16,
-    up: Arc<AtomicBool>,
+    mode: Arc<AtomicU8>,
     generation: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Client sockets of black-holed connections: open, never read, never answered.
+    silent: Arc<std::sync::Mutex<Vec<TcpStream>>>,
 }
+
+const FORWARD: u8 = 0;
+const REFUSE: u8 = 1;
+const BLACK_HOLE: u8 = 2;
 
 impl Proxy {
     async fn start(target: String) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let port = listener.local_addr().expect("addr").port();
-        let up = Arc::new(AtomicBool::new(true));
+        let mode = Arc::new(AtomicU8::new(FORWARD));
         let (tx, _) = tokio::sync::watch::channel(0u64);
         let generation = Arc::new(tx);
-        let (up2, gen2) = (up.clone(), generation.clone());
+        let silent = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (mode2, gen2, silent2) = (mode.clone(), generation.clone(), silent.clone());
         tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
-                if !up2.load(Ordering::SeqCst) {
-                    continue; // dropped: the client sees the connection closed at once
+                match mode2.load(Ordering::SeqCst) {
+                    // Dropped: the client sees the connection closed at once.
+                    REFUSE => continue,
+                    BLACK_HOLE => {
+                        silent2.lock().expect("lock").push(client);
+                        continue;
+                    }
+                    _ => {}
                 }
                 let target = target.clone();
                 let mut cut = gen2.subscribe();
+                let (mode, silent) = (mode2.clone(), silent2.clone());
                 tokio::spawn(async move {
                     let Ok(mut server) = TcpStream::connect(&target).await else {
                         return;
                     };
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        _ = cut.changed() => {}
+                        _ = cut.changed() => {
+                            if mode.load(Ordering::SeqCst) == BLACK_HOLE {
+                                // Stops forwarding and keeps the client's socket open; the
+                                // server's side closes (its session ends).
+                                silent.lock().expect("lock").push(client);
+                            }
+                        }
                     }
                 });
             }
         });
         Proxy {
             port,
-            up,
+            mode,
             generation,
+            silent,
         }
     }
 
     fn down(&self) {
-        self.up.store(false, Ordering::SeqCst);
+        self.mode.store(REFUSE, Ordering::SeqCst);
         self.generation.send_modify(|g| *g += 1);
     }
 
+    /// Established connections stop forwarding with their sockets left open, and new ones are
+    /// accepted and never answered.
+    fn black_hole(&self) {
+        self.mode.store(BLACK_HOLE, Ordering::SeqCst);
+        self.generation.send_modify(|g| *g += 1);
+    }
+
+    /// New connections are forwarded again (black-holed ones stay silent, as behind a NAT that
+    /// lost their state).
     fn up(&self) {
-        self.up.store(true, Ordering::SeqCst);
+        self.mode.store(FORWARD, Ordering::SeqCst);
+    }
+
+    fn silent_connections(&self) -> usize {
+        self.silent.lock().expect("lock").len()
     }
 }
 
@@ -289,6 +324,123 @@ async fn postgres_outage_is_a_503_stateless_checks_survive_and_service_resumes()
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// The bound under test: `[DATABASES] QUERY_TIMEOUT` and the libpq connect timeout (2 s is
+/// libpq's least), small to keep the test short.
+const QUERY_TIMEOUT: Duration = Duration::from_secs(2);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+// Multi-threaded: the proxy must keep running while the server's threads block on the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_connections_that_go_silent_are_503_for_at_most_the_bound_then_replaced() {
+    let admin = postgres_admin_url();
+    let db = TestDb::postgres(&admin);
+    let direct = db.url();
+    let host_port = direct
+        .split('@')
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or("127.0.0.1:5432")
+        .to_owned();
+    let proxy = Proxy::start(host_port.clone()).await;
+    let via_proxy = direct.replace(&host_port, &format!("127.0.0.1:{}", proxy.port));
+    // One pooled connection: when it is stuck, nothing else can serve (as when every
+    // connection of a busy pool went silent at once).
+    let app = spawn_app_on(
+        db,
+        &[
+            ("DATABASE_URL", via_proxy.as_str()),
+            ("DATABASES__POOL_SIZE", "1"),
+            ("DATABASES__CONNECT_TIMEOUT", "2s"),
+            ("DATABASES__QUERY_TIMEOUT", "2s"),
+            ("SERVER__TIMEOUT", "30s"),
+        ],
+    )
+    .await;
+    app.create_user("alice", PASSWORD, true);
+    let login = json!({"username": "alice", "password": PASSWORD});
+    // Every request is bounded, so that a regression fails instead of hanging.
+    let attempt = || async {
+        let sent = tokio::time::timeout(
+            Duration::from_secs(60),
+            app.post_json("/api/token/", &login),
+        );
+        parts(sent.await.expect("an answer within a minute")).await
+    };
+    let (status, body) = attempt().await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    proxy.black_hole();
+    // The pooled connection is silent now: the request is a 503 once the query's deadline
+    // passes, not after SERVER.TIMEOUT, and not never.
+    let started = Instant::now();
+    let (status, body) = attempt().await;
+    let waited = started.elapsed();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["code"], "service_unavailable");
+    let bound = QUERY_TIMEOUT + CONNECT_TIMEOUT + Duration::from_secs(5);
+    assert!(waited < bound, "503 after {waited:?}, bound {bound:?}");
+    assert!(
+        proxy.silent_connections() >= 1,
+        "a connection was black-holed"
+    );
+
+    // The database is reachable again for new connections; the silent ones never answer. The
+    // stuck connection was dropped, so a new one serves within the bound, with no restart.
+    proxy.up();
+    let resumed = Instant::now();
+    let mut answers = Vec::new();
+    while resumed.elapsed() < bound {
+        let (status, _) = attempt().await;
+        answers.push(status);
+        if status == StatusCode::OK {
+            break;
+        }
+    }
+    assert_eq!(
+        answers.last(),
+        Some(&StatusCode::OK),
+        "no recovery within {bound:?} of the database coming back: {answers:?}"
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::SERVICE_UNAVAILABLE),
+        "{answers:?}"
+    );
+}
+
+/// `SHOW statement_timeout` on a connection of the app's pool.
+fn statement_timeout(app: &TestApp) -> String {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        statement_timeout: String,
+    }
+    let mut pooled = users::db::get(&app.state.pool).expect("connection");
+    let conn: &mut users::DbConnection = &mut pooled;
+    diesel::sql_query("SHOW statement_timeout")
+        .get_result::<Row>(conn)
+        .expect("show")
+        .statement_timeout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_statement_timeout_is_query_timeout_unless_the_url_sets_options() {
+    let admin = postgres_admin_url();
+    let app = spawn_app_on(
+        TestDb::postgres(&admin),
+        &[("DATABASES__QUERY_TIMEOUT", "3s")],
+    )
+    .await;
+    assert_eq!(statement_timeout(&app), "3s");
+
+    let db = TestDb::postgres(&admin);
+    let own = format!("{}?options=-c%20statement_timeout%3D7000", db.url());
+    let app = spawn_app_on(db, &[("DATABASE_URL", own.as_str())]).await;
+    assert_eq!(statement_timeout(&app), "7s", "the URL's own options win");
 }
 
 /// Holds SQLite's write lock from another process (Python's sqlite3) until its stdin closes.
