@@ -17,13 +17,18 @@ const PG_MIGRATION_LOCK: i64 = 0x6a77_745f_6d69_6772;
 /// Safe to run twice and from two processes at once.
 pub fn run_pending(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
     let result = match conn {
-        DbConnection::Sqlite(c) => apply(c, SQLITE),
+        // SQLite has no advisory lock, so the whole run is one BEGIN IMMEDIATE transaction (each
+        // migration a savepoint in it): a second process waits for the write lock in the busy
+        // handler and then finds nothing pending. Without it, two runs interleaved migration by
+        // migration and the loser failed on "table auth_user already exists" with later
+        // migrations still to apply.
+        DbConnection::Sqlite(c) => c.immediate_transaction(|c| apply(c, SQLITE)),
         DbConnection::Pg(c) => with_pg_lock(c, |c| apply(c, POSTGRES)),
     };
     match result {
         Ok(applied) => Ok(applied),
-        // SQLite has no advisory lock: each migration runs in its own transaction and busy_timeout
-        // makes a second process wait, but it may still lose the race. The schema is complete then.
+        // Kept as a second line of defence: a run that failed while another completed the schema
+        // has nothing left to do.
         Err(e) if conn_is_sqlite(conn) && pending(conn)?.is_empty() => {
             log::debug!("migration race lost to another process: {e}");
             Ok(Vec::new())
