@@ -88,8 +88,11 @@ build_release() {
 }
 
 # A TCP port nothing listens on right now (the kernel's choice).
+# The wildcard address, not 127.0.0.1: a port free on 127.0.0.1 may still be held on another
+# loopback address (test-nginx's slowloris clients leave 1,500 of them on 127.0.0.6 and .7),
+# and a server binding 0.0.0.0:PORT (the Procfile's web) then fails with EADDRINUSE.
 free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    python3 -c 'import socket; s = socket.socket(); s.bind(("0.0.0.0", 0)); print(s.getsockname()[1])'
 }
 
 # wait_until DESCRIPTION COMMAND...: retries COMMAND every 0.1 s for up to 30 s.
