@@ -239,11 +239,10 @@ impl Proxy {
     }
 }
 
-// Multi-threaded: the proxy must keep running while the test thread blocks on the database.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_outage_is_a_503_stateless_checks_survive_and_service_resumes() {
-    let admin = postgres_admin_url();
-    let db = TestDb::postgres(&admin);
+/// A fresh PostgreSQL database, a [`Proxy`] in front of it, and the database's URL through the
+/// proxy.
+async fn behind_proxy() -> (TestDb, Proxy, String) {
+    let db = TestDb::postgres(&postgres_admin_url());
     let direct = db.url();
     let host_port = direct
         .split('@')
@@ -253,6 +252,13 @@ async fn postgres_outage_is_a_503_stateless_checks_survive_and_service_resumes()
         .to_owned();
     let proxy = Proxy::start(host_port.clone()).await;
     let via_proxy = direct.replace(&host_port, &format!("127.0.0.1:{}", proxy.port));
+    (db, proxy, via_proxy)
+}
+
+// Multi-threaded: the proxy must keep running while the test thread blocks on the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_outage_is_a_503_stateless_checks_survive_and_service_resumes() {
+    let (db, proxy, via_proxy) = behind_proxy().await;
     let app = spawn_app_on(
         db,
         &[
@@ -334,17 +340,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 // Multi-threaded: the proxy must keep running while the server's threads block on the database.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_connections_that_go_silent_are_503_for_at_most_the_bound_then_replaced() {
-    let admin = postgres_admin_url();
-    let db = TestDb::postgres(&admin);
-    let direct = db.url();
-    let host_port = direct
-        .split('@')
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or("127.0.0.1:5432")
-        .to_owned();
-    let proxy = Proxy::start(host_port.clone()).await;
-    let via_proxy = direct.replace(&host_port, &format!("127.0.0.1:{}", proxy.port));
+    let (db, proxy, via_proxy) = behind_proxy().await;
     // One pooled connection: when it is stuck, nothing else can serve (as when every
     // connection of a busy pool went silent at once).
     let app = spawn_app_on(
