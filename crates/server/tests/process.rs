@@ -4,6 +4,7 @@
 //! No fixed ports (it binds 127.0.0.1:0 and the test reads "Listening at:" from its log), no
 //! sleeps to synchronise (the test waits for log lines and responses, each wait bounded), and
 //! every load loop stops by itself.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step is the failure
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, ExitStatus, Stdio};

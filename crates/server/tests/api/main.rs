@@ -1,4 +1,5 @@
 //! Black-box HTTP tests: each test starts the app on a random port against its own SQLite file.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step is the failure
 
 mod helpers;
 
