@@ -188,12 +188,13 @@ pub(crate) fn claims_distinct(jwt: &SimpleJwt) -> Rule {
 mod tests {
     use super::*;
     use crate::error::Origin;
-    use crate::schema::{Key, REST_FRAMEWORK};
+    use crate::schema::Key;
+    use crate::RestFramework;
 
     fn file(name: &'static str, text: &str) -> Entry {
         let table: toml::Table = format!("v = {text}").parse().expect("toml");
         Entry {
-            key: Key::in_section(REST_FRAMEWORK, name),
+            key: Key::in_section(RestFramework::SECTION, name),
             origin: Origin::File("settings.toml".into()),
             raw: Raw::Toml(table["v"].clone()),
         }
