@@ -11,6 +11,11 @@ use crate::{Rate, SimpleJwt, ThrottleClass, VerifyingKey};
 
 type Result<T> = std::result::Result<T, SettingsError>;
 
+crate::value::from_entry! {
+    BTreeMap<String, Option<Rate>> => throttle_rates;
+    Vec<VerifyingKey> => verifying_keys;
+}
+
 /// `DEFAULT_THROTTLE_RATES`: a table of scope = "N/period"; `"None"` or `""` is DRF's `None`
 /// (the scope exists but is not throttled). Replaces DRF's default table as a whole, as DRF does.
 pub(crate) fn throttle_rates(entry: &Entry) -> Result<BTreeMap<String, Option<Rate>>> {

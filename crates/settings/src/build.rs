@@ -218,8 +218,14 @@ fn simple_jwt(
     Ok((jwt, origins))
 }
 
+crate::value::from_entry! {
+    Option<Vec<String>> => audience;
+    Vec<TrustedProxy> => trusted_proxies;
+    LogDestination => log_destination;
+}
+
 /// One or several `aud` values; an empty string or list means none, like simplejwt's `None`.
-pub(crate) fn audience(entry: &Entry) -> Result<Option<Vec<String>>> {
+fn audience(entry: &Entry) -> Result<Option<Vec<String>>> {
     let list: Vec<String> = value::string_list(entry)?
         .into_iter()
         .filter(|a| !a.trim().is_empty())
@@ -229,7 +235,7 @@ pub(crate) fn audience(entry: &Entry) -> Result<Option<Vec<String>>> {
 
 /// A list of addresses or networks; a string may also hold several separated by commas, as
 /// gunicorn's FORWARDED_ALLOW_IPS does (`SERVER__TRUSTED_PROXIES=10.0.0.1,10.0.0.2`).
-pub(crate) fn trusted_proxies(entry: &Entry) -> Result<Vec<TrustedProxy>> {
+fn trusted_proxies(entry: &Entry) -> Result<Vec<TrustedProxy>> {
     value::string_list(entry)?
         .iter()
         .flat_map(|item| item.split(','))
@@ -238,6 +244,6 @@ pub(crate) fn trusted_proxies(entry: &Entry) -> Result<Vec<TrustedProxy>> {
         .collect()
 }
 
-pub(crate) fn log_destination(entry: &Entry) -> Result<LogDestination> {
+fn log_destination(entry: &Entry) -> Result<LogDestination> {
     value::string(entry).map(|text| LogDestination::parse(&text))
 }

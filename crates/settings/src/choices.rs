@@ -51,6 +51,11 @@ macro_rules! choices {
             }
         }
 
+        crate::value::from_entry! {
+            $name => crate::value::choice;
+            Vec<$name> => crate::value::choice_list;
+        }
+
         impl FromStr for $name {
             type Err = UnknownChoice;
 
@@ -199,6 +204,10 @@ impl FromStr for AuthenticationClass {
                 note: " (optionally as the dotted path, e.g. \"rest_framework_simplejwt.authentication.JWTAuthentication\" or \"rest_framework.authentication.BasicAuthentication\" or \"dj_rest_auth.jwt_auth.JWTCookieAuthentication\"; DRF's session and token authentication are not supported)",
             })
     }
+}
+
+crate::value::from_entry! {
+    Vec<AuthenticationClass> => crate::value::choice_list;
 }
 
 choices! {

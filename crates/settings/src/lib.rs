@@ -23,20 +23,23 @@
 //! ```text
 //! /// `SQLITE_SYNCHRONOUS`, default `NORMAL`: what it does, in a sentence.
 //! sqlite_synchronous: String = "NORMAL".to_owned(),
-//!     "SQLITE_SYNCHRONOUS" => value::string, |s| validate::not_empty(s);
+//!     "SQLITE_SYNCHRONOUS", check |s| validate::not_empty(s);
 //! ```
 //!
-//! That line is the public field, its built-in default, the key (in the file `[DATABASES]
+//! That entry is the public field, its built-in default, the key (in the file `[DATABASES]
 //! SQLITE_SYNCHRONOUS = ...`, in the environment `DATABASES__SQLITE_SYNCHRONOUS=...`, in the
-//! "valid keys" list and the "did you mean" hints), the conversion (`value::string`, `boolean`,
-//! `unsigned`, `duration`, `string_list`, `optional_string`, `choice`, `choice_list`; each names
-//! the key and where its value came from when it fails) and an optional rule (`validate::*`,
-//! a reason the message shows). Place it where the key should appear in the "valid keys" list.
-//! A choice is an enum declared with `choices!` in `choices.rs`.
+//! "valid keys" lists and the "did you mean" hints) and an optional rule (`validate::*`: a
+//! reason that the message shows after the key and where its value came from). Place it where
+//! the key should appear in the "valid keys" list. The conversion follows the field's type, as
+//! serde's `Deserialize` would: `value::FromEntry` is implemented for `bool`, `String`,
+//! `Option<String>` (empty = unset), `Vec<String>` (one string = a list of one), `u32`, `usize`,
+//! `Duration` (seconds or "5m"), every choice enum and `Vec` of it (declared with `choices!` in
+//! `choices.rs`), and the few composite values; a new kind of value is one `from_entry!` line.
 //!
-//! What takes more than that line: a platform environment alias (`DATABASE_URL`, `REDIS_URL`, ...)
-//! is one more arm in `sources::classify`; a key whose value must never be echoed in messages is
-//! one more arm in `Key::is_sensitive`; a rule across several keys goes in `build.rs`.
+//! What takes more than that entry: a platform environment alias (`DATABASE_URL`, `REDIS_URL`,
+//! ...) is one more arm in `sources::classify`; a key whose value must never be echoed in
+//! messages, one more arm in `Key::is_sensitive`; a rule across several keys, a few lines in
+//! `build.rs`; a top-level key (outside any section), `schema::TOP_LEVEL` and `build.rs`.
 
 mod auth_values;
 mod build;
@@ -119,36 +122,35 @@ section! {
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct RestAuth in "REST_AUTH" {
         /// `JWT_AUTH_COOKIE`: the access token's cookie, default none (no access cookie).
-        jwt_auth_cookie: Option<String> = None,
-            "JWT_AUTH_COOKIE" => value::optional_string, build::cookie_name;
+        jwt_auth_cookie: Option<String> = None, "JWT_AUTH_COOKIE", check build::cookie_name;
         /// `JWT_AUTH_REFRESH_COOKIE`: the refresh token's cookie, default none (no refresh cookie).
         jwt_auth_refresh_cookie: Option<String> = None,
-            "JWT_AUTH_REFRESH_COOKIE" => value::optional_string, build::cookie_name;
+            "JWT_AUTH_REFRESH_COOKIE", check build::cookie_name;
         /// `JWT_AUTH_REFRESH_COOKIE_PATH`, default `/api/token/` (dj-rest-auth: `/`): the refresh
         /// cookie goes to the token views (refresh, logout) and nowhere else.
         jwt_auth_refresh_cookie_path: String = "/api/token/".to_owned(),
-            "JWT_AUTH_REFRESH_COOKIE_PATH" => value::string, |path| validate::cookie_path(path);
+            "JWT_AUTH_REFRESH_COOKIE_PATH", check |path| validate::cookie_path(path);
         /// `JWT_AUTH_SECURE`, default true (dj-rest-auth: false): cookies only over HTTPS.
-        jwt_auth_secure: bool = true, "JWT_AUTH_SECURE" => value::boolean;
+        jwt_auth_secure: bool = true, "JWT_AUTH_SECURE";
         /// `JWT_AUTH_HTTPONLY`, default true: scripts cannot read the token cookies, and the refresh
         /// token is left out of response bodies when it travels in its cookie.
-        jwt_auth_httponly: bool = true, "JWT_AUTH_HTTPONLY" => value::boolean;
+        jwt_auth_httponly: bool = true, "JWT_AUTH_HTTPONLY";
         /// `JWT_AUTH_SAMESITE`, default `Lax`.
-        jwt_auth_samesite: SameSite = SameSite::Lax, "JWT_AUTH_SAMESITE" => value::choice;
+        jwt_auth_samesite: SameSite = SameSite::Lax, "JWT_AUTH_SAMESITE";
         /// `JWT_AUTH_COOKIE_DOMAIN`, default none (the cookies belong to the host that set them).
         jwt_auth_cookie_domain: Option<String> = None,
-            "JWT_AUTH_COOKIE_DOMAIN" => value::optional_string,
-            |domain| domain.as_deref().map_or(Ok(()), validate::cookie_domain);
+            "JWT_AUTH_COOKIE_DOMAIN",
+            check |domain| domain.as_deref().map_or(Ok(()), validate::cookie_domain);
         /// `JWT_AUTH_COOKIE_USE_CSRF`, default true (dj-rest-auth: false): a request authenticated by
         /// a cookie must pass Django's CSRF check on unsafe methods.
-        jwt_auth_cookie_use_csrf: bool = true, "JWT_AUTH_COOKIE_USE_CSRF" => value::boolean;
+        jwt_auth_cookie_use_csrf: bool = true, "JWT_AUTH_COOKIE_USE_CSRF";
         /// `JWT_AUTH_COOKIE_ENFORCE_CSRF_ON_UNAUTHENTICATED`, default false: CSRF checks even on
         /// unsafe requests without any token cookie.
         jwt_auth_cookie_enforce_csrf_on_unauthenticated: bool = false,
-            "JWT_AUTH_COOKIE_ENFORCE_CSRF_ON_UNAUTHENTICATED" => value::boolean;
+            "JWT_AUTH_COOKIE_ENFORCE_CSRF_ON_UNAUTHENTICATED";
         /// `JWT_AUTH_RETURN_EXPIRATION`, default false: login and refresh answers also carry
         /// `access_expiration` / `refresh_expiration`.
-        jwt_auth_return_expiration: bool = false, "JWT_AUTH_RETURN_EXPIRATION" => value::boolean;
+        jwt_auth_return_expiration: bool = false, "JWT_AUTH_RETURN_EXPIRATION";
     }
 }
 
@@ -166,19 +168,18 @@ section! {
         /// `DEFAULT_AUTHENTICATION_CLASSES`, default `[JWTAuthentication]` (what simplejwt's docs install).
         default_authentication_classes: Vec<AuthenticationClass> =
             vec![AuthenticationClass::JwtAuthentication],
-            "DEFAULT_AUTHENTICATION_CLASSES" => value::choice_list;
+            "DEFAULT_AUTHENTICATION_CLASSES";
         /// `DEFAULT_PERMISSION_CLASSES`, default `[AllowAny]` (DRF's own default).
         default_permission_classes: Vec<PermissionClass> = vec![PermissionClass::AllowAny],
-            "DEFAULT_PERMISSION_CLASSES" => value::choice_list;
+            "DEFAULT_PERMISSION_CLASSES";
         /// `DEFAULT_THROTTLE_CLASSES`, default none (DRF's default).
-        default_throttle_classes: Vec<ThrottleClass> = Vec::new(),
-            "DEFAULT_THROTTLE_CLASSES" => value::choice_list;
+        default_throttle_classes: Vec<ThrottleClass> = Vec::new(), "DEFAULT_THROTTLE_CLASSES";
         /// `DEFAULT_THROTTLE_RATES`: scope (`anon`, `user`, `login`) to rate; `None` is DRF's `None`
         /// (that scope is not throttled). Every configured class must find its scope here.
         /// Default: DRF's, the scopes exist, unthrottled.
         default_throttle_rates: BTreeMap<String, Option<Rate>> =
             [("anon".to_owned(), None), ("user".to_owned(), None)].into_iter().collect(),
-            "DEFAULT_THROTTLE_RATES" => auth_values::throttle_rates;
+            "DEFAULT_THROTTLE_RATES";
     }
 }
 
@@ -187,89 +188,83 @@ section! {
     #[derive(Debug, Clone, PartialEq)]
     pub struct SimpleJwt in "SIMPLE_JWT" {
         /// `ACCESS_TOKEN_LIFETIME`, default 5 minutes.
-        access_token_lifetime: Duration = Duration::from_secs(5 * 60),
-            "ACCESS_TOKEN_LIFETIME" => value::duration;
+        access_token_lifetime: Duration = Duration::from_secs(5 * 60), "ACCESS_TOKEN_LIFETIME";
         /// `REFRESH_TOKEN_LIFETIME`, default 1 day.
         refresh_token_lifetime: Duration = Duration::from_secs(24 * 60 * 60),
-            "REFRESH_TOKEN_LIFETIME" => value::duration;
+            "REFRESH_TOKEN_LIFETIME";
         /// `ROTATE_REFRESH_TOKENS`, default false.
-        rotate_refresh_tokens: bool = false, "ROTATE_REFRESH_TOKENS" => value::boolean;
+        rotate_refresh_tokens: bool = false, "ROTATE_REFRESH_TOKENS";
         /// `BLACKLIST_AFTER_ROTATION`, default false.
-        blacklist_after_rotation: bool = false, "BLACKLIST_AFTER_ROTATION" => value::boolean;
+        blacklist_after_rotation: bool = false, "BLACKLIST_AFTER_ROTATION";
         /// `UPDATE_LAST_LOGIN`, default false.
-        update_last_login: bool = false, "UPDATE_LAST_LOGIN" => value::boolean;
+        update_last_login: bool = false, "UPDATE_LAST_LOGIN";
         /// `ALGORITHM`, default HS256.
-        algorithm: Algorithm = Algorithm::HS256, "ALGORITHM" => value::choice;
+        algorithm: Algorithm = Algorithm::HS256, "ALGORITHM";
         /// `SIGNING_KEY`, default `SECRET_KEY`. A PEM private key for non-HMAC algorithms.
-        signing_key: Secret = Secret::new(String::new()), "SIGNING_KEY";
+        signing_key: Secret = Secret::new(String::new()), "SIGNING_KEY", by hand;
         /// `VERIFYING_KEY`: PEM public key, required for non-HMAC algorithms. Default none.
-        verifying_key: Option<String> = None, "VERIFYING_KEY";
+        verifying_key: Option<String> = None, "VERIFYING_KEY", by hand;
         /// `AUDIENCE`: one or several `aud` values. Default none.
-        audience: Option<Vec<String>> = None, "AUDIENCE" => build::audience;
+        audience: Option<Vec<String>> = None, "AUDIENCE";
         /// `ISSUER`: the `iss` claim. Default none.
-        issuer: Option<String> = None, "ISSUER" => value::optional_string;
+        issuer: Option<String> = None, "ISSUER";
         /// `JWK_URL`: verify tokens against this JWKS (another issuer's) instead of VERIFYING_KEY.
-        jwk_url: Option<SecretUrl> = None, "JWK_URL";
+        jwk_url: Option<SecretUrl> = None, "JWK_URL", by hand;
         /// `LEEWAY`: clock skew tolerated when checking `exp`/`nbf`. Default 0.
-        leeway: Duration = Duration::ZERO, "LEEWAY" => value::duration;
+        leeway: Duration = Duration::ZERO, "LEEWAY";
         /// `AUTH_HEADER_TYPES`, default `["Bearer"]`; never empty.
         auth_header_types: Vec<String> = vec!["Bearer".to_owned()],
-            "AUTH_HEADER_TYPES" => value::string_list, |types| validate::auth_header_types(types);
+            "AUTH_HEADER_TYPES", check |types| validate::auth_header_types(types);
         /// `AUTH_HEADER_NAME`, default `HTTP_AUTHORIZATION` (Django `request.META` spelling).
         auth_header_name: String = "HTTP_AUTHORIZATION".to_owned(),
-            "AUTH_HEADER_NAME" => value::string,
-            |name| validate::auth_header_name(name, &header_from_meta(name));
+            "AUTH_HEADER_NAME",
+            check |name| validate::auth_header_name(name, &header_from_meta(name));
         /// `USER_ID_FIELD`, default `id`.
-        user_id_field: UserIdField = UserIdField::Id, "USER_ID_FIELD" => value::choice;
+        user_id_field: UserIdField = UserIdField::Id, "USER_ID_FIELD";
         /// `USER_ID_CLAIM`, default `user_id`.
         user_id_claim: String = "user_id".to_owned(),
-            "USER_ID_CLAIM" => value::string, |claim| validate::not_empty(claim);
+            "USER_ID_CLAIM", check |claim| validate::not_empty(claim);
         /// `AUTH_TOKEN_CLASSES`: token kinds that authenticate requests, default `[AccessToken]`.
         auth_token_classes: Vec<TokenClass> = vec![TokenClass::AccessToken],
-            "AUTH_TOKEN_CLASSES" => value::choice_list,
-            |classes| validate::not_empty_list(classes, "[\"AccessToken\"]");
+            "AUTH_TOKEN_CLASSES",
+            check |classes| validate::not_empty_list(classes, "[\"AccessToken\"]");
         /// `TOKEN_TYPE_CLAIM`, default `token_type`.
         token_type_claim: String = "token_type".to_owned(),
-            "TOKEN_TYPE_CLAIM" => value::string, |claim| validate::not_empty(claim);
+            "TOKEN_TYPE_CLAIM", check |claim| validate::not_empty(claim);
         /// `JTI_CLAIM`, default `jti`.
-        jti_claim: String = "jti".to_owned(),
-            "JTI_CLAIM" => value::string, |claim| validate::not_empty(claim);
+        jti_claim: String = "jti".to_owned(), "JTI_CLAIM", check |claim| validate::not_empty(claim);
         /// `SLIDING_TOKEN_REFRESH_EXP_CLAIM`, default `refresh_exp`.
         sliding_token_refresh_exp_claim: String = "refresh_exp".to_owned(),
-            "SLIDING_TOKEN_REFRESH_EXP_CLAIM" => value::string, |claim| validate::not_empty(claim);
+            "SLIDING_TOKEN_REFRESH_EXP_CLAIM", check |claim| validate::not_empty(claim);
         /// `SLIDING_TOKEN_LIFETIME`, default 5 minutes.
-        sliding_token_lifetime: Duration = Duration::from_secs(5 * 60),
-            "SLIDING_TOKEN_LIFETIME" => value::duration;
+        sliding_token_lifetime: Duration = Duration::from_secs(5 * 60), "SLIDING_TOKEN_LIFETIME";
         /// `SLIDING_TOKEN_REFRESH_LIFETIME`, default 1 day.
         sliding_token_refresh_lifetime: Duration = Duration::from_secs(24 * 60 * 60),
-            "SLIDING_TOKEN_REFRESH_LIFETIME" => value::duration;
+            "SLIDING_TOKEN_REFRESH_LIFETIME";
         /// `CHECK_REVOKE_TOKEN`, default false: tokens carry a hash of the password hash and die
         /// when the password changes.
-        check_revoke_token: bool = false, "CHECK_REVOKE_TOKEN" => value::boolean;
+        check_revoke_token: bool = false, "CHECK_REVOKE_TOKEN";
         /// `REVOKE_TOKEN_CLAIM`, default `hash_password`.
         revoke_token_claim: String = "hash_password".to_owned(),
-            "REVOKE_TOKEN_CLAIM" => value::string, |claim| validate::not_empty(claim);
+            "REVOKE_TOKEN_CLAIM", check |claim| validate::not_empty(claim);
         /// `CHECK_USER_IS_ACTIVE`, default true.
-        check_user_is_active: bool = true, "CHECK_USER_IS_ACTIVE" => value::boolean;
+        check_user_is_active: bool = true, "CHECK_USER_IS_ACTIVE";
         // Ours from here on (no simplejwt equivalent): see docs/auth-settings.md.
         /// `TOKEN_USER_CLAIMS` (ours): user fields copied into every token, default none.
-        token_user_claims: Vec<UserClaim> = Vec::new(),
-            "TOKEN_USER_CLAIMS" => value::choice_list;
+        token_user_claims: Vec<UserClaim> = Vec::new(), "TOKEN_USER_CLAIMS";
         /// `KEY_ID` (ours): the `kid` of the signing key; when set, tokens carry it in their header.
-        key_id: Option<String> = None, "KEY_ID" => value::optional_string;
+        key_id: Option<String> = None, "KEY_ID";
         /// `VERIFYING_KEYS` (ours): earlier public keys still accepted and published, for rotation.
-        verifying_keys: Vec<VerifyingKey> = Vec::new(),
-            "VERIFYING_KEYS" => auth_values::verifying_keys;
+        verifying_keys: Vec<VerifyingKey> = Vec::new(), "VERIFYING_KEYS";
         /// `REFRESH_TOKEN_REUSE_DETECTION` (ours), default true: presenting a refresh token that was
         /// already rotated revokes every refresh token of its login (RFC 9700 §4.14). Takes effect
         /// only with ROTATE_REFRESH_TOKENS and BLACKLIST_AFTER_ROTATION: see `detects_refresh_reuse`.
-        refresh_token_reuse_detection: bool = true,
-            "REFRESH_TOKEN_REUSE_DETECTION" => value::boolean;
+        refresh_token_reuse_detection: bool = true, "REFRESH_TOKEN_REUSE_DETECTION";
         /// `REFRESH_TOKEN_REUSE_INTERVAL` (ours), default 10 s (GoTrue's REFRESH_TOKEN_REUSE_INTERVAL):
         /// a reuse this soon after the rotation is refused without revoking the login, so a client's
         /// honest double-submit (or a race of its own tabs) does not log it out.
         refresh_token_reuse_interval: Duration = Duration::from_secs(10),
-            "REFRESH_TOKEN_REUSE_INTERVAL" => value::duration;
+            "REFRESH_TOKEN_REUSE_INTERVAL";
     }
 }
 
@@ -318,15 +313,15 @@ section! {
     pub struct Databases in "DATABASES" {
         /// `URL`, default `sqlite:///db.sqlite3`; the `DATABASE_URL` environment variable overrides it.
         url: String = "sqlite:///db.sqlite3".to_owned(),
-            "URL" => value::string, |url| validate::not_empty(url);
+            "URL", check |url| validate::not_empty(url);
         /// `POOL_SIZE`, default 10, at least 1.
-        pool_size: u32 = 10, "POOL_SIZE" => value::unsigned, |&n| validate::at_least_one(n);
+        pool_size: u32 = 10, "POOL_SIZE", check |&n| validate::at_least_one(n);
         /// `CONNECT_TIMEOUT`, default 5 seconds.
-        connect_timeout: Duration = Duration::from_secs(5), "CONNECT_TIMEOUT" => value::duration;
+        connect_timeout: Duration = Duration::from_secs(5), "CONNECT_TIMEOUT";
         /// `QUERY_TIMEOUT`, default 10 seconds: PostgreSQL only, the longest a request's queries may
         /// take before the connection is given up (see `users::deadline`).
         query_timeout: Duration = Duration::from_secs(10),
-            "QUERY_TIMEOUT" => value::duration, |d| validate::query_timeout(*d);
+            "QUERY_TIMEOUT", check |d| validate::query_timeout(*d);
     }
 }
 
@@ -349,45 +344,39 @@ section! {
     pub struct Server in "SERVER" {
         /// `BIND`: `host:port` or `unix:/path.sock` addresses, default `["127.0.0.1:8000"]`;
         /// `PORT=N` means `["0.0.0.0:N"]`.
-        bind: Vec<String> = vec!["127.0.0.1:8000".to_owned()],
-            "BIND" => value::string_list, |b| validate::bind(b);
+        bind: Vec<String> = vec!["127.0.0.1:8000".to_owned()], "BIND", check |b| validate::bind(b);
         /// `WORKERS`: worker processes, default none (one per core); `WEB_CONCURRENCY` also sets it.
         workers: Option<usize> = None,
-            "WORKERS" => |e| value::unsigned(e).map(Some),
-            |w| w.map_or(Ok(()), validate::at_least_one);
+            "WORKERS", check |w| w.map_or(Ok(()), validate::at_least_one);
         /// `THREADS`: request-handling threads in each worker process, default 1.
-        threads: usize = 1, "THREADS" => value::unsigned, |&n| validate::at_least_one(n);
+        threads: usize = 1, "THREADS", check |&n| validate::at_least_one(n);
         /// `MAX_BODY_SIZE` in bytes, default 2.5 MiB (Django's `DATA_UPLOAD_MAX_MEMORY_SIZE`).
-        max_body_size: usize = 2_621_440,
-            "MAX_BODY_SIZE" => value::unsigned, |&n| validate::at_least_one(n);
+        max_body_size: usize = 2_621_440, "MAX_BODY_SIZE", check |&n| validate::at_least_one(n);
         /// `LIMIT_REQUEST_LINE`: the longest request line (`GET /path?query HTTP/1.1`) in bytes,
         /// default 4094; longer ones get 414. 0 = no limit; at most 8190 (gunicorn's).
         limit_request_line: usize = 4094,
-            "LIMIT_REQUEST_LINE" => value::unsigned,
-            |&n| validate::at_most(n, Server::MAX_REQUEST_LINE);
+            "LIMIT_REQUEST_LINE", check |&n| validate::at_most(n, Server::MAX_REQUEST_LINE);
         /// `LIMIT_REQUEST_FIELDS`: the most header fields a request may have, default 100; more get
         /// 431. 0 = gunicorn's maximum, 32768.
         limit_request_fields: usize = 100,
-            "LIMIT_REQUEST_FIELDS" => value::unsigned,
-            |&n| validate::at_most(n, Server::MAX_REQUEST_FIELDS);
+            "LIMIT_REQUEST_FIELDS", check |&n| validate::at_most(n, Server::MAX_REQUEST_FIELDS);
         /// `LIMIT_REQUEST_FIELD_SIZE`: the longest header field (`Name: value` and its CRLF) in
         /// bytes, default 8190; longer ones get 431. 0 = no limit.
-        limit_request_field_size: usize = 8190, "LIMIT_REQUEST_FIELD_SIZE" => value::unsigned;
+        limit_request_field_size: usize = 8190, "LIMIT_REQUEST_FIELD_SIZE";
         /// `TIMEOUT`: a request running longer is answered 503 and abandoned, a worker process sending
         /// no heartbeat that long is killed and replaced; default 30 s, 0 = none.
-        timeout: Duration = Duration::from_secs(30), "TIMEOUT" => value::duration;
+        timeout: Duration = Duration::from_secs(30), "TIMEOUT";
         /// `GRACEFUL_TIMEOUT`: how long a stopping worker may finish its requests, default 30 s.
-        graceful_timeout: Duration = Duration::from_secs(30), "GRACEFUL_TIMEOUT" => value::duration;
+        graceful_timeout: Duration = Duration::from_secs(30), "GRACEFUL_TIMEOUT";
         /// `KEEP_ALIVE`: how long an idle client connection stays open, default 5 s, 0 = close.
-        keep_alive: Duration = Duration::from_secs(5), "KEEP_ALIVE" => value::duration;
+        keep_alive: Duration = Duration::from_secs(5), "KEEP_ALIVE";
         /// `TRUSTED_PROXIES`: peers whose X-Forwarded-For / X-Forwarded-Proto are believed; default
         /// `["127.0.0.1", "::1"]` (gunicorn's). Unix-socket peers are always trusted.
-        trusted_proxies: Vec<TrustedProxy> = serving::default_trusted_proxies(),
-            "TRUSTED_PROXIES" => build::trusted_proxies;
+        trusted_proxies: Vec<TrustedProxy> = serving::default_trusted_proxies(), "TRUSTED_PROXIES";
         /// `ACCESS_LOG`: `"-"` (stdout, the default), a file path, or `""` for none.
-        access_log: LogDestination = LogDestination::Std, "ACCESS_LOG" => build::log_destination;
+        access_log: LogDestination = LogDestination::Std, "ACCESS_LOG";
         /// `ERROR_LOG`: `"-"` (stderr, the default), a file path, or `""` for none.
-        error_log: LogDestination = LogDestination::Std, "ERROR_LOG" => build::log_destination;
+        error_log: LogDestination = LogDestination::Std, "ERROR_LOG";
     }
 }
 
@@ -403,8 +392,7 @@ section! {
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct Passwords in "PASSWORDS" {
         /// `BCRYPT_ROUNDS`: bcrypt cost, default 12 (Django's `BCryptSHA256PasswordHasher`), 4..=16.
-        bcrypt_rounds: u32 = 12,
-            "BCRYPT_ROUNDS" => value::unsigned, |&r| validate::bcrypt_rounds(r);
+        bcrypt_rounds: u32 = 12, "BCRYPT_ROUNDS", check |&r| validate::bcrypt_rounds(r);
     }
 }
 
@@ -414,14 +402,14 @@ section! {
     pub struct Caches in "CACHES" {
         /// `URL`, default `locmem://` (in-process); `redis://host:6379/0` shares counters between
         /// instances. The `CACHE_URL` environment variable overrides it.
-        url: String = "locmem://".to_owned(), "URL" => value::string, |url| build::cache_url(url);
+        url: String = "locmem://".to_owned(), "URL", check |url| build::cache_url(url);
         /// `KEY_PREFIX`, default empty: prepended to every cache key (Django's `KEY_PREFIX`).
-        key_prefix: String = String::new(), "KEY_PREFIX" => value::string;
+        key_prefix: String = String::new(), "KEY_PREFIX";
         /// `USER_TTL`, default 1 second, at most a minute: how long a worker process may reuse a user
         /// row it loaded to authenticate a token (JWTAuthentication's `get_user`), so a burst of
         /// requests costs one lookup. A deactivation, password change or deletion made elsewhere
         /// takes effect within this time. Zero looks the user up on every request, as DRF does.
-        user_ttl: Duration = Duration::from_secs(1), "USER_TTL" => value::duration, build::user_ttl;
+        user_ttl: Duration = Duration::from_secs(1), "USER_TTL", check build::user_ttl;
     }
 }
 
@@ -442,24 +430,24 @@ section! {
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct BruteForce in "BRUTE_FORCE" {
         /// `ENABLED`, default true (Keycloak: `bruteForceProtected`, off by default there).
-        enabled: bool = true, "ENABLED" => value::boolean;
+        enabled: bool = true, "ENABLED";
         /// `FAILURE_FACTOR`, default 5 (Keycloak's `failureFactor`, 30 there): failures of one
         /// username before it is locked; at least 1.
-        failure_factor: u32 = 5, "FAILURE_FACTOR" => value::unsigned, build::failure_factor;
+        failure_factor: u32 = 5, "FAILURE_FACTOR", check build::failure_factor;
         /// `ADDRESS_FAILURE_FACTOR`, default 50 (ours): failures from one client address, whatever
         /// the usernames, before the address is locked; 0 turns the per-address counter off.
-        address_failure_factor: u32 = 50, "ADDRESS_FAILURE_FACTOR" => value::unsigned;
+        address_failure_factor: u32 = 50, "ADDRESS_FAILURE_FACTOR";
         /// `WAIT_INCREMENT`, default 1 minute (Keycloak's `waitIncrementSeconds`): the lock after a
         /// failure is this times failures / factor, so it grows with every further factor failures.
         wait_increment: Duration = Duration::from_secs(60),
-            "WAIT_INCREMENT" => value::duration, |d| validate::lockout_duration(*d);
+            "WAIT_INCREMENT", check |d| validate::lockout_duration(*d);
         /// `MAX_WAIT`, default 15 minutes (Keycloak's `maxFailureWaitSeconds`): the longest lock.
         max_wait: Duration = Duration::from_secs(15 * 60),
-            "MAX_WAIT" => value::duration, |d| validate::lockout_duration(*d);
+            "MAX_WAIT", check |d| validate::lockout_duration(*d);
         /// `FAILURE_RESET_TIME`, default 12 hours (Keycloak's `maxDeltaTimeSeconds`): counters start
         /// again from zero this long after the last counted attempt.
         failure_reset_time: Duration = Duration::from_secs(12 * 60 * 60),
-            "FAILURE_RESET_TIME" => value::duration, |d| validate::lockout_duration(*d);
+            "FAILURE_RESET_TIME", check |d| validate::lockout_duration(*d);
     }
 }
 

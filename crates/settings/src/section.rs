@@ -8,24 +8,26 @@ use crate::validate::Rule;
 use crate::value;
 
 /// Declares a settings section: the public struct, its key list (for unknown-key messages and
-/// "did you mean"), its built-in defaults (`Self::defaults()`) and `apply`, which overwrites each
-/// field whose key some layer set, converting with the given function and checking the rule.
+/// "did you mean"), its built-in defaults (`Self::defaults()`) and `Apply`, which overwrites each
+/// field whose key some layer set. The value is converted by the field's type ([`FromEntry`],
+/// as serde picks a `Deserialize` impl by type), then checked by the optional rule:
 ///
 /// ```text
 /// /// `QUERY_TIMEOUT`, default 10 seconds.
 /// query_timeout: Duration = Duration::from_secs(10),
-///     "QUERY_TIMEOUT" => value::duration, |d| validate::query_timeout(*d);
+///     "QUERY_TIMEOUT", check |d| validate::query_timeout(*d);
 /// ```
 ///
-/// A key with no `=> conversion` is listed (so it is a known key) but converted by hand in
-/// `build.rs`, for values that depend on other keys (SIGNING_KEY depends on ALGORITHM).
+/// A key marked `by hand` is listed (so it is a known key) but converted in `build.rs`, for
+/// values that depend on other keys (SIGNING_KEY is a path or PEM text depending on ALGORITHM).
 macro_rules! section {
     (
         $(#[$meta:meta])*
         pub struct $name:ident in $section:literal {
             $(
                 $(#[$fmeta:meta])*
-                $field:ident : $ty:ty = $default:expr, $key:literal $(=> $conv:expr $(, $rule:expr)?)?;
+                $field:ident : $ty:ty = $default:expr, $key:literal
+                    $(, check $rule:expr)? $(, by $hand:ident)?;
             )*
         }
     ) => {
@@ -47,25 +49,26 @@ macro_rules! section {
         }
 
         impl crate::section::Apply for $name {
-            fn apply(&mut self, s: &crate::section::Section) -> Result<(), crate::error::SettingsError> {
-                $($( s.set_checked($key, &mut self.$field, $conv, crate::section::rule!($($rule)?))?; )?)*
+            fn apply(&mut self, s: &crate::section::Section) -> std::result::Result<(), crate::error::SettingsError> {
+                $( crate::section::read_key!(s, self.$field, $key $(, check $rule)? $(, by $hand)?); )*
                 Ok(())
             }
         }
     };
 }
 
-/// The rule of a key declared without one: anything goes.
-macro_rules! rule {
-    () => {
-        |_| Ok(())
+/// One key of `section!`'s `apply`: converted by its type and checked, or left to `build.rs`.
+macro_rules! read_key {
+    ($s:ident, $slot:expr, $key:literal, by hand) => {};
+    ($s:ident, $slot:expr, $key:literal) => {
+        $s.set($key, &mut $slot, crate::value::FromEntry::from_entry)?;
     };
-    ($rule:expr) => {
-        $rule
+    ($s:ident, $slot:expr, $key:literal, check $rule:expr) => {
+        $s.set_checked($key, &mut $slot, crate::value::FromEntry::from_entry, $rule)?;
     };
 }
 
-pub(crate) use {rule, section};
+pub(crate) use {read_key, section};
 
 /// What `section!` generates: lay the keys some layer set over the values already there.
 pub(crate) trait Apply {
