@@ -288,6 +288,7 @@ fn caches(s: &Section) -> Result<Caches> {
             Err(format!("must be at most {MAX_USER_TTL:?}: a user deactivated or whose password changed keeps access this long; \"0s\" looks the user up on every request"))
         }
     })?;
+    s.set("TLS_VERIFY", &mut caches.tls_verify, value::boolean)?;
     Ok(caches)
 }
 

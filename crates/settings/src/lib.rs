@@ -427,7 +427,8 @@ impl Default for Passwords {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Caches {
     /// `URL`, default `locmem://` (in-process); `redis://host:6379/0` shares counters between
-    /// instances. The `CACHE_URL` environment variable overrides it.
+    /// instances. The `CACHE_URL` environment variable overrides it, and `REDIS_URL` (Heroku
+    /// Redis') does when neither `CACHE_URL` nor `CACHES__URL` is set.
     pub url: String,
     /// `KEY_PREFIX`, default empty: prepended to every cache key (Django's `KEY_PREFIX`).
     pub key_prefix: String,
@@ -436,6 +437,9 @@ pub struct Caches {
     /// requests costs one lookup. A deactivation, password change or deletion made elsewhere
     /// takes effect within this time. Zero looks the user up on every request, as DRF does.
     pub user_ttl: Duration,
+    /// `TLS_VERIFY`, default true: check a `rediss://` server's certificate. Heroku Redis serves
+    /// a self-signed one, so it needs `false` (the connection is still encrypted).
+    pub tls_verify: bool,
 }
 
 impl Default for Caches {
@@ -444,6 +448,7 @@ impl Default for Caches {
             url: "locmem://".to_owned(),
             key_prefix: String::new(),
             user_ttl: Duration::from_secs(1),
+            tls_verify: true,
         }
     }
 }
@@ -455,6 +460,7 @@ impl fmt::Debug for Caches {
             .field("url", &secret::redact_url_password(&self.url))
             .field("key_prefix", &self.key_prefix)
             .field("user_ttl", &self.user_ttl)
+            .field("tls_verify", &self.tls_verify)
             .finish()
     }
 }

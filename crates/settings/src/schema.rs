@@ -89,7 +89,7 @@ pub(crate) const SECTIONS: &[(&str, &[&str])] = &[
         ],
     ),
     (PASSWORDS, &["BCRYPT_ROUNDS"]),
-    (CACHES, &["URL", "KEY_PREFIX", "USER_TTL"]),
+    (CACHES, &["URL", "KEY_PREFIX", "USER_TTL", "TLS_VERIFY"]),
     (
         BRUTE_FORCE,
         &[
