@@ -1,6 +1,8 @@
 //! Black-box HTTP tests: each test starts the app on a random port against its own SQLite file.
 
 mod helpers;
+#[path = "../support/tls_redis.rs"]
+mod tls_redis;
 
 mod attacks;
 mod auth_classes;
