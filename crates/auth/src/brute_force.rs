@@ -139,7 +139,7 @@ impl BruteForce {
                 failure_reset_time: bf.failure_reset_time,
             }),
             key_prefix: settings.caches.key_prefix.clone(),
-            store: Store::for_url(&settings.caches.url),
+            store: Store::for_caches(&settings.caches),
         }
     }
 
@@ -330,12 +330,10 @@ enum Store {
 }
 
 impl Store {
-    fn for_url(url: &str) -> Store {
-        if url.starts_with("redis://") || url.starts_with("rediss://") {
-            // A URL the client refuses is logged once by throttle::Store; count in-process.
-            if let Ok(client) = redis::Client::open(url) {
-                return Store::Redis(Box::new(RedisStore::new(client)));
-            }
+    fn for_caches(caches: &settings::Caches) -> Store {
+        // A URL the client refuses is logged once by throttle::Store; count in-process.
+        if let Some(Ok(client)) = crate::redis_cache::client(caches) {
+            return Store::Redis(Box::new(RedisStore::new(client)));
         }
         Store::Local(LocalStore::default())
     }

@@ -58,7 +58,7 @@ impl Throttles {
                 .filter_map(|(scope, rate)| rate.map(|r| (scope.clone(), r)))
                 .collect(),
             key_prefix: settings.caches.key_prefix.clone(),
-            store: Store::for_url(&settings.caches.url),
+            store: Store::for_caches(&settings.caches),
         }
     }
 
@@ -162,16 +162,15 @@ pub enum Store {
 
 impl Store {
     /// The store `CACHES.URL` names (settings have already refused any other scheme).
-    pub fn for_url(url: &str) -> Store {
-        if url.starts_with("redis://") || url.starts_with("rediss://") {
-            match redis::Client::open(url) {
-                Ok(client) => return Store::Redis(Box::new(RedisStore::new(client))),
-                // The URL passed the settings' scheme check but not the client's parser: say so
-                // once at startup and throttle per process rather than not at all.
-                Err(e) => {
-                    log::error!("CACHES.URL is not a usable Redis URL ({e}); counting in-process")
-                }
+    pub fn for_caches(caches: &settings::Caches) -> Store {
+        match crate::redis_cache::client(caches) {
+            Some(Ok(client)) => return Store::Redis(Box::new(RedisStore::new(client))),
+            // The URL passed the settings' scheme check but not the client's parser: say so
+            // once at startup and throttle per process rather than not at all.
+            Some(Err(e)) => {
+                log::error!("CACHES.URL is not a usable Redis URL ({e}); counting in-process")
             }
+            None => {}
         }
         Store::Local(LocalStore::default())
     }

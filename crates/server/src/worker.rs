@@ -148,6 +148,7 @@ impl Signals {
                 continue;
             }
             draining = true;
+            crate::health::start_draining();
             log::info!("stopping gracefully: no new connections, finishing the open ones");
             // Stop accepting first (the listening socket stays open in the master and the other
             // workers, who take the new connections), let the accepted ones reach the request

@@ -93,6 +93,8 @@ struct Options<'a> {
     env: &'a [(&'a str, &'a str)],
     settings: &'a str,
     workers: usize,
+    /// Leave the database without its tables (as before the release phase's `migrate`).
+    unmigrated: bool,
 }
 
 impl Default for Options<'_> {
@@ -102,6 +104,7 @@ impl Default for Options<'_> {
             env: &[],
             settings: "",
             workers: 2,
+            unmigrated: false,
         }
     }
 }
@@ -146,7 +149,9 @@ impl Server {
     }
 
     fn start_in(dir: TempDir, slow_cost: Option<u32>, options: Options) -> Server {
-        prepare_database(&dir, slow_cost);
+        if !options.unmigrated {
+            prepare_database(&dir, slow_cost);
+        }
         let settings_file = dir.path().join("settings.toml");
         std::fs::write(&settings_file, options.settings).unwrap();
         let workers = options.workers.to_string();
@@ -1156,6 +1161,106 @@ async fn serves_on_a_unix_socket_and_removes_it_at_exit() {
     server.signal(Signal::TERM);
     assert_eq!(server.wait_exit().code(), Some(0));
     assert!(!socket.exists(), "socket file removed");
+}
+
+/// One HTTP/1.1 answer read off a connection that stays open: the status line, the headers
+/// (names in lower case) and the body (`Content-Length` bytes).
+fn read_answer(stream: &mut std::net::TcpStream) -> (String, Vec<(String, String)>, String) {
+    let mut reader = BufReader::new(stream);
+    let mut status = String::new();
+    reader.read_line(&mut status).unwrap();
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let (name, value) = line.split_once(':').unwrap();
+        headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
+    }
+    let length: usize = headers
+        .iter()
+        .find(|(name, _)| name == "content-length")
+        .map_or(0, |(_, v)| v.parse().unwrap());
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    (
+        status.trim_end().to_owned(),
+        headers,
+        String::from_utf8(body).unwrap(),
+    )
+}
+
+#[test]
+fn readyz_is_503_on_a_kept_alive_connection_once_the_worker_drains() {
+    // A load balancer probing over a connection it keeps open learns that the worker is going
+    // away while it still finishes requests (the open connection holds the graceful stop).
+    let mut server = Server::start(Options {
+        args: &["--keep-alive", "60"],
+        workers: 1,
+        ..Options::default()
+    });
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    let probe = "GET /readyz HTTP/1.1\r\nHost: test\r\n\r\n";
+    stream.write_all(probe.as_bytes()).unwrap();
+    let (status, _, body) = read_answer(&mut stream);
+    assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
+
+    server.signal(Signal::TERM);
+    server.log.wait_for("the worker's graceful stop", |lines| {
+        lines
+            .iter()
+            .any(|l| l.contains("stopping gracefully: no new connections"))
+            .then_some(())
+    });
+    stream.write_all(probe.as_bytes()).unwrap();
+    let (status, headers, body) = read_answer(&mut stream);
+    assert_eq!(status, "HTTP/1.1 503 Service Unavailable", "{body}");
+    assert!(
+        headers.contains(&("retry-after".into(), "5".into())),
+        "{headers:?}"
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({
+            "detail": "This worker is shutting down.",
+            "code": "service_unavailable",
+            "status": "unavailable",
+            "worker": "draining",
+        })
+    );
+    drop(stream);
+    assert_eq!(server.wait_exit().code(), Some(0));
+}
+
+#[test]
+fn the_server_says_at_start_that_migrations_are_not_applied() {
+    // Once by the master, not once per worker.
+    let server = Server::start(Options {
+        unmigrated: true,
+        ..Options::default()
+    });
+    server
+        .log
+        .wait_for("the unapplied migrations' warning", |lines| {
+            lines
+                .iter()
+                .any(|l| {
+                    l.contains("database migration(s) not applied (")
+                        && l.contains(
+                            "logins fail and /readyz answers 503 until `manage migrate` has run",
+                        )
+                })
+                .then_some(())
+        });
+    assert_eq!(server.log.count("until `manage migrate` has run"), 1);
+    assert_eq!(
+        get_status(server.port(), "/readyz", WAIT).as_deref(),
+        Ok("HTTP/1.1 503 Service Unavailable")
+    );
 }
 
 #[test]

@@ -401,7 +401,8 @@ section! {
     #[derive(Clone, PartialEq, Eq)]
     pub struct Caches in "CACHES" {
         /// `URL`, default `locmem://` (in-process); `redis://host:6379/0` shares counters between
-        /// instances. The `CACHE_URL` environment variable overrides it.
+        /// instances. The `CACHE_URL` environment variable overrides it, and `REDIS_URL` (Heroku
+        /// Redis') does when neither `CACHE_URL` nor `CACHES__URL` is set.
         url: String = "locmem://".to_owned(), "URL", check |url| build::cache_url(url);
         /// `KEY_PREFIX`, default empty: prepended to every cache key (Django's `KEY_PREFIX`).
         key_prefix: String = String::new(), "KEY_PREFIX";
@@ -410,6 +411,9 @@ section! {
         /// requests costs one lookup. A deactivation, password change or deletion made elsewhere
         /// takes effect within this time. Zero looks the user up on every request, as DRF does.
         user_ttl: Duration = Duration::from_secs(1), "USER_TTL", check build::user_ttl;
+        /// `TLS_VERIFY`, default true: check a `rediss://` server's certificate. Heroku Redis serves
+        /// a self-signed one, so it needs `false` (the connection is still encrypted).
+        tls_verify: bool = true, "TLS_VERIFY";
     }
 }
 
@@ -420,6 +424,7 @@ impl fmt::Debug for Caches {
             .field("url", &secret::redact_url_password(&self.url))
             .field("key_prefix", &self.key_prefix)
             .field("user_ttl", &self.user_ttl)
+            .field("tls_verify", &self.tls_verify)
             .finish()
     }
 }

@@ -2,6 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step is the failure
 
 mod helpers;
+#[path = "../support/tls_redis.rs"]
+mod tls_redis;
 
 mod attacks;
 mod auth_classes;
