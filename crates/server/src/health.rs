@@ -19,18 +19,6 @@ async fn healthz() -> HttpResponse {
 /// Whether this process has said why it is not ready (a log line, not state that decides).
 static WARNED: AtomicBool = AtomicBool::new(false);
 
-/// Set once this worker process's graceful stop has begun. Process-wide on purpose: the stop is
-/// a signal to the process, and the app's state is built (in `startup`) before the worker
-/// installs its signal handlers, with no slot for it. Only the `server` binary's workers set it;
-/// apps served in-process (tests, `runserver`) never do.
-static DRAINING: AtomicBool = AtomicBool::new(false);
-
-/// From now on `/readyz` answers 503: a load balancer still holding a keep-alive connection to
-/// this worker takes it out of rotation while its requests finish.
-pub fn start_draining() {
-    DRAINING.store(true, Ordering::Relaxed);
-}
-
 /// What `/readyz` keeps between probes, per request thread: the Redis client it pings, made on
 /// the first probe, with a breaker of its own (see [`RedisCache::for_readiness`]).
 #[derive(Default)]
@@ -76,7 +64,9 @@ async fn readyz(
     state: web::Data<AuthState>,
     readiness: web::Data<Readiness>,
 ) -> Result<HttpResponse, ApiError> {
-    if DRAINING.load(Ordering::Relaxed) {
+    // A keep-alive connection to a worker whose graceful stop began (`crate::drain`): a load
+    // balancer still probing through it takes the worker out of rotation.
+    if crate::drain::draining() {
         return Ok(not_ready(
             "This worker is shutting down.",
             json!({ "worker": "draining" }),

@@ -548,6 +548,175 @@ async fn a_graceful_stop_resets_no_queued_connection() {
     );
 }
 
+/// How a kept-alive connection that sends requests back to back ended.
+#[derive(Debug, PartialEq)]
+enum KeptAlive {
+    /// An answer said `Connection: close`, after `n` answers in all, and then the server closed.
+    ClosedAfterAnswer(usize),
+    /// The connection died with a request written and no answer (what nginx does not resend).
+    Lost(usize, String),
+    /// Still open at the bound.
+    StillOpen(usize),
+}
+
+/// Writes a POST verify on a kept-alive connection and reads its answer: whether the answer
+/// said `Connection: close`, or why there was no answer.
+fn kept_alive_verify(
+    stream: &mut std::net::TcpStream,
+    reader: &mut BufReader<std::net::TcpStream>,
+) -> Result<bool, String> {
+    let body = r#"{"token":"x"}"#;
+    let request = format!(
+        "POST /api/token/verify/ HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| format!("write: {e}"))?;
+    let (mut length, mut close, mut status) = (0usize, false, String::new());
+    loop {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(0) => return Err("closed without an answer".into()),
+            Err(e) => return Err(format!("read: {e}")),
+            Ok(_) => {}
+        }
+        let lower = line.trim_end().to_ascii_lowercase();
+        if lower.is_empty() {
+            break;
+        }
+        if status.is_empty() {
+            status = lower.clone();
+        }
+        if let Some(v) = lower.strip_prefix("content-length:") {
+            length = v.trim().parse().map_err(|e| format!("{e}"))?;
+        }
+        if lower == "connection: close" {
+            close = true;
+        }
+    }
+    let mut rest = vec![0; length];
+    reader
+        .read_exact(&mut rest)
+        .map_err(|e| format!("body: {e}"))?;
+    if !status.starts_with("http/1.1 ") {
+        return Err(status);
+    }
+    Ok(close)
+}
+
+/// A kept-alive connection to the server and its reader.
+fn kept_alive(port: u16) -> (std::net::TcpStream, BufReader<std::net::TcpStream>) {
+    let stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    let reader = BufReader::new(stream.try_clone().unwrap());
+    (stream, reader)
+}
+
+/// Whether the server closed the connection after its `Connection: close` answer.
+fn closed_by_server(reader: &mut BufReader<std::net::TcpStream>) -> bool {
+    let mut after = Vec::new();
+    reader.read_to_end(&mut after).is_ok() && after.is_empty()
+}
+
+/// One connection used as nginx's upstream keepalive uses it under load: POST verify, read the
+/// answer, again at once, until an answer closes the connection or it breaks (or [`WAIT`]).
+/// `answered` counts the answers.
+fn kept_alive_verifies(port: u16, answered: Arc<std::sync::atomic::AtomicUsize>) -> KeptAlive {
+    let (mut stream, mut reader) = kept_alive(port);
+    let started = Instant::now();
+    let mut n = 0;
+    while started.elapsed() < WAIT {
+        match kept_alive_verify(&mut stream, &mut reader) {
+            Err(e) => return KeptAlive::Lost(n, e),
+            Ok(close) => {
+                n += 1;
+                answered.fetch_add(1, Ordering::Relaxed);
+                if close {
+                    assert!(
+                        closed_by_server(&mut reader),
+                        "closed after the close answer"
+                    );
+                    return KeptAlive::ClosedAfterAnswer(n);
+                }
+            }
+        }
+    }
+    KeptAlive::StillOpen(n)
+}
+
+#[test]
+fn a_stopping_worker_closes_each_busy_kept_alive_connection_after_an_answer() {
+    // nginx keeps connections to the app alive, some busy (a request right after another) and
+    // some idle in its pool; it writes a request on either at any moment and never resends a
+    // POST it wrote. So a stopping worker must hand each back with `Connection: close` on an
+    // answer, and leave an idle one for the client to close (nginx does before KEEP_ALIVE), or
+    // to use once more; it must not close one under a request.
+    let server = Server::start(Options {
+        workers: 1,
+        ..Options::default()
+    });
+    let port = server.port();
+    let (mut idle, mut idle_reader) = kept_alive(port);
+    assert_eq!(kept_alive_verify(&mut idle, &mut idle_reader), Ok(false));
+    let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let busy: Vec<_> = (0..2)
+        .map(|_| {
+            let answered = Arc::clone(&answered);
+            std::thread::spawn(move || kept_alive_verifies(port, answered))
+        })
+        .collect();
+    let deadline = Instant::now() + WAIT;
+    while answered.load(Ordering::Relaxed) < 20 {
+        assert!(
+            Instant::now() < deadline,
+            "the kept-alive clients got answers"
+        );
+        // Polling a counter, bounded by the deadline.
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let term_sent = Instant::now();
+    server.signal(Signal::TERM);
+    let busy: Vec<KeptAlive> = busy.into_iter().map(|c| c.join().unwrap()).collect();
+    // The busy ones have ended; the idle one stays open (a second without data or EOF, past
+    // the moment actix would close it), for the client to close or to use: once more.
+    idle.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    let still_open = match idle_reader.fill_buf() {
+        Ok(data) => Err(format!("{} bytes or EOF", data.len())),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    idle.set_read_timeout(Some(WAIT)).unwrap();
+    let idle_used = kept_alive_verify(&mut idle, &mut idle_reader);
+    let mut server = server;
+    let status = server.wait_exit();
+    let took = term_sent.elapsed();
+    let log = server.log.snapshot().join("\n");
+    assert_eq!(status.code(), Some(0), "log:\n{log}");
+    assert!(
+        busy.iter()
+            .all(|e| matches!(e, KeptAlive::ClosedAfterAnswer(_))),
+        "{busy:?}; log:\n{log}"
+    );
+    assert_eq!(
+        still_open,
+        Ok(()),
+        "the idle connection stayed open after TERM"
+    );
+    assert_eq!(idle_used, Ok(true), "the idle connection, used after TERM");
+    assert!(closed_by_server(&mut idle_reader));
+    // The stop ended with the last connection, well before KEEP_ALIVE (5 s) or the graceful
+    // timeout (30 s).
+    assert!(took < Duration::from_secs(4), "the stop took {took:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hup_reloads_settings_with_no_failed_request() {
     let server = Server::start(Options {
