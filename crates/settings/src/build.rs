@@ -10,7 +10,7 @@ use crate::validate::{self, KeyOrigins, Rule};
 use crate::value;
 use crate::{
     Caches, Databases, LogDestination, Passwords, RestAuth, RestFramework, Secret, Server,
-    Settings, SimpleJwt, TrustedProxy,
+    Settings, SimpleJwt, SqliteSynchronous, TrustedProxy,
 };
 
 type Result<T> = std::result::Result<T, SettingsError>;
@@ -489,7 +489,25 @@ fn databases(s: &Section) -> Result<Databases> {
         value::duration,
         |d| validate::query_timeout(*d),
     )?;
+    s.set(
+        "SQLITE_SYNCHRONOUS",
+        &mut db.sqlite_synchronous,
+        sqlite_synchronous,
+    )?;
     Ok(db)
+}
+
+/// `FULL` or `NORMAL`, in any case (as SQLite takes them); `OFF` and `EXTRA` are not offered.
+fn sqlite_synchronous(entry: &Entry) -> Result<SqliteSynchronous> {
+    let text = value::string(entry)?;
+    match text.trim().to_ascii_uppercase().as_str() {
+        "FULL" => Ok(SqliteSynchronous::Full),
+        "NORMAL" => Ok(SqliteSynchronous::Normal),
+        _ => Err(value::invalid(
+            entry,
+            format!("{text:?} is not FULL or NORMAL (FULL, the default, keeps every answered write through a power loss)"),
+        )),
+    }
 }
 
 fn server(s: &Section) -> Result<Server> {

@@ -320,6 +320,28 @@ pub struct Databases {
     /// `QUERY_TIMEOUT`, default 10 seconds: PostgreSQL only, the longest a request's queries may
     /// take before the connection is given up (see `users::deadline`).
     pub query_timeout: Duration,
+    /// `SQLITE_SYNCHRONOUS`, default `FULL`: SQLite only, its `PRAGMA synchronous`.
+    pub sqlite_synchronous: SqliteSynchronous,
+}
+
+/// `DATABASES.SQLITE_SYNCHRONOUS`: when SQLite syncs its write-ahead log to the disk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SqliteSynchronous {
+    /// At every commit: an answered rotation or logout survives a power loss (SQLite's default).
+    #[default]
+    Full,
+    /// At checkpoints only: a power loss (not a crash of the process) can undo the last commits.
+    Normal,
+}
+
+impl SqliteSynchronous {
+    /// The pragma's value, as SQLite spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SqliteSynchronous::Full => "FULL",
+            SqliteSynchronous::Normal => "NORMAL",
+        }
+    }
 }
 
 impl Default for Databases {
@@ -329,6 +351,7 @@ impl Default for Databases {
             pool_size: 10,
             connect_timeout: Duration::from_secs(5),
             query_timeout: Duration::from_secs(10),
+            sqlite_synchronous: SqliteSynchronous::Full,
         }
     }
 }
@@ -341,6 +364,7 @@ impl fmt::Debug for Databases {
             .field("pool_size", &self.pool_size)
             .field("connect_timeout", &self.connect_timeout)
             .field("query_timeout", &self.query_timeout)
+            .field("sqlite_synchronous", &self.sqlite_synchronous)
             .finish()
     }
 }

@@ -68,7 +68,13 @@ pub(crate) const SECTIONS: &[(&str, &[&str])] = &[
     ),
     (
         DATABASES,
-        &["URL", "POOL_SIZE", "CONNECT_TIMEOUT", "QUERY_TIMEOUT"],
+        &[
+            "URL",
+            "POOL_SIZE",
+            "CONNECT_TIMEOUT",
+            "QUERY_TIMEOUT",
+            "SQLITE_SYNCHRONOUS",
+        ],
     ),
     (
         SERVER,
