@@ -100,7 +100,10 @@ pub fn serve(
 ///
 /// Built as actix-web's `HttpServer::listen`/`listen_uds` build it (actix-server running
 /// actix-http's service, with the same defaults), plus the one step `HttpServer` does not let us
-/// replace: the answer to `Expect: 100-continue` ([`ExpectBody`]).
+/// replace: the answer to `Expect: 100-continue` ([`ExpectBody`]). Two of the calls it copies
+/// are hidden from actix's docs (`AppConfig::__priv_test_new`, the builder's
+/// `graceful_shutdown_signal`): check this function against `HttpServer::listen` when actix-web
+/// is upgraded (Cargo.lock pins 4.18 / actix-http 3.20 / actix-server 2.10).
 pub fn serve_with(
     listeners: Vec<Listener>,
     state: web::Data<AuthState>,
