@@ -50,7 +50,8 @@ def _database(value):
             "CONN_MAX_AGE": None,
         }
     # The same pragmas as the Rust server's SQLite connections (WAL, busy timeout, synchronous
-    # NORMAL), and IMMEDIATE transactions so that concurrent writers wait instead of failing.
+    # FULL as it ships), and IMMEDIATE transactions so that concurrent writers wait instead of
+    # failing.
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": value,
@@ -58,7 +59,7 @@ def _database(value):
         "OPTIONS": {
             "timeout": 10,
             "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
         },
     }
 

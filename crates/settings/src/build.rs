@@ -11,7 +11,7 @@ use crate::validate::{self, KeyOrigins, Rule};
 use crate::value;
 use crate::{
     BruteForce, Caches, Databases, LogDestination, Passwords, RestAuth, RestFramework, Secret,
-    Server, Settings, SimpleJwt, TrustedProxy,
+    Server, Settings, SimpleJwt, SqliteSynchronous, TrustedProxy,
 };
 
 type Result<T> = std::result::Result<T, SettingsError>;
@@ -222,6 +222,20 @@ crate::value::from_entry! {
     Option<Vec<String>> => audience;
     Vec<TrustedProxy> => trusted_proxies;
     LogDestination => log_destination;
+    SqliteSynchronous => sqlite_synchronous;
+}
+
+/// `FULL` or `NORMAL`, in any case (as SQLite takes them); `OFF` and `EXTRA` are not offered.
+fn sqlite_synchronous(entry: &Entry) -> Result<SqliteSynchronous> {
+    let text = value::string(entry)?;
+    match text.trim().to_ascii_uppercase().as_str() {
+        "FULL" => Ok(SqliteSynchronous::Full),
+        "NORMAL" => Ok(SqliteSynchronous::Normal),
+        _ => Err(value::invalid(
+            entry,
+            format!("{text:?} is not FULL or NORMAL (FULL, the default, keeps every answered write through a power loss)"),
+        )),
+    }
 }
 
 /// One or several `aud` values; an empty string or list means none, like simplejwt's `None`.

@@ -21,13 +21,13 @@
 //! Each section below is declared with `section!`, one entry per key, its name spelled once:
 //!
 //! ```text
-//! /// `SQLITE_SYNCHRONOUS`, default `NORMAL`: what it does, in a sentence.
-//! sqlite_synchronous: String = "NORMAL".to_owned(),
-//!     "SQLITE_SYNCHRONOUS", check |s| validate::not_empty(s);
+//! /// `QUERY_TIMEOUT`, default 10 seconds: what it does, in a sentence.
+//! query_timeout: Duration = Duration::from_secs(10),
+//!     "QUERY_TIMEOUT", check |d| validate::query_timeout(*d);
 //! ```
 //!
 //! That entry is the public field, its built-in default, the key (in the file `[DATABASES]
-//! SQLITE_SYNCHRONOUS = ...`, in the environment `DATABASES__SQLITE_SYNCHRONOUS=...`, in the
+//! QUERY_TIMEOUT = ...`, in the environment `DATABASES__QUERY_TIMEOUT=...`, in the
 //! "valid keys" lists and the "did you mean" hints) and an optional rule (`validate::*`: a
 //! reason that the message shows after the key and where its value came from). Place it where
 //! the key should appear in the "valid keys" list. The conversion follows the field's type, as
@@ -322,6 +322,28 @@ section! {
         /// take before the connection is given up (see `users::deadline`).
         query_timeout: Duration = Duration::from_secs(10),
             "QUERY_TIMEOUT", check |d| validate::query_timeout(*d);
+        /// `SQLITE_SYNCHRONOUS`, default `FULL`: SQLite only, its `PRAGMA synchronous`.
+        sqlite_synchronous: SqliteSynchronous = SqliteSynchronous::Full, "SQLITE_SYNCHRONOUS";
+    }
+}
+
+/// `DATABASES.SQLITE_SYNCHRONOUS`: when SQLite syncs its write-ahead log to the disk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SqliteSynchronous {
+    /// At every commit: an answered rotation or logout survives a power loss (SQLite's default).
+    #[default]
+    Full,
+    /// At checkpoints only: a power loss (not a crash of the process) can undo the last commits.
+    Normal,
+}
+
+impl SqliteSynchronous {
+    /// The pragma's value, as SQLite spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SqliteSynchronous::Full => "FULL",
+            SqliteSynchronous::Normal => "NORMAL",
+        }
     }
 }
 
@@ -333,6 +355,7 @@ impl fmt::Debug for Databases {
             .field("pool_size", &self.pool_size)
             .field("connect_timeout", &self.connect_timeout)
             .field("query_timeout", &self.query_timeout)
+            .field("sqlite_synchronous", &self.sqlite_synchronous)
             .finish()
     }
 }

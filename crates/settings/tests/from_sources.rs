@@ -1007,3 +1007,25 @@ fn brute_force_defaults_overrides_and_errors() {
     let err = error_with_secret(None, &[("BRUTE_FORCE__LOCKOUT", "1")]);
     assert!(err.contains("BRUTE_FORCE"), "{err}");
 }
+
+#[test]
+fn sqlite_synchronous_is_full_unless_set_to_normal() {
+    use settings::SqliteSynchronous;
+    let synchronous = |pairs: &[(&str, &str)]| load_ok(None, pairs).databases.sqlite_synchronous;
+    assert_eq!(synchronous(&[]), SqliteSynchronous::Full);
+    assert_eq!(
+        synchronous(&[("DATABASES__SQLITE_SYNCHRONOUS", "normal")]),
+        SqliteSynchronous::Normal
+    );
+    assert_eq!(
+        load_ok(Some("[DATABASES]\nSQLITE_SYNCHRONOUS = \"NORMAL\"\n"), &[])
+            .databases
+            .sqlite_synchronous,
+        SqliteSynchronous::Normal
+    );
+    let err = error_with_secret(None, &[("DATABASES__SQLITE_SYNCHRONOUS", "OFF")]);
+    assert!(
+        err.starts_with("DATABASES.SQLITE_SYNCHRONOUS from environment variable DATABASES__SQLITE_SYNCHRONOUS is invalid: \"OFF\" is not FULL or NORMAL"),
+        "{err}"
+    );
+}

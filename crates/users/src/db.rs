@@ -107,6 +107,10 @@ pub struct ConnectionManager {
     /// Set for a pool on PostgreSQL: breaks off connections that stop answering (see
     /// [`crate::deadline`]); stops with the pool, as the keeper does.
     watchdog: Option<Arc<Watchdog>>,
+    /// SQLite's `PRAGMA synchronous` on each connection. FULL unless the settings say NORMAL: in
+    /// WAL mode NORMAL syncs only at checkpoints, so a power loss can undo commits that were
+    /// answered (a rotation, after which the old refresh token would work again).
+    synchronous: settings::SqliteSynchronous,
 }
 
 impl ConnectionManager {
@@ -116,6 +120,15 @@ impl ConnectionManager {
             target,
             keeper: None,
             watchdog: None,
+            synchronous: settings::SqliteSynchronous::default(),
+        }
+    }
+
+    /// The same manager with SQLite's `PRAGMA synchronous` set to `synchronous`.
+    pub fn synchronous(self, synchronous: settings::SqliteSynchronous) -> Self {
+        ConnectionManager {
+            synchronous,
+            ..self
         }
     }
 
@@ -134,6 +147,7 @@ impl ConnectionManager {
                     target: Target::Sqlite(path),
                     keeper,
                     watchdog: None,
+                    synchronous: settings::SqliteSynchronous::default(),
                 }
             }
             Target::Postgres(url) => ConnectionManager {
@@ -144,6 +158,7 @@ impl ConnectionManager {
                     query_timeout,
                 )),
                 keeper: None,
+                synchronous: settings::SqliteSynchronous::default(),
             },
         }
     }
@@ -154,9 +169,9 @@ impl ConnectionManager {
 }
 
 /// SQLite needs these per connection: busy_timeout makes a writer wait for the lock instead of
-/// failing with "database is locked", foreign keys are off by default, NORMAL sync is safe in WAL.
-const SQLITE_PRAGMAS: &str =
-    "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+/// failing with "database is locked", foreign keys are off by default. `PRAGMA synchronous` is
+/// set after them, from `DATABASES.SQLITE_SYNCHRONOUS`.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
 
 /// WAL lets readers run beside the one writer. The mode is stored in the file, so only the first
 /// connections to a new database switch it, and that switch takes an exclusive lock for which
@@ -265,8 +280,11 @@ impl ConnectionManager {
             Target::Sqlite(path) => {
                 let path = path.to_string_lossy();
                 let mut conn = SqliteConnection::establish(&path)?;
-                conn.batch_execute(SQLITE_PRAGMAS)
-                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                conn.batch_execute(&format!(
+                    "{SQLITE_PRAGMAS} PRAGMA synchronous = {};",
+                    self.synchronous.as_str()
+                ))
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 enable_wal(&mut conn)
                     .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 if self.keeper.is_some() {
@@ -287,11 +305,13 @@ impl ConnectionManager {
 /// 503 until it is back (each checkout waits at most `connect_timeout`).
 pub fn build_pool(settings: &settings::Databases) -> Result<Pool, DbError> {
     let target = Target::parse(&settings.url)?;
-    Ok(bounded_pool(
-        target,
+    let manager =
+        ConnectionManager::pooled(target, settings.connect_timeout, settings.query_timeout)
+            .synchronous(settings.sqlite_synchronous);
+    Ok(pool_of(
+        manager,
         settings.pool_size,
         settings.connect_timeout,
-        settings.query_timeout,
     ))
 }
 
@@ -304,8 +324,16 @@ pub fn pool_for(target: Target, size: u32, timeout: Duration) -> Pool {
 /// A pool whose checkouts wait at most `timeout` and whose PostgreSQL connections answer within
 /// `query_timeout` or are replaced (see [`crate::deadline`]).
 pub fn bounded_pool(target: Target, size: u32, timeout: Duration, query_timeout: Duration) -> Pool {
+    pool_of(
+        ConnectionManager::pooled(target, timeout, query_timeout),
+        size,
+        timeout,
+    )
+}
+
+fn pool_of(manager: ConnectionManager, size: u32, timeout: Duration) -> Pool {
     // An in-memory SQLite database exists once per connection: a pool of one keeps a single database.
-    let size = match &target {
+    let size = match &manager.target {
         Target::Sqlite(p) if p.as_os_str() == ":memory:" => 1,
         _ => size.max(1),
     };
@@ -316,7 +344,7 @@ pub fn bounded_pool(target: Target, size: u32, timeout: Duration, query_timeout:
         // Not r2d2's ping on every checkout (a `SELECT 1` round trip per request: +15% of the
         // work of a SQLite request, +50% on PostgreSQL); `get` pings only idle connections.
         .test_on_check_out(false)
-        .build_unchecked(ConnectionManager::pooled(target, timeout, query_timeout))
+        .build_unchecked(manager)
 }
 
 /// A connection handed out again within this long of its last checkout is not pinged (HikariCP's
@@ -399,6 +427,41 @@ mod tests {
             panic!("no SQLite connection")
         };
         assert_eq!(autocheckpoint(&mut one_off), 1000, "SQLite's default");
+    }
+
+    fn synchronous(conn: &mut DbConnection) -> i32 {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            synchronous: i32,
+        }
+        let DbConnection::Sqlite(conn) = conn else {
+            panic!("no SQLite connection")
+        };
+        diesel::sql_query("PRAGMA synchronous")
+            .get_result::<Row>(conn)
+            .unwrap()
+            .synchronous
+    }
+
+    #[test]
+    fn pooled_sqlite_connections_sync_every_commit_unless_the_settings_say_normal() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:///{}", dir.path().join("db.sqlite3").display());
+        let mut databases = settings::Databases {
+            url,
+            ..settings::Databases::default()
+        };
+        // SQLite's numbers: 2 is FULL, 1 NORMAL.
+        let pool = build_pool(&databases).unwrap();
+        assert_eq!(synchronous(&mut get(&pool).unwrap()), 2, "the default");
+        let one_off = ConnectionManager::new(Target::parse(&databases.url).unwrap()).establish();
+        assert_eq!(synchronous(&mut one_off.unwrap()), 2, "manage commands");
+
+        databases.sqlite_synchronous = settings::SqliteSynchronous::Normal;
+        let pool = build_pool(&databases).unwrap();
+        assert_eq!(synchronous(&mut get(&pool).unwrap()), 1);
     }
 
     #[test]

@@ -179,3 +179,93 @@ async fn a_body_stalled_past_the_timeout_is_408_not_503() {
         json!({"detail": "The request body was not received in time.", "code": "request_timeout"})
     );
 }
+
+/// Reads one response on `stream`: its head (status line and headers, lower-cased) and a body
+/// of its Content-Length. Each read waits at most 5 s: a server that waits for a body it never
+/// asked for fails the test instead of hanging it.
+fn read_response(stream: &mut std::net::TcpStream) -> (String, Vec<u8>) {
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("timeout");
+    let mut bytes = Vec::new();
+    let mut byte = [0u8; 1];
+    while !bytes.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => bytes.push(byte[0]),
+            other => panic!(
+                "no complete response head ({other:?}): {:?}",
+                String::from_utf8_lossy(&bytes)
+            ),
+        }
+    }
+    let head = String::from_utf8_lossy(&bytes).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .map_or(0, |n| n.trim().parse().expect("content-length"));
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).expect("body");
+    (head, body)
+}
+
+fn expect_head(length: usize) -> String {
+    format!(
+        "POST /api/token/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Content-Length: {length}\r\nExpect: 100-continue\r\n\r\n"
+    )
+}
+
+/// `Expect: 100-continue` with a Content-Length over MAX_BODY_SIZE: the 413 comes in place of
+/// `100 Continue`, before any of the body is sent, with the body and headers of any other 413.
+#[tokio::test]
+async fn expect_100_continue_over_the_body_limit_is_413_without_the_body() {
+    let app = spawn_app_with(&[("SERVER__MAX_BODY_SIZE", "1024")]).await;
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let (head, body) = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(address).expect("connect");
+        stream
+            .write_all(expect_head(1025).as_bytes())
+            .expect("write");
+        read_response(&mut stream)
+    })
+    .await
+    .expect("exchange");
+    assert!(head.starts_with("http/1.1 413 "), "{head}");
+    assert!(
+        head.contains("\r\nx-content-type-options: nosniff\r\n"),
+        "{head}"
+    );
+    assert!(head.contains("\r\nx-request-id: "), "{head}");
+    let body: Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(
+        body,
+        json!({"detail": "Request body is too large (the limit is 1024 bytes).", "code": "request_too_large"})
+    );
+}
+
+/// A body within the limit still gets `100 Continue`, then is read and served.
+#[tokio::test]
+async fn expect_100_continue_within_the_body_limit_continues_and_is_served() {
+    let app = spawn_app_with(&[("SERVER__MAX_BODY_SIZE", "1024")]).await;
+    app.create_user("alice", PASSWORD, true);
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let (interim, (head, body)) = tokio::task::spawn_blocking(move || {
+        let login = json!({"username": "alice", "password": PASSWORD}).to_string();
+        let mut stream = std::net::TcpStream::connect(address).expect("connect");
+        stream
+            .write_all(expect_head(login.len()).as_bytes())
+            .expect("write");
+        let interim = read_response(&mut stream).0;
+        stream.write_all(login.as_bytes()).expect("write body");
+        (interim, read_response(&mut stream))
+    })
+    .await
+    .expect("exchange");
+    assert_eq!(interim, "http/1.1 100 continue\r\n\r\n");
+    assert!(head.starts_with("http/1.1 200 "), "{head}");
+    let body: Value = serde_json::from_slice(&body).expect("JSON");
+    assert!(
+        body["access"].is_string() && body["refresh"].is_string(),
+        "{body}"
+    );
+}
