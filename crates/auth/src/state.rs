@@ -9,8 +9,8 @@ use users::validators::PasswordValidators;
 use users::{DbConnection, PasswordHasher, Pool};
 
 use crate::api::ApiError;
-use crate::backend::{KeyError, TokenBackend};
-use crate::throttle::Throttles;
+use crate::limits::throttle::Throttles;
+use crate::tokens::backend::{KeyError, TokenBackend};
 use crate::tokens::{Token, TokenError, TokenKind, Tokens};
 
 pub struct AuthState {
@@ -21,11 +21,11 @@ pub struct AuthState {
     /// DEFAULT_THROTTLE_CLASSES with their counters.
     pub throttles: Throttles,
     /// `[BRUTE_FORCE]`: failed password checks per username and client address.
-    pub brute_force: crate::brute_force::BruteForce,
+    pub brute_force: crate::limits::brute_force::BruteForce,
     /// Prometheus series: auth events recorded by `service`, HTTP series by the server.
     pub metrics: crate::metrics::Metrics,
     /// Users JWTAuthentication loaded in the last `[CACHES] USER_TTL`.
-    pub users: crate::user_cache::UserCache,
+    pub users: crate::store::user_cache::UserCache,
     /// AUTH_PASSWORD_VALIDATORS, built on first use (see `password_validators`).
     validators: OnceLock<PasswordValidators>,
     /// Password hashes computed at once by this process (see `hash`).
@@ -40,7 +40,7 @@ impl AuthState {
     ) -> Result<Self, KeyError> {
         let backend = TokenBackend::from_settings(&settings.simple_jwt)?;
         let throttles = Throttles::new(&settings);
-        let brute_force = crate::brute_force::BruteForce::new(&settings);
+        let brute_force = crate::limits::brute_force::BruteForce::new(&settings);
         let settings_workers = settings.server.workers;
         let settings_user_ttl = settings.caches.user_ttl;
         Ok(AuthState {
@@ -51,7 +51,7 @@ impl AuthState {
             pool,
             hasher,
             metrics: crate::metrics::Metrics::new(),
-            users: crate::user_cache::UserCache::new(settings_user_ttl),
+            users: crate::store::user_cache::UserCache::new(settings_user_ttl),
             validators: OnceLock::new(),
             hashing: Arc::new(tokio::sync::Semaphore::new(hashing_permits(
                 settings_workers,
@@ -110,7 +110,7 @@ impl AuthState {
             .first()?
         {
             settings::AuthenticationClass::BasicAuthentication => {
-                Some(crate::basic::CHALLENGE.to_owned())
+                Some(crate::authn::basic::CHALLENGE.to_owned())
             }
             _ => Some(self.challenge()),
         }

@@ -38,5 +38,5 @@ pub fn add_security_headers(headers: &mut HeaderMap) {
 /// What the app adds to every answer of a view (or of a 404/405).
 pub fn finish<B>(res: &mut ServiceResponse<B>) {
     add_security_headers(res.headers_mut());
-    auth::challenge::add_challenge(res);
+    auth::authn::challenge::add_challenge(res);
 }

@@ -1,11 +1,15 @@
 //! Token kinds, their claims and lifetimes: building tokens for a user, deriving an access token
 //! from a refresh token, and the checks simplejwt's `Token.verify` makes after decoding.
 
+pub mod backend;
+pub mod jwk_client;
+pub mod revoke;
+
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::backend::{epoch, BackendError, Claims, TokenBackend};
+use crate::tokens::backend::{epoch, BackendError, Claims, TokenBackend};
 use settings::SimpleJwt;
 
 /// The kind of token, carried in the `token_type` claim.
@@ -151,12 +155,12 @@ impl Tokens<'_> {
     /// `Token.for_user` with everything a user record adds: the user id, the revocation claim
     /// (CHECK_REVOKE_TOKEN) and the TOKEN_USER_CLAIMS fields, in that order.
     pub fn for_user_record(&self, kind: TokenKind, user: &users::User, now: i64) -> Token {
-        let id = crate::lookup::claim_for_user(self.settings, user);
+        let id = crate::store::lookup::claim_for_user(self.settings, user);
         let mut token = self.for_user(kind, &id, now);
         if self.settings.check_revoke_token {
             token.claims.insert(
                 self.settings.revoke_token_claim.clone(),
-                crate::revoke::password_hash_claim(&user.password).into(),
+                crate::tokens::revoke::password_hash_claim(&user.password).into(),
             );
         }
         self.user_claims_from(&mut token, user);
@@ -170,7 +174,7 @@ impl Tokens<'_> {
         for field in &self.settings.token_user_claims {
             token.claims.insert(
                 field.as_str().to_owned(),
-                crate::lookup::user_field(user, *field),
+                crate::store::lookup::user_field(user, *field),
             );
         }
     }

@@ -21,9 +21,9 @@ use serde_json::{json, Map, Value};
 use settings::{RestAuth, SimpleJwt};
 
 use crate::api::{ApiError, RequestData};
-use crate::csrf;
-use crate::service::{self, Pair, Refreshed};
+use crate::authn::csrf;
 use crate::state::AuthState;
+use crate::views::service::{self, Pair, Refreshed};
 
 /// Django's `CSRF_COOKIE_NAME`: scripts read it and send it back as `X-CSRFToken`.
 pub const CSRF_COOKIE: &str = "csrftoken";

@@ -16,8 +16,8 @@ use serde_json::Value;
 use settings::{Rate, Settings, ThrottleClass};
 
 use crate::api::ApiError;
-use crate::authentication::AuthUser;
-use crate::redis_cache::RedisCache;
+use crate::authn::AuthUser;
+use crate::limits::redis_cache::RedisCache;
 use crate::state::AuthState;
 
 /// DRF's `throttle_scope` of the token obtain views (pair and sliding), for ScopedRateThrottle.

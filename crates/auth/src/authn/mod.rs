@@ -1,6 +1,12 @@
 //! The authentication classes: header → raw token → validated token → user, tried in the order of
 //! DEFAULT_AUTHENTICATION_CLASSES, and the extractor that guards a view with them.
 
+pub mod basic;
+pub mod challenge;
+pub mod credentials;
+pub mod csrf;
+pub mod permissions;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -13,16 +19,13 @@ use users::User;
 
 use crate::api::error::TokenMessage;
 use crate::api::ApiError;
-use crate::basic;
-use crate::challenge::ProtectedView;
-use crate::cookies;
-use crate::csrf;
-use crate::lookup::{self, UserKey};
-use crate::permissions;
-use crate::revoke;
-use crate::service;
+use crate::authn::challenge::ProtectedView;
 use crate::state::AuthState;
+use crate::store::lookup::{self, UserKey};
+use crate::tokens::revoke;
 use crate::tokens::{now, Token, TokenKind};
+use crate::views::cookies;
+use crate::views::service;
 
 /// Who made the request: a database user (JWTAuthentication) or a user made from the token's
 /// claims alone (JWTStatelessUserAuthentication, no database).

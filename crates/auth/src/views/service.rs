@@ -6,13 +6,13 @@ use serde_json::Value;
 use users::tx::UserLock;
 
 use crate::api::ApiError;
-use crate::blacklist::{self, Outstanding};
-use crate::brute_force;
-use crate::lookup;
+use crate::limits::brute_force;
 use crate::metrics::Refresh;
-use crate::reuse;
-use crate::revoke;
 use crate::state::AuthState;
+use crate::store::blacklist::{self, Outstanding};
+use crate::store::lookup;
+use crate::store::reuse;
+use crate::tokens::revoke;
 use crate::tokens::{now, Token, TokenError, TokenKind};
 
 const NO_ACCOUNT_LOGIN: &str = "No active account found with the given credentials";

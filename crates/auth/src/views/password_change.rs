@@ -6,9 +6,9 @@ use serde_json::{json, Map, Value};
 use users::validators::UserAttributes;
 
 use crate::api::{ApiError, Fields, RequestData};
-use crate::authentication::AuthUser;
-use crate::sessions;
+use crate::authn::AuthUser;
 use crate::state::AuthState;
+use crate::store::sessions;
 use crate::tokens::now;
 
 /// Django's PasswordChangeForm message for a wrong old password.

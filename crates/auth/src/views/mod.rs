@@ -1,19 +1,21 @@
 //! The HTTP views, thin: parse and validate the body, call the service, answer JSON. Routes are
 //! mounted under the URLs simplejwt documents by `configure`.
 
+pub mod cookies;
+pub mod openapi;
+pub mod password_change;
+pub mod service;
+
 use actix_web::http::Method;
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use crate::api::{ApiError, Fields, RequestData};
-use crate::authentication::{AuthUser, RequireUser};
-use crate::cookies;
-use crate::password_change;
-use crate::service;
-use crate::sessions;
+use crate::authn::{AuthUser, RequireUser};
+use crate::limits::throttle;
 use crate::state::AuthState;
-use crate::throttle;
+use crate::store::sessions;
 
 type State = web::Data<AuthState>;
 
@@ -36,7 +38,7 @@ fn one_field(data: &RequestData, name: &str) -> Result<String, ApiError> {
 /// nothing to plant or clear: simplejwt's views answer any origin.
 fn same_site_sender(req: &HttpRequest, state: &AuthState) -> Result<(), ApiError> {
     if state.settings.rest_auth.uses_cookies() {
-        crate::csrf::enforce_origin(req, &state.settings.csrf_trusted_origins)?;
+        crate::authn::csrf::enforce_origin(req, &state.settings.csrf_trusted_origins)?;
     }
     Ok(())
 }
@@ -58,12 +60,12 @@ fn credentials(data: &RequestData) -> Result<(String, String), ApiError> {
     path = "/api/token/",
     tag = "token",
     operation_id = "token_obtain_pair",
-    request_body = crate::openapi::TokenObtainRequest,
+    request_body = crate::views::openapi::TokenObtainRequest,
     responses(
-        (status = 200, description = "An access and refresh token pair.", body = crate::service::Pair),
-        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::openapi::BadRequest),
-        (status = 401, description = "No active account found with the given credentials.", body = crate::openapi::ErrorDetail),
-        (status = 403, description = "With REST_AUTH cookies: an `Origin` (or HTTPS `Referer`) that is neither this host nor in CSRF_TRUSTED_ORIGINS (`CSRF Failed: ...`).", body = crate::openapi::ErrorDetail),
+        (status = 200, description = "An access and refresh token pair.", body = crate::views::service::Pair),
+        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::views::openapi::BadRequest),
+        (status = 401, description = "No active account found with the given credentials.", body = crate::views::openapi::ErrorDetail),
+        (status = 403, description = "With REST_AUTH cookies: an `Origin` (or HTTPS `Referer`) that is neither this host nor in CSRF_TRUSTED_ORIGINS (`CSRF Failed: ...`).", body = crate::views::openapi::ErrorDetail),
     )
 )]
 async fn obtain_pair(
@@ -83,11 +85,11 @@ async fn obtain_pair(
     path = "/api/token/sliding/",
     tag = "token",
     operation_id = "token_obtain_sliding",
-    request_body = crate::openapi::TokenObtainRequest,
+    request_body = crate::views::openapi::TokenObtainRequest,
     responses(
-        (status = 200, description = "A sliding token.", body = crate::service::Slid),
-        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::openapi::BadRequest),
-        (status = 401, description = "No active account found with the given credentials.", body = crate::openapi::ErrorDetail),
+        (status = 200, description = "A sliding token.", body = crate::views::service::Slid),
+        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::views::openapi::BadRequest),
+        (status = 401, description = "No active account found with the given credentials.", body = crate::views::openapi::ErrorDetail),
     )
 )]
 async fn obtain_sliding(
@@ -106,11 +108,11 @@ async fn obtain_sliding(
     path = "/api/token/sliding/refresh/",
     tag = "token",
     operation_id = "token_refresh_sliding",
-    request_body = crate::openapi::TokenRequest,
+    request_body = crate::views::openapi::TokenRequest,
     responses(
-        (status = 200, description = "The sliding token with a new expiry.", body = crate::service::Slid),
-        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::openapi::BadRequest),
-        (status = 401, description = "Invalid, expired or blacklisted token (code `token_not_valid`), or its user may no longer sign in.", body = crate::openapi::ErrorDetail),
+        (status = 200, description = "The sliding token with a new expiry.", body = crate::views::service::Slid),
+        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::views::openapi::BadRequest),
+        (status = 401, description = "Invalid, expired or blacklisted token (code `token_not_valid`), or its user may no longer sign in.", body = crate::views::openapi::ErrorDetail),
     )
 )]
 async fn refresh_sliding(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
@@ -123,12 +125,12 @@ async fn refresh_sliding(state: State, data: RequestData) -> Result<HttpResponse
     path = "/api/token/refresh/",
     tag = "token",
     operation_id = "token_refresh",
-    request_body = crate::openapi::RefreshRequest,
+    request_body = crate::views::openapi::RefreshRequest,
     responses(
-        (status = 200, description = "A new access token, and a new refresh token when ROTATE_REFRESH_TOKENS is on. With REST_AUTH.JWT_AUTH_REFRESH_COOKIE the body may omit `refresh`: the cookie's token is used, and the new tokens are also set as cookies.", body = crate::service::Refreshed),
-        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::openapi::BadRequest),
-        (status = 401, description = "Invalid, expired or blacklisted token (code `token_not_valid`), or its user may no longer sign in.", body = crate::openapi::ErrorDetail),
-        (status = 403, description = "With REST_AUTH cookies: an `Origin` (or HTTPS `Referer`) that is neither this host nor in CSRF_TRUSTED_ORIGINS, or the refresh token came from its cookie without a passing CSRF check (`CSRF Failed: ...`).", body = crate::openapi::ErrorDetail),
+        (status = 200, description = "A new access token, and a new refresh token when ROTATE_REFRESH_TOKENS is on. With REST_AUTH.JWT_AUTH_REFRESH_COOKIE the body may omit `refresh`: the cookie's token is used, and the new tokens are also set as cookies.", body = crate::views::service::Refreshed),
+        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::views::openapi::BadRequest),
+        (status = 401, description = "Invalid, expired or blacklisted token (code `token_not_valid`), or its user may no longer sign in.", body = crate::views::openapi::ErrorDetail),
+        (status = 403, description = "With REST_AUTH cookies: an `Origin` (or HTTPS `Referer`) that is neither this host nor in CSRF_TRUSTED_ORIGINS, or the refresh token came from its cookie without a passing CSRF check (`CSRF Failed: ...`).", body = crate::views::openapi::ErrorDetail),
     )
 )]
 async fn refresh(
@@ -150,12 +152,12 @@ async fn refresh(
     path = "/api/token/logout/",
     tag = "token",
     operation_id = "token_logout",
-    request_body = crate::openapi::LogoutRequest,
+    request_body = crate::views::openapi::LogoutRequest,
     responses(
-        (status = 200, description = "The refresh token (from the refresh cookie, else the body) is blacklisted; the token cookies are cleared.", body = crate::openapi::ErrorDetail),
-        (status = 400, description = "A body that does not parse.", body = crate::openapi::ErrorDetail),
-        (status = 401, description = "No refresh token, or an invalid, expired or already blacklisted one (code `token_not_valid`); the token cookies are cleared all the same.", body = crate::openapi::ErrorDetail),
-        (status = 403, description = "With REST_AUTH cookies: an `Origin` (or HTTPS `Referer`) that is neither this host nor in CSRF_TRUSTED_ORIGINS, or the refresh token came from its cookie without a passing CSRF check (`CSRF Failed: ...`); nothing is blacklisted or cleared.", body = crate::openapi::ErrorDetail),
+        (status = 200, description = "The refresh token (from the refresh cookie, else the body) is blacklisted; the token cookies are cleared.", body = crate::views::openapi::ErrorDetail),
+        (status = 400, description = "A body that does not parse.", body = crate::views::openapi::ErrorDetail),
+        (status = 401, description = "No refresh token, or an invalid, expired or already blacklisted one (code `token_not_valid`); the token cookies are cleared all the same.", body = crate::views::openapi::ErrorDetail),
+        (status = 403, description = "With REST_AUTH cookies: an `Origin` (or HTTPS `Referer`) that is neither this host nor in CSRF_TRUSTED_ORIGINS, or the refresh token came from its cookie without a passing CSRF check (`CSRF Failed: ...`); nothing is blacklisted or cleared.", body = crate::views::openapi::ErrorDetail),
     )
 )]
 /// dj-rest-auth's LogoutView: blacklist the refresh token, clear the token cookies.
@@ -173,11 +175,11 @@ async fn logout(
     path = "/api/token/verify/",
     tag = "token",
     operation_id = "token_verify",
-    request_body = crate::openapi::TokenRequest,
+    request_body = crate::views::openapi::TokenRequest,
     responses(
-        (status = 200, description = "The token is valid.", body = crate::openapi::Empty),
-        (status = 400, description = "Field errors (a blacklisted token is a `non_field_errors` entry), or a body that does not parse.", body = crate::openapi::BadRequest),
-        (status = 401, description = "Invalid or expired token (code `token_not_valid`).", body = crate::openapi::ErrorDetail),
+        (status = 200, description = "The token is valid.", body = crate::views::openapi::Empty),
+        (status = 400, description = "Field errors (a blacklisted token is a `non_field_errors` entry), or a body that does not parse.", body = crate::views::openapi::BadRequest),
+        (status = 401, description = "Invalid or expired token (code `token_not_valid`).", body = crate::views::openapi::ErrorDetail),
     )
 )]
 async fn verify(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
@@ -191,11 +193,11 @@ async fn verify(state: State, data: RequestData) -> Result<HttpResponse, ApiErro
     path = "/api/token/blacklist/",
     tag = "token",
     operation_id = "token_blacklist",
-    request_body = crate::openapi::RefreshRequest,
+    request_body = crate::views::openapi::RefreshRequest,
     responses(
-        (status = 200, description = "The refresh token is blacklisted.", body = crate::openapi::Empty),
-        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::openapi::BadRequest),
-        (status = 401, description = "Invalid, expired or already blacklisted token (code `token_not_valid`).", body = crate::openapi::ErrorDetail),
+        (status = 200, description = "The refresh token is blacklisted.", body = crate::views::openapi::Empty),
+        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::views::openapi::BadRequest),
+        (status = 401, description = "Invalid, expired or already blacklisted token (code `token_not_valid`).", body = crate::views::openapi::ErrorDetail),
     )
 )]
 async fn blacklist(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
@@ -211,9 +213,9 @@ async fn blacklist(state: State, data: RequestData) -> Result<HttpResponse, ApiE
     operation_id = "token_logout_all",
     security(("jwt" = []), ("basic" = [])),
     responses(
-        (status = 200, description = "Every outstanding token of the user is blacklisted (and the token cookies cleared).", body = crate::openapi::Empty),
-        (status = 401, description = "No credentials, or credentials no authentication class accepts.", body = crate::openapi::Unauthorized),
-        (status = 403, description = "Not permitted (or no authentication class is configured), or with REST_AUTH cookies a foreign `Origin` (`CSRF Failed: ...`).", body = crate::openapi::ErrorDetail),
+        (status = 200, description = "Every outstanding token of the user is blacklisted (and the token cookies cleared).", body = crate::views::openapi::Empty),
+        (status = 401, description = "No credentials, or credentials no authentication class accepts.", body = crate::views::openapi::Unauthorized),
+        (status = 403, description = "Not permitted (or no authentication class is configured), or with REST_AUTH cookies a foreign `Origin` (`CSRF Failed: ...`).", body = crate::views::openapi::ErrorDetail),
     )
 )]
 /// Logout everywhere: every outstanding token of the authenticated user is blacklisted.
@@ -235,12 +237,12 @@ async fn logout_all(
     tag = "user",
     operation_id = "user_password_change",
     security(("jwt" = []), ("basic" = [])),
-    request_body = crate::openapi::PasswordChangeRequest,
+    request_body = crate::views::openapi::PasswordChangeRequest,
     responses(
-        (status = 200, description = "The new password is saved and every session ended.", body = crate::openapi::ErrorDetail),
-        (status = 400, description = "Field errors (a wrong old password, a new password AUTH_PASSWORD_VALIDATORS refuse), or a body that does not parse.", body = crate::openapi::BadRequest),
-        (status = 401, description = "No credentials, or credentials no authentication class accepts.", body = crate::openapi::Unauthorized),
-        (status = 403, description = "Not permitted (or no authentication class is configured), or with REST_AUTH cookies a foreign `Origin` (`CSRF Failed: ...`).", body = crate::openapi::ErrorDetail),
+        (status = 200, description = "The new password is saved and every session ended.", body = crate::views::openapi::ErrorDetail),
+        (status = 400, description = "Field errors (a wrong old password, a new password AUTH_PASSWORD_VALIDATORS refuse), or a body that does not parse.", body = crate::views::openapi::BadRequest),
+        (status = 401, description = "No credentials, or credentials no authentication class accepts.", body = crate::views::openapi::Unauthorized),
+        (status = 403, description = "Not permitted (or no authentication class is configured), or with REST_AUTH cookies a foreign `Origin` (`CSRF Failed: ...`).", body = crate::views::openapi::ErrorDetail),
     )
 )]
 /// Password change (old password required); ends every session of the user.
@@ -296,9 +298,9 @@ where
     operation_id = "me",
     security(("jwt" = []), ("basic" = [])),
     responses(
-        (status = 200, description = "The authenticated user.", body = crate::openapi::Me),
-        (status = 401, description = "No credentials, or credentials no authentication class accepts.", body = crate::openapi::Unauthorized),
-        (status = 403, description = "Not permitted (or no authentication class is configured).", body = crate::openapi::ErrorDetail),
+        (status = 200, description = "The authenticated user.", body = crate::views::openapi::Me),
+        (status = 401, description = "No credentials, or credentials no authentication class accepts.", body = crate::views::openapi::Unauthorized),
+        (status = 403, description = "Not permitted (or no authentication class is configured).", body = crate::views::openapi::ErrorDetail),
     )
 )]
 /// The example protected view: who am I.
@@ -325,7 +327,7 @@ async fn me(RequireUser(auth): RequireUser) -> HttpResponse {
     tag = "token",
     operation_id = "token_jwks",
     responses(
-        (status = 200, description = "The verifying keys as a JSON Web Key Set.", body = crate::openapi::Jwks),
+        (status = 200, description = "The verifying keys as a JSON Web Key Set.", body = crate::views::openapi::Jwks),
     )
 )]
 /// The verifying keys as a JWK Set (RFC 7517), for other services to verify our tokens. Empty

@@ -17,8 +17,8 @@ use sha2::{Digest, Sha256};
 use users::User;
 
 use crate::api::ApiError;
-use crate::credentials;
-use crate::redis_cache::RedisCache;
+use crate::authn::credentials;
+use crate::limits::redis_cache::RedisCache;
 use crate::state::AuthState;
 
 /// `credentials::authenticate` behind the brute-force guard: 429 while the username or the client

@@ -6,10 +6,10 @@ use users::tx::{self, UserLock};
 use users::{DbConnection, User};
 
 use crate::api::ApiError;
-use crate::authentication::AuthUser;
-use crate::blacklist;
-use crate::lookup;
+use crate::authn::AuthUser;
 use crate::state::AuthState;
+use crate::store::blacklist;
+use crate::store::lookup;
 use crate::tokens::now;
 
 /// Blacklists every live outstanding token of the user; returns how many. Access tokens already

@@ -15,7 +15,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
-use crate::service::{Pair, Refreshed, Slid};
+use crate::views::service::{Pair, Refreshed, Slid};
 
 /// Credentials for the obtain views.
 #[derive(ToSchema)]

@@ -8,7 +8,7 @@ use actix_web::HttpRequest;
 use subtle::ConstantTimeEq;
 
 use crate::api::ApiError;
-use crate::cookies::{self, CSRF_SECRET_LENGTH};
+use crate::views::cookies::{self, CSRF_SECRET_LENGTH};
 
 /// Django's `CSRF_HEADER_NAME` (`HTTP_X_CSRFTOKEN`) as a header, and as its messages name it.
 const HEADER: &str = "x-csrftoken";
