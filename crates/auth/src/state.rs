@@ -1,5 +1,6 @@
 //! What the token views and authentication share, built once at startup: settings, the token
-//! backend, the database pool, the password hasher and the throttle counters.
+//! backend, the database pool, the password hasher, the throttle and brute-force counters, the
+//! metrics and the user cache.
 
 use std::sync::{Arc, OnceLock};
 
@@ -86,34 +87,6 @@ impl AuthState {
     pub async fn decode(&self, raw: &str, kind: TokenKind, now: i64) -> Result<Token, TokenError> {
         self.backend.prepare(raw).await;
         self.tokens().decode(raw, kind, now)
-    }
-
-    /// The `WWW-Authenticate` value of the token views' 401s and of JWT authentication: the first
-    /// header type, realm "api" (simplejwt's).
-    pub fn challenge(&self) -> String {
-        let kind = self
-            .jwt()
-            .auth_header_types
-            .first()
-            .map(String::as_str)
-            .unwrap_or("Bearer");
-        format!("{kind} realm=\"api\"")
-    }
-
-    /// The challenge of a protected view's 401: its first authentication class's (`None` when
-    /// there is none; DRF then answers 403 instead, which `permissions::check` does).
-    pub fn view_challenge(&self) -> Option<String> {
-        match self
-            .settings
-            .rest_framework
-            .default_authentication_classes
-            .first()?
-        {
-            settings::AuthenticationClass::BasicAuthentication => {
-                Some(crate::authn::basic::CHALLENGE.to_owned())
-            }
-            _ => Some(self.challenge()),
-        }
     }
 
     /// Runs `f` with a pooled connection on the blocking pool (diesel never runs on the async

@@ -6,59 +6,28 @@ pub mod challenge;
 pub mod credentials;
 pub mod csrf;
 pub mod permissions;
+pub mod user;
+
+pub use user::{AuthUser, Authenticated, TokenUser};
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
-use serde_json::Value;
 
 use settings::{AuthenticationClass, PermissionClass, SimpleJwt};
 use users::User;
 
 use crate::api::error::TokenMessage;
+use crate::api::request;
 use crate::api::ApiError;
 use crate::authn::challenge::ProtectedView;
 use crate::state::AuthState;
+use crate::store::blacklist;
 use crate::store::lookup::{self, UserKey};
 use crate::tokens::revoke;
-use crate::tokens::{now, Token, TokenKind};
-use crate::views::cookies;
-use crate::views::service;
-
-/// Who made the request: a database user (JWTAuthentication) or a user made from the token's
-/// claims alone (JWTStatelessUserAuthentication, no database).
-#[derive(Debug, Clone)]
-pub enum AuthUser {
-    User(User),
-    Token(TokenUser),
-}
-
-/// simplejwt's TokenUser: what the claims say, nothing looked up.
-#[derive(Debug, Clone)]
-pub struct TokenUser {
-    pub id: Value,
-    pub token: Token,
-}
-
-impl AuthUser {
-    pub fn is_staff(&self) -> bool {
-        match self {
-            AuthUser::User(u) => u.is_staff,
-            AuthUser::Token(t) => {
-                t.token.claims.get("is_staff").and_then(Value::as_bool) == Some(true)
-            }
-        }
-    }
-}
-
-/// An authenticated request: the user, and the token that proved it (`None` for Basic).
-#[derive(Debug, Clone)]
-pub struct Authenticated {
-    pub user: AuthUser,
-    pub token: Option<Token>,
-}
+use crate::tokens::{now, Token, TokenError, TokenKind};
 
 const BAD_HEADER: &str = "Authorization header must contain two space-delimited values";
 
@@ -108,7 +77,7 @@ async fn validated_token(state: &AuthState, raw: &str) -> Result<Token, ApiError
     for class in &state.jwt().auth_token_classes {
         let kind = TokenKind::from(*class);
         let checked = match state.tokens().decode(raw, kind, now()) {
-            Ok(token) if kind.is_blacklistable() => service::not_blacklisted(state, token).await?,
+            Ok(token) if kind.is_blacklistable() => not_blacklisted(state, token).await?,
             other => other,
         };
         match checked {
@@ -120,6 +89,24 @@ async fn validated_token(state: &AuthState, raw: &str) -> Result<Token, ApiError
         }
     }
     Err(ApiError::NoValidToken(messages))
+}
+
+/// The blacklist check of simplejwt's BlacklistMixin.verify, for a decoded refresh or sliding
+/// token: the token back, or "Token is blacklisted".
+pub async fn not_blacklisted(
+    state: &AuthState,
+    token: Token,
+) -> Result<Result<Token, TokenError>, ApiError> {
+    let jti = token.jti(state.jwt()).unwrap_or_default().to_owned();
+    let listed = state
+        .with_conn(move |conn| Ok(blacklist::is_blacklisted(conn, &jti)?))
+        .await?;
+    Ok(if listed {
+        state.metrics.blacklist_hit();
+        Err(TokenError::Blacklisted)
+    } else {
+        Ok(token)
+    })
 }
 
 fn no_user_id() -> ApiError {
@@ -231,7 +218,7 @@ async fn cookie_authenticate(
     let Some(name) = ra.jwt_auth_cookie.as_deref() else {
         return Ok(None);
     };
-    let raw = cookies::read(req, name);
+    let raw = request::cookie(req, name);
     if ra.jwt_auth_cookie_enforce_csrf_on_unauthenticated
         || (raw.is_some() && ra.jwt_auth_cookie_use_csrf)
     {
@@ -305,7 +292,7 @@ impl FromRequest for RequireUser {
             // DRF's order: authentication, permissions, then throttles (which see the user).
             state
                 .throttles
-                .check(&req, auth.as_ref().map(|a| &a.user), None)
+                .check(&req, auth.as_ref().map(|a| a.user.pk()).as_deref(), None)
                 .await?;
             auth.map(RequireUser).ok_or(ApiError::NotAuthenticated)
         })

@@ -14,41 +14,9 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
-use users::User;
 
 use crate::api::ApiError;
-use crate::authn::credentials;
 use crate::limits::redis_cache::RedisCache;
-use crate::state::AuthState;
-
-/// `credentials::authenticate` behind the brute-force guard: 429 while the username or the client
-/// address is locked (without looking the user up or hashing), else the check, counted.
-pub async fn authenticate(
-    state: &AuthState,
-    client: &str,
-    username: String,
-    password: String,
-) -> Result<Option<User>, ApiError> {
-    let attempt = state
-        .brute_force
-        .begin(&state.metrics, &username, client)
-        .await?;
-    match credentials::authenticate(state, username, password).await {
-        Ok(Some(user)) => {
-            attempt.succeeded().await;
-            Ok(Some(user))
-        }
-        Ok(None) => {
-            attempt.failed(&state.metrics).await;
-            Ok(None)
-        }
-        // A database outage is not the client's failure.
-        Err(e) => {
-            attempt.abandoned().await;
-            Err(e)
-        }
-    }
-}
 
 /// The `[BRUTE_FORCE]` settings the counters need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,7 +112,7 @@ impl BruteForce {
     }
 
     /// Starts a password check for `username` (exactly as it will be looked up) from `client`
-    /// (`throttle::client_address`): 429 while either is locked, else the attempt, under way.
+    /// (`api::request::client_address`): 429 while either is locked, else the attempt, under way.
     pub async fn begin<'a>(
         &'a self,
         metrics: &crate::metrics::Metrics,

@@ -3,40 +3,19 @@
 //! Counters live in a [`Store`] chosen by `CACHES.URL`.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
-use actix_web::{web, HttpMessage, HttpRequest};
-use serde_json::Value;
+use actix_web::HttpRequest;
 
 use settings::{Rate, Settings, ThrottleClass};
 
+use crate::api::request::client_address;
 use crate::api::ApiError;
-use crate::authn::AuthUser;
 use crate::limits::redis_cache::RedisCache;
-use crate::state::AuthState;
 
 /// DRF's `throttle_scope` of the token obtain views (pair and sliding), for ScopedRateThrottle.
 pub const LOGIN_SCOPE: &str = "login";
-
-/// The client's address as established by a trusted-proxy layer, when there is one (put it in
-/// the request's extensions); without it the TCP peer address is used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientAddr(pub IpAddr);
-
-/// DRF's `get_ident`: the proxy-aware client address ([`ClientAddr`]) or else the peer address.
-pub fn client_address(req: &HttpRequest) -> String {
-    if let Some(ClientAddr(addr)) = req.extensions().get::<ClientAddr>() {
-        return addr.to_string();
-    }
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default()
-}
 
 /// The configured throttles and their counters, built once at startup.
 #[derive(Debug)]
@@ -62,12 +41,13 @@ impl Throttles {
         }
     }
 
-    /// DRF's `check_throttles`: every class counts the request (those that allow it record it);
+    /// DRF's `check_throttles` for a request by `user` (`request.user.pk`, `None` when
+    /// anonymous): every class counts the request (those that allow it record it);
     /// if any refuses, 429 with the longest of their waits.
     pub async fn check(
         &self,
         req: &HttpRequest,
-        user: Option<&AuthUser>,
+        user: Option<&str>,
         view_scope: Option<&'static str>,
     ) -> Result<(), ApiError> {
         let mut refused = Vec::new();
@@ -93,7 +73,7 @@ impl Throttles {
         &self,
         class: ThrottleClass,
         req: &HttpRequest,
-        user: Option<&AuthUser>,
+        user: Option<&str>,
         view_scope: Option<&'static str>,
     ) -> Option<(String, Rate)> {
         let scope = match class {
@@ -104,34 +84,10 @@ impl Throttles {
         // A scope whose rate is None is not throttled.
         let rate = *self.rates.get(scope)?;
         let ident = match user {
-            Some(user) if class != ThrottleClass::AnonRateThrottle => user_pk(user),
+            Some(pk) if class != ThrottleClass::AnonRateThrottle => pk.to_owned(),
             _ => client_address(req),
         };
         Some((format!("{}throttle_{scope}_{ident}", self.key_prefix), rate))
-    }
-}
-
-/// Wraps a token view (no authentication, as simplejwt's TokenViewBase): every request to it is
-/// counted before anything else runs, with the view's scope (`Some("login")` for obtain views).
-pub async fn middleware(
-    scope: Option<&'static str>,
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if let Some(state) = req.app_data::<web::Data<AuthState>>() {
-        state.throttles.check(req.request(), None, scope).await?;
-    }
-    next.call(req).await
-}
-
-/// `request.user.pk`.
-fn user_pk(user: &AuthUser) -> String {
-    match user {
-        AuthUser::User(u) => u.id.to_string(),
-        AuthUser::Token(t) => match &t.id {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        },
     }
 }
 

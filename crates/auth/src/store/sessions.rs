@@ -1,16 +1,12 @@
 //! Ending a user's sessions: logout everywhere (every outstanding refresh and sliding token of the
-//! user blacklisted), used by its view, by `manage revoketokens` and after a password change.
+//! user blacklisted), used by its view (`views::service::logout_all`), by `manage revoketokens`
+//! and after a password change.
 
 use diesel::QueryResult;
 use users::tx::{self, UserLock};
-use users::{DbConnection, User};
+use users::DbConnection;
 
-use crate::api::ApiError;
-use crate::authn::AuthUser;
-use crate::state::AuthState;
 use crate::store::blacklist;
-use crate::store::lookup;
-use crate::tokens::now;
 
 /// Blacklists every live outstanding token of the user; returns how many. Access tokens already
 /// handed out live on until their `exp` (as after simplejwt's blacklist view); with
@@ -26,36 +22,4 @@ pub fn end_all(conn: &mut DbConnection, user_id: i32, at: i64) -> QueryResult<us
         tx::user_by_id(conn, user_id, UserLock::Exclusive)?;
         blacklist::blacklist_user(conn, user_id, at)
     })
-}
-
-/// The database row of the authenticated user. A stateless user (JWTStatelessUserAuthentication)
-/// is looked up by its claim: sessions and passwords live in the database whatever authenticated.
-pub fn database_user(
-    conn: &mut DbConnection,
-    state_jwt: &settings::SimpleJwt,
-    user: &AuthUser,
-) -> Result<User, ApiError> {
-    match user {
-        AuthUser::User(u) => Ok(u.clone()),
-        AuthUser::Token(t) => lookup::user_for_claim(conn, state_jwt, &t.id)?.ok_or(
-            ApiError::AuthenticationFailedCode {
-                detail: "User not found".into(),
-                code: "user_not_found",
-            },
-        ),
-    }
-}
-
-/// `POST /api/token/logout-all/`: ends every session of the authenticated user.
-pub async fn logout_all(state: &AuthState, user: AuthUser) -> Result<usize, ApiError> {
-    let settings = state.settings.clone();
-    let at = now();
-    let (user_id, ended) = state
-        .with_conn(move |conn| {
-            let user = database_user(conn, &settings.simple_jwt, &user)?;
-            Ok((user.id, end_all(conn, user.id, at)?))
-        })
-        .await?;
-    log::info!("logout everywhere: user {user_id}, {ended} token(s) blacklisted");
-    Ok(ended)
 }

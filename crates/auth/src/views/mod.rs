@@ -1,21 +1,24 @@
 //! The HTTP views, thin: parse and validate the body, call the service, answer JSON. Routes are
 //! mounted under the URLs simplejwt documents by `configure`.
 
+pub mod bodies;
 pub mod cookies;
 pub mod openapi;
 pub mod password_change;
 pub mod service;
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
-use actix_web::middleware::{from_fn, DefaultHeaders};
+use actix_web::middleware::{from_fn, DefaultHeaders, Next};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use crate::api::{ApiError, Fields, RequestData};
+use crate::api::{request, ApiError, Fields, RequestData};
 use crate::authn::{AuthUser, RequireUser};
 use crate::limits::throttle;
 use crate::state::AuthState;
-use crate::store::sessions;
+use crate::views::openapi::Me;
 
 type State = web::Data<AuthState>;
 
@@ -75,9 +78,11 @@ async fn obtain_pair(
 ) -> Result<HttpResponse, ApiError> {
     let (username, password) = credentials(&data)?;
     same_site_sender(&req, &state)?;
-    let client = throttle::client_address(&req);
+    let client = request::client_address(&req);
     let pair = service::obtain_pair(&state, &client, username, password).await?;
-    cookies::pair_response(&state, pair)
+    let mut res = HttpResponse::Ok().json(bodies::pair(&state, &pair));
+    cookies::pair_cookies(&state, &pair).apply(&mut res)?;
+    Ok(res)
 }
 
 #[utoipa::path(
@@ -98,7 +103,7 @@ async fn obtain_sliding(
     data: RequestData,
 ) -> Result<HttpResponse, ApiError> {
     let (username, password) = credentials(&data)?;
-    let client = throttle::client_address(&req);
+    let client = request::client_address(&req);
     let token = service::obtain_sliding(&state, &client, username, password).await?;
     Ok(HttpResponse::Ok().json(token))
 }
@@ -144,7 +149,9 @@ async fn refresh(
         None => one_field(&data, "refresh")?,
     };
     let refreshed = service::refresh(&state, raw).await?;
-    cookies::refreshed_response(&req, &state, refreshed)
+    let mut res = HttpResponse::Ok().json(bodies::refreshed(&state, &refreshed));
+    cookies::refreshed_cookies(&req, &state, &refreshed).apply(&mut res)?;
+    Ok(res)
 }
 
 #[utoipa::path(
@@ -225,7 +232,7 @@ async fn logout_all(
     RequireUser(auth): RequireUser,
 ) -> Result<HttpResponse, ApiError> {
     same_site_sender(&req, &state)?;
-    sessions::logout_all(&state, auth.user).await?;
+    service::logout_all(&state, auth.user).await?;
     let mut res = HttpResponse::Ok().json(json!({}));
     cookies::cleared(&state, &mut res)?;
     Ok(res)
@@ -254,7 +261,7 @@ async fn change_password(
 ) -> Result<HttpResponse, ApiError> {
     same_site_sender(&req, &state)?;
     let (old, new) = password_change::parse(&data)?;
-    let client = throttle::client_address(&req);
+    let client = request::client_address(&req);
     let body = password_change::change(&state, &client, auth.user, old, new).await?;
     // Every session ended, this browser's too: expire its token cookies, as logout-all does.
     let mut res = HttpResponse::Ok().json(body);
@@ -306,7 +313,11 @@ where
 /// The example protected view: who am I.
 async fn me(RequireUser(auth): RequireUser) -> HttpResponse {
     let body = match &auth.user {
-        AuthUser::User(u) => json!({ "id": u.id, "username": u.username, "email": u.email }),
+        AuthUser::User(u) => Me {
+            id: json!(u.id),
+            username: json!(u.username),
+            email: json!(u.email),
+        },
         AuthUser::Token(t) => {
             let claim = |k: &str| {
                 t.token
@@ -315,7 +326,11 @@ async fn me(RequireUser(auth): RequireUser) -> HttpResponse {
                     .cloned()
                     .unwrap_or(Value::String(String::new()))
             };
-            json!({ "id": t.id, "username": claim("username"), "email": claim("email") })
+            Me {
+                id: t.id.clone(),
+                username: claim("username"),
+                email: claim("email"),
+            }
         }
     };
     HttpResponse::Ok().json(body)
@@ -359,6 +374,19 @@ const TOKEN_ALLOW: &str = "POST, OPTIONS";
 const ME_ALLOW: &str = "GET, HEAD, OPTIONS";
 const JWKS_ALLOW: &str = "GET, HEAD, OPTIONS";
 
+/// Wraps a token view (no authentication, as simplejwt's TokenViewBase): every request to it is
+/// counted before anything else runs, with the view's scope (`Some("login")` for obtain views).
+async fn throttled(
+    scope: Option<&'static str>,
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(state) = req.app_data::<web::Data<AuthState>>() {
+        state.throttles.check(req.request(), None, scope).await?;
+    }
+    next.call(req).await
+}
+
 /// A token view: POST does the work, OPTIONS describes it, anything else is 405 (no
 /// authentication on token views, as in simplejwt).
 fn token_view<F, Args>(
@@ -375,7 +403,7 @@ where
 {
     web::resource(path)
         .wrap(from_fn(move |req, next| {
-            throttle::middleware(throttle_scope, req, next)
+            throttled(throttle_scope, req, next)
         }))
         .wrap(
             DefaultHeaders::new()

@@ -62,11 +62,16 @@ pub struct Empty {}
 
 /// The authenticated user (from the database, or from the token's claims with
 /// JWTStatelessUserAuthentication).
-#[derive(ToSchema)]
+// `views::me` answers with this type itself: JSON values, because a stateless user's fields are
+// its token's claims as they are.
+#[derive(serde::Serialize, ToSchema)]
 pub struct Me {
-    pub id: i64,
-    pub username: String,
-    pub email: String,
+    #[schema(value_type = i64)]
+    pub id: serde_json::Value,
+    #[schema(value_type = String)]
+    pub username: serde_json::Value,
+    #[schema(value_type = String)]
+    pub email: serde_json::Value,
 }
 
 /// A JSON Web Key Set (RFC 7517); empty for HMAC algorithms.
