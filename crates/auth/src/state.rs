@@ -40,8 +40,10 @@ impl AuthState {
         hasher: PasswordHasher,
     ) -> Result<Self, KeyError> {
         let backend = TokenBackend::from_settings(&settings.simple_jwt)?;
-        let throttles = Throttles::new(&settings);
-        let brute_force = crate::limits::brute_force::BruteForce::new(&settings);
+        // One counter store (one Redis connection, one breaker) for both.
+        let counters = crate::limits::store::Store::for_url(&settings.caches.url);
+        let throttles = Throttles::new(&settings, counters.clone());
+        let brute_force = crate::limits::brute_force::BruteForce::new(&settings, counters);
         let settings_workers = settings.server.workers;
         let settings_user_ttl = settings.caches.user_ttl;
         Ok(AuthState {

@@ -1,7 +1,7 @@
-//! The Redis connection behind `CACHES.URL = redis://…`, as the throttles and the brute-force
-//! counters use it: made on first use (a Redis that is down at startup does not stop the
-//! server), then kept and re-established by redis' ConnectionManager, and bounded so that a
-//! request never waits long on the cache.
+//! The Redis connection behind `CACHES.URL = redis://…`, one for the limits' counter store
+//! (`store`, shared by the throttles and the brute-force counters): made on first use (a Redis
+//! that is down at startup does not stop the server), then kept and re-established by redis'
+//! ConnectionManager, and bounded so that a request never waits long on the cache.
 //!
 //! A breaker keeps an outage cheap: after a call fails or runs past [`TIMEOUT`], calls are not
 //! tried for [`RETRY_AFTER`] (the callers count in their process meanwhile), then one call probes
@@ -23,7 +23,7 @@ pub const RETRY_AFTER: Duration = Duration::from_secs(5);
 pub struct RedisCache {
     client: redis::Client,
     connection: tokio::sync::OnceCell<ConnectionManager>,
-    /// What the counters are for, in the log lines ("throttle", "brute-force").
+    /// What the counters are for, in the log lines.
     purpose: &'static str,
     /// While open: until when calls skip Redis.
     open_until: Mutex<Option<Instant>>,
