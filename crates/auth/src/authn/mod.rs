@@ -144,7 +144,7 @@ async fn database_user(state: &AuthState, token: &Token) -> Result<User, ApiErro
             code: "user_inactive",
         });
     }
-    if !revoke::still_valid(jwt, token, &user) {
+    if !revoke::still_valid(jwt, &token.claims, &user) {
         return Err(ApiError::AuthenticationFailedCode {
             detail: revoke::PASSWORD_CHANGED.into(),
             code: "password_changed",

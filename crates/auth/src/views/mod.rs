@@ -5,6 +5,7 @@ pub mod bodies;
 pub mod cookies;
 pub mod openapi;
 pub mod password_change;
+pub mod schema;
 pub mod service;
 
 use actix_web::body::MessageBody;
@@ -18,7 +19,7 @@ use crate::api::{request, ApiError, Fields, RequestData};
 use crate::authn::{AuthUser, RequireUser};
 use crate::limits::throttle;
 use crate::state::AuthState;
-use crate::views::openapi::Me;
+use crate::views::schema::Me;
 
 type State = web::Data<AuthState>;
 
@@ -63,12 +64,12 @@ fn credentials(data: &RequestData) -> Result<(String, String), ApiError> {
     path = "/api/token/",
     tag = "token",
     operation_id = "token_obtain_pair",
-    request_body = crate::views::openapi::TokenObtainRequest,
+    request_body = crate::views::schema::TokenObtainRequest,
     responses(
         (status = 200, description = "An access and refresh token pair.", body = crate::views::service::Pair),
-        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::views::openapi::BadRequest),
-        (status = 401, description = "No active account found with the given credentials.", body = crate::views::openapi::ErrorDetail),
-        (status = 403, description = "With REST_AUTH cookies: an `Origin` (or HTTPS `Referer`) that is neither this host nor in CSRF_TRUSTED_ORIGINS (`CSRF Failed: ...`).", body = crate::views::openapi::ErrorDetail),
+        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::views::schema::BadRequest),
+        (status = 401, description = "No active account found with the given credentials.", body = crate::views::schema::ErrorDetail),
+        (status = 403, description = "With REST_AUTH cookies: an `Origin` (or HTTPS `Referer`) that is neither this host nor in CSRF_TRUSTED_ORIGINS (`CSRF Failed: ...`).", body = crate::views::schema::ErrorDetail),
     )
 )]
 async fn obtain_pair(
@@ -90,11 +91,11 @@ async fn obtain_pair(
     path = "/api/token/sliding/",
     tag = "token",
     operation_id = "token_obtain_sliding",
-    request_body = crate::views::openapi::TokenObtainRequest,
+    request_body = crate::views::schema::TokenObtainRequest,
     responses(
         (status = 200, description = "A sliding token.", body = crate::views::service::Slid),
-        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::views::openapi::BadRequest),
-        (status = 401, description = "No active account found with the given credentials.", body = crate::views::openapi::ErrorDetail),
+        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::views::schema::BadRequest),
+        (status = 401, description = "No active account found with the given credentials.", body = crate::views::schema::ErrorDetail),
     )
 )]
 async fn obtain_sliding(
@@ -113,11 +114,11 @@ async fn obtain_sliding(
     path = "/api/token/sliding/refresh/",
     tag = "token",
     operation_id = "token_refresh_sliding",
-    request_body = crate::views::openapi::TokenRequest,
+    request_body = crate::views::schema::TokenRequest,
     responses(
         (status = 200, description = "The sliding token with a new expiry.", body = crate::views::service::Slid),
-        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::views::openapi::BadRequest),
-        (status = 401, description = "Invalid, expired or blacklisted token (code `token_not_valid`), or its user may no longer sign in.", body = crate::views::openapi::ErrorDetail),
+        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::views::schema::BadRequest),
+        (status = 401, description = "Invalid, expired or blacklisted token (code `token_not_valid`), or its user may no longer sign in.", body = crate::views::schema::ErrorDetail),
     )
 )]
 async fn refresh_sliding(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
@@ -130,12 +131,12 @@ async fn refresh_sliding(state: State, data: RequestData) -> Result<HttpResponse
     path = "/api/token/refresh/",
     tag = "token",
     operation_id = "token_refresh",
-    request_body = crate::views::openapi::RefreshRequest,
+    request_body = crate::views::schema::RefreshRequest,
     responses(
         (status = 200, description = "A new access token, and a new refresh token when ROTATE_REFRESH_TOKENS is on. With REST_AUTH.JWT_AUTH_REFRESH_COOKIE the body may omit `refresh`: the cookie's token is used, and the new tokens are also set as cookies.", body = crate::views::service::Refreshed),
-        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::views::openapi::BadRequest),
-        (status = 401, description = "Invalid, expired or blacklisted token (code `token_not_valid`), or its user may no longer sign in.", body = crate::views::openapi::ErrorDetail),
-        (status = 403, description = "With REST_AUTH cookies: an `Origin` (or HTTPS `Referer`) that is neither this host nor in CSRF_TRUSTED_ORIGINS, or the refresh token came from its cookie without a passing CSRF check (`CSRF Failed: ...`).", body = crate::views::openapi::ErrorDetail),
+        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::views::schema::BadRequest),
+        (status = 401, description = "Invalid, expired or blacklisted token (code `token_not_valid`), or its user may no longer sign in.", body = crate::views::schema::ErrorDetail),
+        (status = 403, description = "With REST_AUTH cookies: an `Origin` (or HTTPS `Referer`) that is neither this host nor in CSRF_TRUSTED_ORIGINS, or the refresh token came from its cookie without a passing CSRF check (`CSRF Failed: ...`).", body = crate::views::schema::ErrorDetail),
     )
 )]
 async fn refresh(
@@ -159,12 +160,12 @@ async fn refresh(
     path = "/api/token/logout/",
     tag = "token",
     operation_id = "token_logout",
-    request_body = crate::views::openapi::LogoutRequest,
+    request_body = crate::views::schema::LogoutRequest,
     responses(
-        (status = 200, description = "The refresh token (from the refresh cookie, else the body) is blacklisted; the token cookies are cleared.", body = crate::views::openapi::ErrorDetail),
-        (status = 400, description = "A body that does not parse.", body = crate::views::openapi::ErrorDetail),
-        (status = 401, description = "No refresh token, or an invalid, expired or already blacklisted one (code `token_not_valid`); the token cookies are cleared all the same.", body = crate::views::openapi::ErrorDetail),
-        (status = 403, description = "With REST_AUTH cookies: an `Origin` (or HTTPS `Referer`) that is neither this host nor in CSRF_TRUSTED_ORIGINS, or the refresh token came from its cookie without a passing CSRF check (`CSRF Failed: ...`); nothing is blacklisted or cleared.", body = crate::views::openapi::ErrorDetail),
+        (status = 200, description = "The refresh token (from the refresh cookie, else the body) is blacklisted; the token cookies are cleared.", body = crate::views::schema::ErrorDetail),
+        (status = 400, description = "A body that does not parse.", body = crate::views::schema::ErrorDetail),
+        (status = 401, description = "No refresh token, or an invalid, expired or already blacklisted one (code `token_not_valid`); the token cookies are cleared all the same.", body = crate::views::schema::ErrorDetail),
+        (status = 403, description = "With REST_AUTH cookies: an `Origin` (or HTTPS `Referer`) that is neither this host nor in CSRF_TRUSTED_ORIGINS, or the refresh token came from its cookie without a passing CSRF check (`CSRF Failed: ...`); nothing is blacklisted or cleared.", body = crate::views::schema::ErrorDetail),
     )
 )]
 /// dj-rest-auth's LogoutView: blacklist the refresh token, clear the token cookies.
@@ -182,11 +183,11 @@ async fn logout(
     path = "/api/token/verify/",
     tag = "token",
     operation_id = "token_verify",
-    request_body = crate::views::openapi::TokenRequest,
+    request_body = crate::views::schema::TokenRequest,
     responses(
-        (status = 200, description = "The token is valid.", body = crate::views::openapi::Empty),
-        (status = 400, description = "Field errors (a blacklisted token is a `non_field_errors` entry), or a body that does not parse.", body = crate::views::openapi::BadRequest),
-        (status = 401, description = "Invalid or expired token (code `token_not_valid`).", body = crate::views::openapi::ErrorDetail),
+        (status = 200, description = "The token is valid.", body = crate::views::schema::Empty),
+        (status = 400, description = "Field errors (a blacklisted token is a `non_field_errors` entry), or a body that does not parse.", body = crate::views::schema::BadRequest),
+        (status = 401, description = "Invalid or expired token (code `token_not_valid`).", body = crate::views::schema::ErrorDetail),
     )
 )]
 async fn verify(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
@@ -200,11 +201,11 @@ async fn verify(state: State, data: RequestData) -> Result<HttpResponse, ApiErro
     path = "/api/token/blacklist/",
     tag = "token",
     operation_id = "token_blacklist",
-    request_body = crate::views::openapi::RefreshRequest,
+    request_body = crate::views::schema::RefreshRequest,
     responses(
-        (status = 200, description = "The refresh token is blacklisted.", body = crate::views::openapi::Empty),
-        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::views::openapi::BadRequest),
-        (status = 401, description = "Invalid, expired or already blacklisted token (code `token_not_valid`).", body = crate::views::openapi::ErrorDetail),
+        (status = 200, description = "The refresh token is blacklisted.", body = crate::views::schema::Empty),
+        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::views::schema::BadRequest),
+        (status = 401, description = "Invalid, expired or already blacklisted token (code `token_not_valid`).", body = crate::views::schema::ErrorDetail),
     )
 )]
 async fn blacklist(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
@@ -220,9 +221,9 @@ async fn blacklist(state: State, data: RequestData) -> Result<HttpResponse, ApiE
     operation_id = "token_logout_all",
     security(("jwt" = []), ("basic" = [])),
     responses(
-        (status = 200, description = "Every outstanding token of the user is blacklisted (and the token cookies cleared).", body = crate::views::openapi::Empty),
-        (status = 401, description = "No credentials, or credentials no authentication class accepts.", body = crate::views::openapi::Unauthorized),
-        (status = 403, description = "Not permitted (or no authentication class is configured), or with REST_AUTH cookies a foreign `Origin` (`CSRF Failed: ...`).", body = crate::views::openapi::ErrorDetail),
+        (status = 200, description = "Every outstanding token of the user is blacklisted (and the token cookies cleared).", body = crate::views::schema::Empty),
+        (status = 401, description = "No credentials, or credentials no authentication class accepts.", body = crate::views::schema::Unauthorized),
+        (status = 403, description = "Not permitted (or no authentication class is configured), or with REST_AUTH cookies a foreign `Origin` (`CSRF Failed: ...`).", body = crate::views::schema::ErrorDetail),
     )
 )]
 /// Logout everywhere: every outstanding token of the authenticated user is blacklisted.
@@ -244,12 +245,12 @@ async fn logout_all(
     tag = "user",
     operation_id = "user_password_change",
     security(("jwt" = []), ("basic" = [])),
-    request_body = crate::views::openapi::PasswordChangeRequest,
+    request_body = crate::views::schema::PasswordChangeRequest,
     responses(
-        (status = 200, description = "The new password is saved and every session ended.", body = crate::views::openapi::ErrorDetail),
-        (status = 400, description = "Field errors (a wrong old password, a new password AUTH_PASSWORD_VALIDATORS refuse), or a body that does not parse.", body = crate::views::openapi::BadRequest),
-        (status = 401, description = "No credentials, or credentials no authentication class accepts.", body = crate::views::openapi::Unauthorized),
-        (status = 403, description = "Not permitted (or no authentication class is configured), or with REST_AUTH cookies a foreign `Origin` (`CSRF Failed: ...`).", body = crate::views::openapi::ErrorDetail),
+        (status = 200, description = "The new password is saved and every session ended.", body = crate::views::schema::ErrorDetail),
+        (status = 400, description = "Field errors (a wrong old password, a new password AUTH_PASSWORD_VALIDATORS refuse), or a body that does not parse.", body = crate::views::schema::BadRequest),
+        (status = 401, description = "No credentials, or credentials no authentication class accepts.", body = crate::views::schema::Unauthorized),
+        (status = 403, description = "Not permitted (or no authentication class is configured), or with REST_AUTH cookies a foreign `Origin` (`CSRF Failed: ...`).", body = crate::views::schema::ErrorDetail),
     )
 )]
 /// Password change (old password required); ends every session of the user.
@@ -305,9 +306,9 @@ where
     operation_id = "me",
     security(("jwt" = []), ("basic" = [])),
     responses(
-        (status = 200, description = "The authenticated user.", body = crate::views::openapi::Me),
-        (status = 401, description = "No credentials, or credentials no authentication class accepts.", body = crate::views::openapi::Unauthorized),
-        (status = 403, description = "Not permitted (or no authentication class is configured).", body = crate::views::openapi::ErrorDetail),
+        (status = 200, description = "The authenticated user.", body = crate::views::schema::Me),
+        (status = 401, description = "No credentials, or credentials no authentication class accepts.", body = crate::views::schema::Unauthorized),
+        (status = 403, description = "Not permitted (or no authentication class is configured).", body = crate::views::schema::ErrorDetail),
     )
 )]
 /// The example protected view: who am I.
@@ -342,7 +343,7 @@ async fn me(RequireUser(auth): RequireUser) -> HttpResponse {
     tag = "token",
     operation_id = "token_jwks",
     responses(
-        (status = 200, description = "The verifying keys as a JSON Web Key Set.", body = crate::views::openapi::Jwks),
+        (status = 200, description = "The verifying keys as a JSON Web Key Set.", body = crate::views::schema::Jwks),
     )
 )]
 /// The verifying keys as a JWK Set (RFC 7517), for other services to verify our tokens. Empty

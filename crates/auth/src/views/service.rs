@@ -197,7 +197,7 @@ fn token_user(
         Some(user) if lookup::may_authenticate(settings, &user) => user,
         _ => return Ok(Err(ApiError::AuthenticationFailed(NO_ACCOUNT_TOKEN))),
     };
-    if !revoke::still_valid(settings, token, &user) {
+    if !revoke::still_valid(settings, &token.claims, &user) {
         let record = Outstanding {
             jti: token.jti(settings).unwrap_or_default(),
             raw,
