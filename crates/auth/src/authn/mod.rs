@@ -292,7 +292,7 @@ impl FromRequest for RequireUser {
             // DRF's order: authentication, permissions, then throttles (which see the user).
             state
                 .throttles
-                .check(&req, auth.as_ref().map(|a| a.user.pk()).as_deref(), None)
+                .check(&req, auth.as_ref().map(|a| &a.user as _), None)
                 .await?;
             auth.map(RequireUser).ok_or(ApiError::NotAuthenticated)
         })

@@ -4,6 +4,7 @@
 use serde_json::Value;
 use users::User;
 
+use crate::limits::throttle::RequestUser;
 use crate::tokens::Token;
 
 /// Who made the request: a database user (JWTAuthentication) or a user made from the token's
@@ -39,10 +40,10 @@ pub struct Authenticated {
     pub token: Option<Token>,
 }
 
-impl AuthUser {
+impl RequestUser for AuthUser {
     /// `request.user.pk`: the row's id, or the stateless user's id claim (a string as it is,
     /// anything else as JSON).
-    pub fn pk(&self) -> String {
+    fn pk(&self) -> String {
         match self {
             AuthUser::User(u) => u.id.to_string(),
             AuthUser::Token(t) => match &t.id {

@@ -16,6 +16,11 @@ use crate::limits::store::{now, Local, Store};
 /// DRF's `throttle_scope` of the token obtain views (pair and sliding), for ScopedRateThrottle.
 pub const LOGIN_SCOPE: &str = "login";
 
+/// `request.user` as the throttles see it: its `pk`, asked only when a throttle counts by user.
+pub trait RequestUser {
+    fn pk(&self) -> String;
+}
+
 /// The configured throttles and their counters, built once at startup.
 #[derive(Debug)]
 pub struct Throttles {
@@ -49,13 +54,13 @@ impl Throttles {
         }
     }
 
-    /// DRF's `check_throttles` for a request by `user` (`request.user.pk`, `None` when
-    /// anonymous): every class counts the request (those that allow it record it);
+    /// DRF's `check_throttles` for a request by `user` (`None` when anonymous): every class
+    /// counts the request (those that allow it record it);
     /// if any refuses, 429 with the longest of their waits.
     pub async fn check(
         &self,
         req: &HttpRequest,
-        user: Option<&str>,
+        user: Option<&dyn RequestUser>,
         view_scope: Option<&'static str>,
     ) -> Result<(), ApiError> {
         let mut refused = Vec::new();
@@ -81,7 +86,7 @@ impl Throttles {
         &self,
         class: ThrottleClass,
         req: &HttpRequest,
-        user: Option<&str>,
+        user: Option<&dyn RequestUser>,
         view_scope: Option<&'static str>,
     ) -> Option<(String, Rate)> {
         let scope = match class {
@@ -92,7 +97,7 @@ impl Throttles {
         // A scope whose rate is None is not throttled.
         let rate = *self.rates.get(scope)?;
         let ident = match user {
-            Some(pk) if class != ThrottleClass::AnonRateThrottle => pk.to_owned(),
+            Some(user) if class != ThrottleClass::AnonRateThrottle => user.pk(),
             _ => client_address(req),
         };
         Some((format!("{}throttle_{scope}_{ident}", self.key_prefix), rate))
