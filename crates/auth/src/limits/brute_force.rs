@@ -85,7 +85,7 @@ enum Begun {
     /// Locked (or too many attempts under way) for this long more: refuse without checking.
     Locked(Duration),
     Started,
-    /// Started in this process because Redis is unavailable: it must finish here too.
+    /// Started in this process (`locmem://`, or Redis is unavailable): it must finish here too.
     StartedLocally,
 }
 
@@ -212,7 +212,7 @@ pub struct Attempt<'a> {
     id: String,
     username: String,
     client: String,
-    /// Begun in the fallback store (Redis was away): finished there.
+    /// Begun in this process's counters (`locmem://`, or Redis was away): finished there.
     locally: bool,
 }
 
