@@ -41,7 +41,7 @@ impl AuthState {
     ) -> Result<Self, KeyError> {
         let backend = TokenBackend::from_settings(&settings.simple_jwt)?;
         // One counter store (one Redis connection, one breaker) for both.
-        let counters = crate::limits::store::Store::for_url(&settings.caches.url);
+        let counters = crate::limits::store::Store::for_caches(&settings.caches);
         let throttles = Throttles::new(&settings, counters.clone());
         let brute_force = crate::limits::brute_force::BruteForce::new(&settings, counters);
         let settings_workers = settings.server.workers;

@@ -11,13 +11,68 @@
 //! sent again a second later, when the socket is closed and the answer is a refusal: a proxy then
 //! tries its next server, as for any refused connection. Meanwhile the workers accept what is
 //! queued ([`queued`] says when nothing is), and only then are they told to stop.
+//!
+//! A worker told to stop then [`begin`]s draining: every answer from then on says
+//! `Connection: close` (`crate::headers::finish`), so a proxy that keeps connections alive to us
+//! (nginx's upstream `keepalive`) drops each one after its answer instead of writing its next
+//! request on it; and the worker waits ([`until_closed`]) for its [`Open`] connections to close,
+//! up to KEEP_ALIVE, before actix stops (which closes the idle ones at once). An idle kept-alive
+//! connection is thus closed by the proxy, whose upstream keepalive_timeout is the shorter
+//! (nginx/upstream.conf: 4 s against our 5 s), never by us while it may be writing a request on
+//! it: nginx does not resend a POST it wrote, so each such race lost a login or a refresh on
+//! every rolling restart (`process.rs`
+//! `a_stopping_worker_closes_each_busy_kept_alive_connection_after_an_answer`, `deploy/test-fleet`).
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use socket2::{SockFilter, SockRef};
 
 use crate::listener::Listener;
+
+/// This process is stopping: answers close their connection (see the module's documentation).
+static DRAINING: AtomicBool = AtomicBool::new(false);
+
+/// From now on, every answer of this process closes its connection, and /readyz answers 503.
+pub fn begin() {
+    DRAINING.store(true, Ordering::Relaxed);
+}
+
+/// Whether this process is stopping (answers close their connection).
+pub fn draining() -> bool {
+    DRAINING.load(Ordering::Relaxed)
+}
+
+/// Connections of this process that are open (see [`Open`]).
+static OPEN: AtomicUsize = AtomicUsize::new(0);
+
+/// One open connection, counted while it lives: made for each new connection and kept in its
+/// extensions (`HttpServer::on_connect`), which are dropped when the connection closes.
+#[derive(Debug)]
+pub struct Open(());
+
+impl Open {
+    pub fn counted() -> Open {
+        OPEN.fetch_add(1, Ordering::Relaxed);
+        Open(())
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        OPEN.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Waits until no connection of this process is open, or `limit` has passed.
+pub async fn until_closed(limit: Duration) {
+    let until = Instant::now() + limit;
+    while OPEN.load(Ordering::Relaxed) > 0 && Instant::now() < until {
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+}
 
 /// Classic BPF `ret #0`: keep no byte of the packet, that is, drop it.
 const DROP_EVERYTHING: [SockFilter; 1] = [SockFilter::new(0x06, 0, 0, 0)];

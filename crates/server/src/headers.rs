@@ -5,6 +5,7 @@
 
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::ConnectionType;
 
 /// Django's SecurityMiddleware and XFrameOptionsMiddleware defaults, on every response.
 pub const SECURITY_HEADERS: [(HeaderName, HeaderValue); 4] = [
@@ -35,8 +36,14 @@ pub fn add_security_headers(headers: &mut HeaderMap) {
     }
 }
 
-/// What the app adds to every answer of a view (or of a 404/405).
+/// What the app adds to every answer of a view (or of a 404/405); while the process stops,
+/// `Connection: close` (`crate::drain`).
 pub fn finish<B>(res: &mut ServiceResponse<B>) {
     add_security_headers(res.headers_mut());
     auth::authn::challenge::add_challenge(res);
+    if crate::drain::draining() {
+        res.response_mut()
+            .head_mut()
+            .set_connection_type(ConnectionType::Close);
+    }
 }

@@ -1,11 +1,14 @@
-//! Health endpoints for load balancers and orchestrators: liveness and database readiness.
+//! Health endpoints for load balancers and orchestrators: liveness, and readiness (this worker is
+//! not stopping, the database answers with its schema up to date, a Redis cache answers).
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
-use serde_json::json;
+use serde_json::{json, Value};
 
+use auth::limits::redis_cache::RedisCache;
 use auth::{ApiError, AuthState};
 
 /// The process is up and answering.
@@ -16,10 +19,59 @@ async fn healthz() -> HttpResponse {
 /// Whether this process has said why it is not ready (a log line, not state that decides).
 static WARNED: AtomicBool = AtomicBool::new(false);
 
-/// Ready when the database answers a query within the pool timeout and its schema has every
-/// migration this binary embeds (a database without tables would answer every login with an
-/// error); 503 otherwise, saying which.
-async fn readyz(state: web::Data<AuthState>) -> Result<HttpResponse, ApiError> {
+/// What `/readyz` keeps between probes, per request thread: the Redis client it pings, made on
+/// the first probe, with a breaker of its own (see [`RedisCache::for_readiness`]).
+#[derive(Default)]
+struct Readiness {
+    /// `None`: the cache is in the process. `Err`: the URL the client refused.
+    cache: OnceLock<Option<Result<RedisCache, String>>>,
+}
+
+impl Readiness {
+    fn cache(&self, caches: &settings::Caches) -> Option<&Result<RedisCache, String>> {
+        self.cache
+            .get_or_init(|| {
+                auth::limits::redis_cache::client(caches).map(|client| {
+                    client
+                        .map(RedisCache::for_readiness)
+                        .map_err(|e| e.to_string())
+                })
+            })
+            .as_ref()
+    }
+}
+
+/// 503 in DRF's shape, with `Retry-After`, and `checks` saying which failed.
+fn not_ready(detail: &str, checks: Value) -> HttpResponse {
+    let mut body = json!({
+        "detail": detail,
+        "code": "service_unavailable",
+        "status": "unavailable",
+    });
+    if let (Some(body), Value::Object(checks)) = (body.as_object_mut(), checks) {
+        body.extend(checks);
+    }
+    HttpResponse::ServiceUnavailable()
+        .insert_header((header::RETRY_AFTER, "5"))
+        .json(body)
+}
+
+/// Ready when this worker is not stopping, the database answers a query within the pool timeout
+/// and its schema has every migration this binary embeds (a database without tables would answer
+/// every login with an error), and a Redis `CACHES.URL` answers a PING within 0.5 s (while it
+/// does not, each process counts throttles and lockouts on its own); 503 otherwise, naming which.
+async fn readyz(
+    state: web::Data<AuthState>,
+    readiness: web::Data<Readiness>,
+) -> Result<HttpResponse, ApiError> {
+    // A keep-alive connection to a worker whose graceful stop began (`crate::drain`): a load
+    // balancer still probing through it takes the worker out of rotation.
+    if crate::drain::draining() {
+        return Ok(not_ready(
+            "This worker is shutting down.",
+            json!({ "worker": "draining" }),
+        ));
+    }
     let unapplied = state
         .with_conn(|conn| {
             use diesel::connection::SimpleConnection;
@@ -37,19 +89,30 @@ async fn readyz(state: web::Data<AuthState>) -> Result<HttpResponse, ApiError> {
                 unapplied.join(", ")
             );
         }
-        return Ok(HttpResponse::ServiceUnavailable()
-            .insert_header((header::RETRY_AFTER, "5"))
-            .json(json!({
-                "detail": "The database schema is not up to date: run `manage migrate`.",
-                "code": "service_unavailable",
-                "status": "unavailable",
-                "database": "migrations not applied",
-            })));
+        return Ok(not_ready(
+            "The database schema is not up to date: run `manage migrate`.",
+            json!({ "database": "migrations not applied" }),
+        ));
     }
-    Ok(HttpResponse::Ok().json(json!({ "status": "ok", "database": "ok" })))
+    let Some(cache) = readiness.cache(&state.settings.caches) else {
+        return Ok(HttpResponse::Ok().json(json!({ "status": "ok", "database": "ok" })));
+    };
+    let reachable = match cache {
+        Ok(cache) => cache.reachable().await,
+        // Already logged at startup by the throttles, which count in-process.
+        Err(_) => false,
+    };
+    if !reachable {
+        return Ok(not_ready(
+            "The cache (Redis, CACHES.URL) does not answer: throttles and lockouts count in each process until it does.",
+            json!({ "database": "ok", "cache": "unreachable" }),
+        ));
+    }
+    Ok(HttpResponse::Ok().json(json!({ "status": "ok", "database": "ok", "cache": "ok" })))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
+    cfg.app_data(web::Data::new(Readiness::default()))
+        .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz));
 }

@@ -74,6 +74,7 @@ pub fn run(args: Args) -> Result<(), MasterError> {
     let config = Config::load(&args)?;
     crate::error_log::init(&config.settings.server.error_log).map_err(MasterError::ErrorLog)?;
     log::info!("Starting server {}", env!("CARGO_PKG_VERSION"));
+    warn_unapplied_migrations(config.settings.databases.clone());
     let mut master = Master::start(config)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -81,6 +82,47 @@ pub fn run(args: Args) -> Result<(), MasterError> {
     let result = runtime.block_on(master.supervise(&args));
     master.remove_socket_files();
     result
+}
+
+/// Logs once, at start, that the database lacks migrations, as `runserver` prints it: the
+/// workers start anyway, answering logins with errors and `/readyz` with 503 until `manage
+/// migrate` has run. On a thread of its own, so an unreachable database delays nothing (the
+/// check then gives up after `CONNECT_TIMEOUT`, and says so).
+fn warn_unapplied_migrations(databases: settings::Databases) {
+    let unapplied = move || -> Result<Vec<String>, users::DbError> {
+        let target = users::db::Target::parse(&databases.url)?;
+        if let users::db::Target::Sqlite(path) = &target {
+            if path.as_os_str() != ":memory:" && !path.exists() {
+                // Not created by a check: every migration is missing.
+                let memory = users::db::Target::Sqlite(":memory:".into());
+                let mut conn = users::db::ConnectionManager::new(memory)
+                    .establish()
+                    .map_err(|e| users::DbError::Unavailable(e.to_string()))?;
+                return users::migrations::unapplied(&mut conn);
+            }
+        }
+        let pool = users::db::build_pool(&settings::Databases {
+            pool_size: 1,
+            ..databases
+        })?;
+        let mut conn = users::db::get(&pool)?;
+        users::migrations::unapplied(&mut conn)
+    };
+    let spawned = std::thread::Builder::new()
+        .name("migrations-check".into())
+        .spawn(move || match unapplied() {
+            Ok(names) if names.is_empty() => {}
+            Ok(names) => log::warn!(
+                "{} database migration(s) not applied ({}): logins fail and /readyz answers 503 \
+                 until `manage migrate` has run",
+                names.len(),
+                names.join(", ")
+            ),
+            Err(e) => log::warn!("cannot check for unapplied migrations: {e}"),
+        });
+    if let Err(e) = spawned {
+        log::warn!("cannot check for unapplied migrations: {e}");
+    }
 }
 
 /// One set of workers started from one loading of the settings.

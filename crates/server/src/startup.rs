@@ -141,6 +141,10 @@ pub fn serve_with(
     .workers(options.threads.max(1))
     .worker_max_blocking_threads(blocking_threads(pool_size))
     .keep_alive(keep_alive_setting(keep_alive))
+    // Counts the open connections, for a graceful stop (`crate::drain::until_closed`).
+    .on_connect(|_, extensions| {
+        extensions.insert(crate::drain::Open::counted());
+    })
     // actix counts whole seconds; round up so a short graceful timeout is not zero.
     .shutdown_timeout(graceful.as_secs() + u64::from(graceful.subsec_nanos() > 0));
     if !options.handle_signals {

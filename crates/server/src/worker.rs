@@ -71,12 +71,20 @@ pub fn run(args: &Args) -> Result<(), WorkerError> {
         handle_signals: false,
         heartbeat: heartbeat.clone(),
     };
+    // How long a stopping worker waits for its kept-alive connections to be closed by the client
+    // (`crate::drain`): at most KEEP_ALIVE, after which they would have been idle long enough
+    // to close anyway, and never past the graceful timeout.
+    let idle_limit = config
+        .settings
+        .server
+        .keep_alive
+        .min(config.settings.server.graceful_timeout);
     let state = crate::build_state(Arc::new(config.settings))?;
     actix_web::rt::System::new().block_on(async move {
         let server = crate::startup::serve_with(listeners, state, options)?;
         let handle = server.handle();
         let signals = Signals::install()?;
-        actix_web::rt::spawn(signals.watch(handle));
+        actix_web::rt::spawn(signals.watch(handle, idle_limit));
         if let Some(heartbeat) = heartbeat {
             // On this, the main loop, which also handles the master's signals.
             actix_web::rt::spawn(heartbeat.run());
@@ -124,7 +132,7 @@ impl Signals {
         })
     }
 
-    async fn watch(mut self, handle: ServerHandle) {
+    async fn watch(mut self, handle: ServerHandle, idle_limit: Duration) {
         let mut draining = false;
         loop {
             tokio::select! {
@@ -148,15 +156,22 @@ impl Signals {
                 continue;
             }
             draining = true;
+            // Answers from now on close their connection and /readyz says 503 (see `crate::drain`).
+            crate::drain::begin();
             log::info!("stopping gracefully: no new connections, finishing the open ones");
             // Stop accepting first (the listening socket stays open in the master and the other
             // workers, who take the new connections), let the accepted ones reach the request
-            // threads, then stop; actix closes idle keep-alive connections and waits for
-            // in-flight requests up to the graceful timeout.
+            // threads, let the clients close the kept-alive connections (each busy one after
+            // its next answer, an idle one when the proxy's idle timeout comes), then stop:
+            // actix closes what is idle and waits for in-flight requests up to the graceful
+            // timeout. Signals are still watched meanwhile (a QUIT stops at once).
             handle.pause().await;
-            actix_web::rt::time::sleep(SETTLE).await;
             let handle = handle.clone();
-            actix_web::rt::spawn(async move { handle.stop(true).await });
+            actix_web::rt::spawn(async move {
+                actix_web::rt::time::sleep(SETTLE).await;
+                crate::drain::until_closed(idle_limit).await;
+                handle.stop(true).await
+            });
         }
     }
 }

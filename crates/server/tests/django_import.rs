@@ -4,6 +4,7 @@
 //!
 //! The fixture is `testdata/django_dumpdata_auth_user.json`, written by Django 5.2.
 //! PostgreSQL tests use `TEST_POSTGRES_URL` (default: the local server, user postgres).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step is the failure
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,6 @@
 //! Black-box tests of the `manage` binary: each test runs it against its own SQLite database in a
 //! temporary directory, with a clean environment (no repo settings.toml or .env can leak in).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step is the failure
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

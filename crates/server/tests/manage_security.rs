@@ -1,11 +1,15 @@
 //! Black-box tests of `manage` for issue 7: AUTH_PASSWORD_VALIDATORS wherever a password is set
 //! from a script, and `manage check [--deploy]`. Each test runs the binary in its own directory
 //! with a clean environment.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step is the failure
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use tempfile::TempDir;
+
+#[path = "support/tls_redis.rs"]
+mod tls_redis;
 
 const SECRET: &str = "Qm9vdHN0cmFwLXNlY3JldC1mb3ItdGVzdHMtMDEyMzQ1Njc4OWFiY2RlZg-x";
 
@@ -303,5 +307,60 @@ fn check_deploy_looks_at_the_database_and_the_cache() {
         None,
         &[("CACHE_URL", "redis://127.0.0.1:6379/0")],
     );
+    assert!(!out.contains("jwt.W023"), "{out}");
+}
+
+#[test]
+fn redis_url_or_a_warning_for_throttles_counted_in_each_process() {
+    let p = Project::migrated();
+    let throttled = [
+        (
+            "REST_FRAMEWORK__DEFAULT_THROTTLE_CLASSES",
+            r#"["ScopedRateThrottle"]"#,
+        ),
+        (
+            "REST_FRAMEWORK__DEFAULT_THROTTLE_RATES",
+            r#"{ login = "5/min" }"#,
+        ),
+    ];
+    let out = p.succeeds(&["check", "--deploy"], None, &throttled);
+    assert!(
+        out.contains("?: (jwt.W024) CACHES.URL keeps the throttle counters in each worker process"),
+        "{out}"
+    );
+    assert!(out.contains("(jwt.W015)"), "{out}");
+    // Heroku Redis' REDIS_URL (the machine's Redis here) is the cache: nothing to say.
+    let heroku = [
+        throttled[0],
+        throttled[1],
+        ("REDIS_URL", "redis://127.0.0.1:6379/0"),
+    ];
+    let out = p.succeeds(&["check", "--deploy"], None, &heroku);
+    for id in ["jwt.W015", "jwt.W023", "jwt.W024"] {
+        assert!(!out.contains(id), "{id}: {out}");
+    }
+}
+
+#[test]
+fn redis_check_deploy_reaches_redis_over_tls_as_heroku_gives_it() {
+    let redis = tls_redis::TlsRedis::start();
+    let url = format!("rediss://127.0.0.1:{}", redis.port);
+    let p = Project::migrated();
+    // A self-signed certificate is refused unless TLS_VERIFY is off, as for Heroku Redis.
+    let out = p.succeeds(&["check", "--deploy"], None, &[("REDIS_URL", url.as_str())]);
+    assert!(
+        out.contains("?: (jwt.W023) CACHES.URL names a Redis that does not answer"),
+        "{out}"
+    );
+    let heroku = [("REDIS_URL", url.as_str()), ("CACHES__TLS_VERIFY", "false")];
+    let out = p.succeeds(&["check", "--deploy"], None, &heroku);
+    assert!(!out.contains("jwt.W023"), "{out}");
+    // Checked against the system's CA store, which SSL_CERT_FILE replaces: a private CA works.
+    let ca = redis.ca_certificate();
+    let private_ca = [
+        ("REDIS_URL", url.as_str()),
+        ("SSL_CERT_FILE", ca.to_str().unwrap()),
+    ];
+    let out = p.succeeds(&["check", "--deploy"], None, &private_ca);
     assert!(!out.contains("jwt.W023"), "{out}");
 }

@@ -4,6 +4,7 @@
 //! No fixed ports (it binds 127.0.0.1:0 and the test reads "Listening at:" from its log), no
 //! sleeps to synchronise (the test waits for log lines and responses, each wait bounded), and
 //! every load loop stops by itself.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step is the failure
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -92,6 +93,8 @@ struct Options<'a> {
     env: &'a [(&'a str, &'a str)],
     settings: &'a str,
     workers: usize,
+    /// Leave the database without its tables (as before the release phase's `migrate`).
+    unmigrated: bool,
 }
 
 impl Default for Options<'_> {
@@ -101,6 +104,7 @@ impl Default for Options<'_> {
             env: &[],
             settings: "",
             workers: 2,
+            unmigrated: false,
         }
     }
 }
@@ -145,7 +149,9 @@ impl Server {
     }
 
     fn start_in(dir: TempDir, slow_cost: Option<u32>, options: Options) -> Server {
-        prepare_database(&dir, slow_cost);
+        if !options.unmigrated {
+            prepare_database(&dir, slow_cost);
+        }
         let settings_file = dir.path().join("settings.toml");
         std::fs::write(&settings_file, options.settings).unwrap();
         let workers = options.workers.to_string();
@@ -540,6 +546,175 @@ async fn a_graceful_stop_resets_no_queued_connection() {
         ended.len(),
         &lost[..lost.len().min(5)]
     );
+}
+
+/// How a kept-alive connection that sends requests back to back ended.
+#[derive(Debug, PartialEq)]
+enum KeptAlive {
+    /// An answer said `Connection: close`, after `n` answers in all, and then the server closed.
+    ClosedAfterAnswer(usize),
+    /// The connection died with a request written and no answer (what nginx does not resend).
+    Lost(usize, String),
+    /// Still open at the bound.
+    StillOpen(usize),
+}
+
+/// Writes a POST verify on a kept-alive connection and reads its answer: whether the answer
+/// said `Connection: close`, or why there was no answer.
+fn kept_alive_verify(
+    stream: &mut std::net::TcpStream,
+    reader: &mut BufReader<std::net::TcpStream>,
+) -> Result<bool, String> {
+    let body = r#"{"token":"x"}"#;
+    let request = format!(
+        "POST /api/token/verify/ HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| format!("write: {e}"))?;
+    let (mut length, mut close, mut status) = (0usize, false, String::new());
+    loop {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(0) => return Err("closed without an answer".into()),
+            Err(e) => return Err(format!("read: {e}")),
+            Ok(_) => {}
+        }
+        let lower = line.trim_end().to_ascii_lowercase();
+        if lower.is_empty() {
+            break;
+        }
+        if status.is_empty() {
+            status = lower.clone();
+        }
+        if let Some(v) = lower.strip_prefix("content-length:") {
+            length = v.trim().parse().map_err(|e| format!("{e}"))?;
+        }
+        if lower == "connection: close" {
+            close = true;
+        }
+    }
+    let mut rest = vec![0; length];
+    reader
+        .read_exact(&mut rest)
+        .map_err(|e| format!("body: {e}"))?;
+    if !status.starts_with("http/1.1 ") {
+        return Err(status);
+    }
+    Ok(close)
+}
+
+/// A kept-alive connection to the server and its reader.
+fn kept_alive(port: u16) -> (std::net::TcpStream, BufReader<std::net::TcpStream>) {
+    let stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    let reader = BufReader::new(stream.try_clone().unwrap());
+    (stream, reader)
+}
+
+/// Whether the server closed the connection after its `Connection: close` answer.
+fn closed_by_server(reader: &mut BufReader<std::net::TcpStream>) -> bool {
+    let mut after = Vec::new();
+    reader.read_to_end(&mut after).is_ok() && after.is_empty()
+}
+
+/// One connection used as nginx's upstream keepalive uses it under load: POST verify, read the
+/// answer, again at once, until an answer closes the connection or it breaks (or [`WAIT`]).
+/// `answered` counts the answers.
+fn kept_alive_verifies(port: u16, answered: Arc<std::sync::atomic::AtomicUsize>) -> KeptAlive {
+    let (mut stream, mut reader) = kept_alive(port);
+    let started = Instant::now();
+    let mut n = 0;
+    while started.elapsed() < WAIT {
+        match kept_alive_verify(&mut stream, &mut reader) {
+            Err(e) => return KeptAlive::Lost(n, e),
+            Ok(close) => {
+                n += 1;
+                answered.fetch_add(1, Ordering::Relaxed);
+                if close {
+                    assert!(
+                        closed_by_server(&mut reader),
+                        "closed after the close answer"
+                    );
+                    return KeptAlive::ClosedAfterAnswer(n);
+                }
+            }
+        }
+    }
+    KeptAlive::StillOpen(n)
+}
+
+#[test]
+fn a_stopping_worker_closes_each_busy_kept_alive_connection_after_an_answer() {
+    // nginx keeps connections to the app alive, some busy (a request right after another) and
+    // some idle in its pool; it writes a request on either at any moment and never resends a
+    // POST it wrote. So a stopping worker must hand each back with `Connection: close` on an
+    // answer, and leave an idle one for the client to close (nginx does before KEEP_ALIVE), or
+    // to use once more; it must not close one under a request.
+    let server = Server::start(Options {
+        workers: 1,
+        ..Options::default()
+    });
+    let port = server.port();
+    let (mut idle, mut idle_reader) = kept_alive(port);
+    assert_eq!(kept_alive_verify(&mut idle, &mut idle_reader), Ok(false));
+    let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let busy: Vec<_> = (0..2)
+        .map(|_| {
+            let answered = Arc::clone(&answered);
+            std::thread::spawn(move || kept_alive_verifies(port, answered))
+        })
+        .collect();
+    let deadline = Instant::now() + WAIT;
+    while answered.load(Ordering::Relaxed) < 20 {
+        assert!(
+            Instant::now() < deadline,
+            "the kept-alive clients got answers"
+        );
+        // Polling a counter, bounded by the deadline.
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let term_sent = Instant::now();
+    server.signal(Signal::TERM);
+    let busy: Vec<KeptAlive> = busy.into_iter().map(|c| c.join().unwrap()).collect();
+    // The busy ones have ended; the idle one stays open (a second without data or EOF, past
+    // the moment actix would close it), for the client to close or to use: once more.
+    idle.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    let still_open = match idle_reader.fill_buf() {
+        Ok(data) => Err(format!("{} bytes or EOF", data.len())),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    idle.set_read_timeout(Some(WAIT)).unwrap();
+    let idle_used = kept_alive_verify(&mut idle, &mut idle_reader);
+    let mut server = server;
+    let status = server.wait_exit();
+    let took = term_sent.elapsed();
+    let log = server.log.snapshot().join("\n");
+    assert_eq!(status.code(), Some(0), "log:\n{log}");
+    assert!(
+        busy.iter()
+            .all(|e| matches!(e, KeptAlive::ClosedAfterAnswer(_))),
+        "{busy:?}; log:\n{log}"
+    );
+    assert_eq!(
+        still_open,
+        Ok(()),
+        "the idle connection stayed open after TERM"
+    );
+    assert_eq!(idle_used, Ok(true), "the idle connection, used after TERM");
+    assert!(closed_by_server(&mut idle_reader));
+    // The stop ended with the last connection, well before KEEP_ALIVE (5 s) or the graceful
+    // timeout (30 s).
+    assert!(took < Duration::from_secs(4), "the stop took {took:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1155,6 +1330,106 @@ async fn serves_on_a_unix_socket_and_removes_it_at_exit() {
     server.signal(Signal::TERM);
     assert_eq!(server.wait_exit().code(), Some(0));
     assert!(!socket.exists(), "socket file removed");
+}
+
+/// One HTTP/1.1 answer read off a connection that stays open: the status line, the headers
+/// (names in lower case) and the body (`Content-Length` bytes).
+fn read_answer(stream: &mut std::net::TcpStream) -> (String, Vec<(String, String)>, String) {
+    let mut reader = BufReader::new(stream);
+    let mut status = String::new();
+    reader.read_line(&mut status).unwrap();
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let (name, value) = line.split_once(':').unwrap();
+        headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
+    }
+    let length: usize = headers
+        .iter()
+        .find(|(name, _)| name == "content-length")
+        .map_or(0, |(_, v)| v.parse().unwrap());
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    (
+        status.trim_end().to_owned(),
+        headers,
+        String::from_utf8(body).unwrap(),
+    )
+}
+
+#[test]
+fn readyz_is_503_on_a_kept_alive_connection_once_the_worker_drains() {
+    // A load balancer probing over a connection it keeps open learns that the worker is going
+    // away while it still finishes requests (the open connection holds the graceful stop).
+    let mut server = Server::start(Options {
+        args: &["--keep-alive", "60"],
+        workers: 1,
+        ..Options::default()
+    });
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    let probe = "GET /readyz HTTP/1.1\r\nHost: test\r\n\r\n";
+    stream.write_all(probe.as_bytes()).unwrap();
+    let (status, _, body) = read_answer(&mut stream);
+    assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
+
+    server.signal(Signal::TERM);
+    server.log.wait_for("the worker's graceful stop", |lines| {
+        lines
+            .iter()
+            .any(|l| l.contains("stopping gracefully: no new connections"))
+            .then_some(())
+    });
+    stream.write_all(probe.as_bytes()).unwrap();
+    let (status, headers, body) = read_answer(&mut stream);
+    assert_eq!(status, "HTTP/1.1 503 Service Unavailable", "{body}");
+    assert!(
+        headers.contains(&("retry-after".into(), "5".into())),
+        "{headers:?}"
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({
+            "detail": "This worker is shutting down.",
+            "code": "service_unavailable",
+            "status": "unavailable",
+            "worker": "draining",
+        })
+    );
+    drop(stream);
+    assert_eq!(server.wait_exit().code(), Some(0));
+}
+
+#[test]
+fn the_server_says_at_start_that_migrations_are_not_applied() {
+    // Once by the master, not once per worker.
+    let server = Server::start(Options {
+        unmigrated: true,
+        ..Options::default()
+    });
+    server
+        .log
+        .wait_for("the unapplied migrations' warning", |lines| {
+            lines
+                .iter()
+                .any(|l| {
+                    l.contains("database migration(s) not applied (")
+                        && l.contains(
+                            "logins fail and /readyz answers 503 until `manage migrate` has run",
+                        )
+                })
+                .then_some(())
+        });
+    assert_eq!(server.log.count("until `manage migrate` has run"), 1);
+    assert_eq!(
+        get_status(server.port(), "/readyz", WAIT).as_deref(),
+        Ok("HTTP/1.1 503 Service Unavailable")
+    );
 }
 
 #[test]

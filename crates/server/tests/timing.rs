@@ -8,6 +8,7 @@
 //! smaller leaks (a database index hit vs miss, microseconds) that a patient attacker on a quiet
 //! network could still average out; those are kept small by design (the dummy hash in
 //! `users::password`), not by this test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step is the failure
 
 #[allow(dead_code)]
 #[path = "api/helpers.rs"]

@@ -11,6 +11,11 @@ use crate::{Rate, SimpleJwt, ThrottleClass, VerifyingKey};
 
 type Result<T> = std::result::Result<T, SettingsError>;
 
+crate::value::from_entry! {
+    BTreeMap<String, Option<Rate>> => throttle_rates;
+    Vec<VerifyingKey> => verifying_keys;
+}
+
 /// `DEFAULT_THROTTLE_RATES`: a table of scope = "N/period"; `"None"` or `""` is DRF's `None`
 /// (the scope exists but is not throttled). Replaces DRF's default table as a whole, as DRF does.
 pub(crate) fn throttle_rates(entry: &Entry) -> Result<BTreeMap<String, Option<Rate>>> {
@@ -188,12 +193,13 @@ pub(crate) fn claims_distinct(jwt: &SimpleJwt) -> Rule {
 mod tests {
     use super::*;
     use crate::error::Origin;
-    use crate::schema::{Key, REST_FRAMEWORK};
+    use crate::schema::Key;
+    use crate::RestFramework;
 
     fn file(name: &'static str, text: &str) -> Entry {
         let table: toml::Table = format!("v = {text}").parse().expect("toml");
         Entry {
-            key: Key::in_section(REST_FRAMEWORK, name),
+            key: Key::in_section(RestFramework::SECTION, name),
             origin: Origin::File("settings.toml".into()),
             raw: Raw::Toml(table["v"].clone()),
         }

@@ -18,52 +18,82 @@ pub struct UnknownChoice {
     pub note: &'static str,
 }
 
-/// Looks `value` up in `(name, variant)` pairs, exactly as Django would (names are case-sensitive).
-fn pick<T: Copy>(
-    value: &str,
-    table: &[(&'static str, T)],
-    what: &'static str,
-    note: &'static str,
-) -> Result<T, UnknownChoice> {
-    table
-        .iter()
-        .find(|(name, _)| *name == value.trim())
-        .map(|&(_, v)| v)
-        .ok_or_else(|| UnknownChoice {
-            value: value.to_owned(),
-            what,
-            valid: table.iter().map(|&(name, _)| name).collect(),
-            note,
-        })
+/// Declares an enumerated setting: the enum, `ALL` (its names, in the order messages list them),
+/// `as_str`, `Display` and a `FromStr` that accepts each name (trimmed, case-sensitive as in
+/// Django), optionally after `module` (Django's dotted path), and otherwise lists the valid ones.
+macro_rules! choices {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident ($what:literal, module $module:literal, note $note:literal) {
+            $( $(#[$vmeta:meta])* $variant:ident = $text:literal, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )*
+        }
+
+        impl $name {
+            const ALL: [(&'static str, $name); [$($text),*].len()] = [$(($text, $name::$variant)),*];
+
+            /// The name as Django / simplejwt spell it.
+            pub fn as_str(&self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)*
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        crate::value::from_entry! {
+            $name => crate::value::choice;
+            Vec<$name> => crate::value::choice_list;
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownChoice;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                let text = s.trim();
+                let short = text.strip_prefix($module).unwrap_or(text).trim();
+                Self::ALL
+                    .iter()
+                    .find(|(name, _)| *name == short)
+                    .map(|&(_, v)| v)
+                    .ok_or_else(|| UnknownChoice {
+                        value: s.to_owned(),
+                        what: $what,
+                        valid: Self::ALL.iter().map(|&(name, _)| name).collect(),
+                        note: $note,
+                    })
+            }
+        }
+    };
 }
 
-/// `SIMPLE_JWT.ALGORITHM`. Serde and `Display` use exactly the JOSE names (`HS256`, `EdDSA`, ...).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Algorithm {
-    HS256,
-    HS384,
-    HS512,
-    RS256,
-    RS384,
-    RS512,
-    ES256,
-    ES384,
-    EdDSA,
+choices! {
+    /// `SIMPLE_JWT.ALGORITHM`. Serde and `Display` use exactly the JOSE names (`HS256`, `EdDSA`, ...).
+    #[derive(Serialize, Deserialize)]
+    pub enum Algorithm ("algorithm", module "", note "") {
+        HS256 = "HS256",
+        HS384 = "HS384",
+        HS512 = "HS512",
+        RS256 = "RS256",
+        RS384 = "RS384",
+        RS512 = "RS512",
+        ES256 = "ES256",
+        ES384 = "ES384",
+        EdDSA = "EdDSA",
+    }
 }
 
 impl Algorithm {
-    const ALL: [(&'static str, Algorithm); 9] = [
-        ("HS256", Algorithm::HS256),
-        ("HS384", Algorithm::HS384),
-        ("HS512", Algorithm::HS512),
-        ("RS256", Algorithm::RS256),
-        ("RS384", Algorithm::RS384),
-        ("RS512", Algorithm::RS512),
-        ("ES256", Algorithm::ES256),
-        ("ES384", Algorithm::ES384),
-        ("EdDSA", Algorithm::EdDSA),
-    ];
-
     /// HMAC algorithms sign and verify with one shared secret; the others need a PEM key pair.
     pub fn is_hmac(&self) -> bool {
         matches!(self, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
@@ -78,60 +108,15 @@ impl Algorithm {
             _ => 0,
         }
     }
-
-    pub fn as_str(&self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, a)| a == self)
-            .map_or("", |(name, _)| name)
-    }
 }
 
-impl fmt::Display for Algorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Algorithm {
-    type Err = UnknownChoice;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        pick(s, &Self::ALL, "algorithm", "")
-    }
-}
-
-/// `SIMPLE_JWT.USER_ID_FIELD`: the user column whose value goes into the user id claim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum UserIdField {
-    Id,
-    Username,
-}
-
-impl UserIdField {
-    const ALL: [(&'static str, UserIdField); 2] =
-        [("id", UserIdField::Id), ("username", UserIdField::Username)];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            UserIdField::Id => "id",
-            UserIdField::Username => "username",
-        }
-    }
-}
-
-impl fmt::Display for UserIdField {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for UserIdField {
-    type Err = UnknownChoice;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        pick(s, &Self::ALL, "user id field", "")
+choices! {
+    /// `SIMPLE_JWT.USER_ID_FIELD`: the user column whose value goes into the user id claim.
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum UserIdField ("user id field", module "", note "") {
+        Id = "id",
+        Username = "username",
     }
 }
 
@@ -153,7 +138,8 @@ impl AuthenticationClass {
     const SIMPLEJWT: &'static str = "rest_framework_simplejwt.authentication.";
     const DRF: &'static str = "rest_framework.authentication.";
     const DJ_REST_AUTH: &'static str = "dj_rest_auth.jwt_auth.";
-    /// (short name, the module its dotted path must use, class).
+    /// (short name, the module its dotted path must use, class): unlike the other choices, each
+    /// class has a module of its own, and simplejwt's old name is an alias.
     const ALL: [(&'static str, &'static str, AuthenticationClass); 5] = [
         (
             "JWTAuthentication",
@@ -183,14 +169,13 @@ impl AuthenticationClass {
         ),
     ];
 
-    /// The class name as simplejwt / DRF spell it, e.g. `JWTAuthentication`.
+    /// The class name as simplejwt / DRF spell it, e.g. `JWTAuthentication` (the first entry of
+    /// `ALL` for the class, so never the alias).
     pub fn as_str(&self) -> &'static str {
-        match self {
-            AuthenticationClass::JwtAuthentication => "JWTAuthentication",
-            AuthenticationClass::JwtStatelessUserAuthentication => "JWTStatelessUserAuthentication",
-            AuthenticationClass::BasicAuthentication => "BasicAuthentication",
-            AuthenticationClass::JwtCookieAuthentication => "JWTCookieAuthentication",
-        }
+        Self::ALL
+            .iter()
+            .find(|(_, _, class)| class == self)
+            .map_or("", |(short, _, _)| short)
     }
 }
 
@@ -221,253 +206,61 @@ impl FromStr for AuthenticationClass {
     }
 }
 
-/// `REST_AUTH.JWT_AUTH_SAMESITE`: the cookies' `SameSite` attribute, as Django spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SameSite {
-    Lax,
-    Strict,
-    None,
+crate::value::from_entry! {
+    Vec<AuthenticationClass> => crate::value::choice_list;
 }
 
-impl SameSite {
-    const ALL: [(&'static str, SameSite); 3] = [
-        ("Lax", SameSite::Lax),
-        ("Strict", SameSite::Strict),
-        ("None", SameSite::None),
-    ];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            SameSite::Lax => "Lax",
-            SameSite::Strict => "Strict",
-            SameSite::None => "None",
-        }
+choices! {
+    /// `REST_AUTH.JWT_AUTH_SAMESITE`: the cookies' `SameSite` attribute, as Django spells it.
+    pub enum SameSite ("SameSite value", module "", note " (\"None\" sends the cookies on cross-site requests too, and browsers only accept it with JWT_AUTH_SECURE = true)") {
+        Lax = "Lax",
+        Strict = "Strict",
+        None = "None",
     }
 }
 
-impl fmt::Display for SameSite {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+choices! {
+    /// An entry of `REST_FRAMEWORK.DEFAULT_THROTTLE_CLASSES`.
+    pub enum ThrottleClass ("throttle class", module "rest_framework.throttling.", note " (optionally prefixed with \"rest_framework.throttling.\")") {
+        /// Anonymous requests, by client address; scope `anon`.
+        AnonRateThrottle = "AnonRateThrottle",
+        /// Every request, by user id (client address when anonymous); scope `user`.
+        UserRateThrottle = "UserRateThrottle",
+        /// Views that declare a throttle scope (the token obtain views: `login`), by user or address.
+        ScopedRateThrottle = "ScopedRateThrottle",
     }
 }
 
-impl FromStr for SameSite {
-    type Err = UnknownChoice;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        pick(
-            s,
-            &Self::ALL,
-            "SameSite value",
-            " (\"None\" sends the cookies on cross-site requests too, and browsers only accept it with JWT_AUTH_SECURE = true)",
-        )
+choices! {
+    /// An entry of `SIMPLE_JWT.AUTH_TOKEN_CLASSES`: which token kinds authenticate a request.
+    pub enum TokenClass ("token class", module "rest_framework_simplejwt.tokens.", note " (optionally prefixed with \"rest_framework_simplejwt.tokens.\")") {
+        AccessToken = "AccessToken",
+        SlidingToken = "SlidingToken",
     }
 }
 
-/// An entry of `REST_FRAMEWORK.DEFAULT_THROTTLE_CLASSES`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ThrottleClass {
-    /// Anonymous requests, by client address; scope `anon`.
-    AnonRateThrottle,
-    /// Every request, by user id (client address when anonymous); scope `user`.
-    UserRateThrottle,
-    /// Views that declare a throttle scope (the token obtain views: `login`), by user or address.
-    ScopedRateThrottle,
-}
-
-impl ThrottleClass {
-    const MODULE: &'static str = "rest_framework.throttling.";
-    const ALL: [(&'static str, ThrottleClass); 3] = [
-        ("AnonRateThrottle", ThrottleClass::AnonRateThrottle),
-        ("UserRateThrottle", ThrottleClass::UserRateThrottle),
-        ("ScopedRateThrottle", ThrottleClass::ScopedRateThrottle),
-    ];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            ThrottleClass::AnonRateThrottle => "AnonRateThrottle",
-            ThrottleClass::UserRateThrottle => "UserRateThrottle",
-            ThrottleClass::ScopedRateThrottle => "ScopedRateThrottle",
-        }
+choices! {
+    /// An entry of `SIMPLE_JWT.TOKEN_USER_CLAIMS`: a user field copied into tokens as a claim of
+    /// the same name (what simplejwt users do by overriding `TokenObtainPairSerializer.get_token`).
+    /// `as_str` is the user field, which is also the claim's name.
+    pub enum UserClaim ("user field", module "", note " (the password hash is never put in a token)") {
+        Username = "username",
+        Email = "email",
+        FirstName = "first_name",
+        LastName = "last_name",
+        IsStaff = "is_staff",
+        IsSuperuser = "is_superuser",
+        IsActive = "is_active",
     }
 }
 
-impl fmt::Display for ThrottleClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ThrottleClass {
-    type Err = UnknownChoice;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let short = s.trim().strip_prefix(Self::MODULE).unwrap_or(s);
-        pick(
-            short,
-            &Self::ALL,
-            "throttle class",
-            " (optionally prefixed with \"rest_framework.throttling.\")",
-        )
-        .map_err(|e| UnknownChoice {
-            value: s.to_owned(),
-            ..e
-        })
-    }
-}
-
-/// An entry of `SIMPLE_JWT.AUTH_TOKEN_CLASSES`: which token kinds authenticate a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TokenClass {
-    AccessToken,
-    SlidingToken,
-}
-
-impl TokenClass {
-    const MODULE: &'static str = "rest_framework_simplejwt.tokens.";
-    const ALL: [(&'static str, TokenClass); 2] = [
-        ("AccessToken", TokenClass::AccessToken),
-        ("SlidingToken", TokenClass::SlidingToken),
-    ];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            TokenClass::AccessToken => "AccessToken",
-            TokenClass::SlidingToken => "SlidingToken",
-        }
-    }
-}
-
-impl fmt::Display for TokenClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for TokenClass {
-    type Err = UnknownChoice;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let short = s.trim().strip_prefix(Self::MODULE).unwrap_or(s);
-        pick(
-            short,
-            &Self::ALL,
-            "token class",
-            " (optionally prefixed with \"rest_framework_simplejwt.tokens.\")",
-        )
-        .map_err(|e| UnknownChoice {
-            value: s.to_owned(),
-            ..e
-        })
-    }
-}
-
-/// An entry of `SIMPLE_JWT.TOKEN_USER_CLAIMS`: a user field copied into tokens as a claim of
-/// the same name (what simplejwt users do by overriding `TokenObtainPairSerializer.get_token`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum UserClaim {
-    Username,
-    Email,
-    FirstName,
-    LastName,
-    IsStaff,
-    IsSuperuser,
-    IsActive,
-}
-
-impl UserClaim {
-    const ALL: [(&'static str, UserClaim); 7] = [
-        ("username", UserClaim::Username),
-        ("email", UserClaim::Email),
-        ("first_name", UserClaim::FirstName),
-        ("last_name", UserClaim::LastName),
-        ("is_staff", UserClaim::IsStaff),
-        ("is_superuser", UserClaim::IsSuperuser),
-        ("is_active", UserClaim::IsActive),
-    ];
-
-    /// The user field, which is also the claim's name.
-    pub fn as_str(&self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, c)| c == self)
-            .map_or("", |(name, _)| name)
-    }
-}
-
-impl fmt::Display for UserClaim {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for UserClaim {
-    type Err = UnknownChoice;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        pick(
-            s,
-            &Self::ALL,
-            "user field",
-            " (the password hash is never put in a token)",
-        )
-    }
-}
-
-/// An entry of `REST_FRAMEWORK.DEFAULT_PERMISSION_CLASSES`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PermissionClass {
-    AllowAny,
-    IsAuthenticated,
-    IsAdminUser,
-    IsAuthenticatedOrReadOnly,
-}
-
-impl PermissionClass {
-    const MODULE: &'static str = "rest_framework.permissions.";
-    const ALL: [(&'static str, PermissionClass); 4] = [
-        ("AllowAny", PermissionClass::AllowAny),
-        ("IsAuthenticated", PermissionClass::IsAuthenticated),
-        ("IsAdminUser", PermissionClass::IsAdminUser),
-        (
-            "IsAuthenticatedOrReadOnly",
-            PermissionClass::IsAuthenticatedOrReadOnly,
-        ),
-    ];
-
-    /// The class name as DRF spells it, e.g. `IsAuthenticated`.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            PermissionClass::AllowAny => "AllowAny",
-            PermissionClass::IsAuthenticated => "IsAuthenticated",
-            PermissionClass::IsAdminUser => "IsAdminUser",
-            PermissionClass::IsAuthenticatedOrReadOnly => "IsAuthenticatedOrReadOnly",
-        }
-    }
-}
-
-impl fmt::Display for PermissionClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for PermissionClass {
-    type Err = UnknownChoice;
-
-    /// Accepts the short name or the dotted Django path.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let short = s.trim().strip_prefix(Self::MODULE).unwrap_or(s);
-        pick(
-            short,
-            &Self::ALL,
-            "permission class",
-            " (optionally prefixed with \"rest_framework.permissions.\")",
-        )
-        .map_err(|e| UnknownChoice {
-            value: s.to_owned(),
-            ..e
-        })
+choices! {
+    /// An entry of `REST_FRAMEWORK.DEFAULT_PERMISSION_CLASSES`.
+    pub enum PermissionClass ("permission class", module "rest_framework.permissions.", note " (optionally prefixed with \"rest_framework.permissions.\")") {
+        AllowAny = "AllowAny",
+        IsAuthenticated = "IsAuthenticated",
+        IsAdminUser = "IsAdminUser",
+        IsAuthenticatedOrReadOnly = "IsAuthenticatedOrReadOnly",
     }
 }
 

@@ -98,6 +98,10 @@ const CLASSES: [&str; 4] = [
     "NumericPasswordValidator",
 ];
 
+crate::value::from_entry! {
+    Vec<PasswordValidator> => parse;
+}
+
 /// The setting's value: a list of `{ NAME = "...", OPTIONS = { ... } }` tables.
 pub(crate) fn parse(entry: &Entry) -> Result<Vec<PasswordValidator>> {
     const EXPECTED: &str =

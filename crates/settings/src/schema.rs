@@ -2,14 +2,13 @@
 
 use std::fmt;
 
-pub(crate) const REST_FRAMEWORK: &str = "REST_FRAMEWORK";
-pub(crate) const SIMPLE_JWT: &str = "SIMPLE_JWT";
-pub(crate) const DATABASES: &str = "DATABASES";
-pub(crate) const SERVER: &str = "SERVER";
-pub(crate) const PASSWORDS: &str = "PASSWORDS";
-pub(crate) const CACHES: &str = "CACHES";
-pub(crate) const BRUTE_FORCE: &str = "BRUTE_FORCE";
-pub(crate) const REST_AUTH: &str = "REST_AUTH";
+use crate::{BruteForce, Caches, Databases, Passwords, RestAuth, RestFramework, Server, SimpleJwt};
+
+pub(crate) const SIMPLE_JWT: &str = SimpleJwt::SECTION;
+pub(crate) const DATABASES: &str = Databases::SECTION;
+pub(crate) const SERVER: &str = Server::SECTION;
+pub(crate) const CACHES: &str = Caches::SECTION;
+pub(crate) const REST_AUTH: &str = RestAuth::SECTION;
 
 /// Keys outside any section.
 pub(crate) const TOP_LEVEL: &[&str] = &[
@@ -19,103 +18,16 @@ pub(crate) const TOP_LEVEL: &[&str] = &[
     "CSRF_TRUSTED_ORIGINS",
 ];
 
-/// Each section and its keys, in the order the docs list them.
+/// Each section and its keys (declared with the section's struct, in `lib.rs`), in docs order.
 pub(crate) const SECTIONS: &[(&str, &[&str])] = &[
-    (
-        REST_FRAMEWORK,
-        &[
-            "DEFAULT_AUTHENTICATION_CLASSES",
-            "DEFAULT_PERMISSION_CLASSES",
-            "DEFAULT_THROTTLE_CLASSES",
-            "DEFAULT_THROTTLE_RATES",
-        ],
-    ),
-    (
-        SIMPLE_JWT,
-        &[
-            "ACCESS_TOKEN_LIFETIME",
-            "REFRESH_TOKEN_LIFETIME",
-            "ROTATE_REFRESH_TOKENS",
-            "BLACKLIST_AFTER_ROTATION",
-            "UPDATE_LAST_LOGIN",
-            "ALGORITHM",
-            "SIGNING_KEY",
-            "VERIFYING_KEY",
-            "AUDIENCE",
-            "ISSUER",
-            "JWK_URL",
-            "LEEWAY",
-            "AUTH_HEADER_TYPES",
-            "AUTH_HEADER_NAME",
-            "USER_ID_FIELD",
-            "USER_ID_CLAIM",
-            "AUTH_TOKEN_CLASSES",
-            "TOKEN_TYPE_CLAIM",
-            "JTI_CLAIM",
-            "SLIDING_TOKEN_REFRESH_EXP_CLAIM",
-            "SLIDING_TOKEN_LIFETIME",
-            "SLIDING_TOKEN_REFRESH_LIFETIME",
-            "CHECK_REVOKE_TOKEN",
-            "REVOKE_TOKEN_CLAIM",
-            "CHECK_USER_IS_ACTIVE",
-            // Ours (no simplejwt equivalent): see docs/auth-settings.md.
-            "TOKEN_USER_CLAIMS",
-            "KEY_ID",
-            "VERIFYING_KEYS",
-            "REFRESH_TOKEN_REUSE_DETECTION",
-            "REFRESH_TOKEN_REUSE_INTERVAL",
-        ],
-    ),
-    (
-        DATABASES,
-        &["URL", "POOL_SIZE", "CONNECT_TIMEOUT", "QUERY_TIMEOUT"],
-    ),
-    (
-        SERVER,
-        &[
-            "BIND",
-            "WORKERS",
-            "THREADS",
-            "MAX_BODY_SIZE",
-            "LIMIT_REQUEST_LINE",
-            "LIMIT_REQUEST_FIELDS",
-            "LIMIT_REQUEST_FIELD_SIZE",
-            "TIMEOUT",
-            "GRACEFUL_TIMEOUT",
-            "KEEP_ALIVE",
-            "TRUSTED_PROXIES",
-            "ACCESS_LOG",
-            "ERROR_LOG",
-        ],
-    ),
-    (PASSWORDS, &["BCRYPT_ROUNDS"]),
-    (CACHES, &["URL", "KEY_PREFIX", "USER_TTL"]),
-    (
-        BRUTE_FORCE,
-        &[
-            "ENABLED",
-            "FAILURE_FACTOR",
-            "ADDRESS_FAILURE_FACTOR",
-            "WAIT_INCREMENT",
-            "MAX_WAIT",
-            "FAILURE_RESET_TIME",
-        ],
-    ),
-    (
-        REST_AUTH,
-        &[
-            "JWT_AUTH_COOKIE",
-            "JWT_AUTH_REFRESH_COOKIE",
-            "JWT_AUTH_REFRESH_COOKIE_PATH",
-            "JWT_AUTH_SECURE",
-            "JWT_AUTH_HTTPONLY",
-            "JWT_AUTH_SAMESITE",
-            "JWT_AUTH_COOKIE_DOMAIN",
-            "JWT_AUTH_COOKIE_USE_CSRF",
-            "JWT_AUTH_COOKIE_ENFORCE_CSRF_ON_UNAUTHENTICATED",
-            "JWT_AUTH_RETURN_EXPIRATION",
-        ],
-    ),
+    (RestFramework::SECTION, RestFramework::KEYS),
+    (SimpleJwt::SECTION, SimpleJwt::KEYS),
+    (Databases::SECTION, Databases::KEYS),
+    (Server::SECTION, Server::KEYS),
+    (Passwords::SECTION, Passwords::KEYS),
+    (Caches::SECTION, Caches::KEYS),
+    (BruteForce::SECTION, BruteForce::KEYS),
+    (RestAuth::SECTION, RestAuth::KEYS),
 ];
 
 /// simplejwt settings that exist in Django but not here: named specifically so a ported
@@ -331,6 +243,18 @@ mod tests {
             .chain(SECTIONS.iter().map(|(s, _)| format!("[{s}]")))
             .collect();
         assert_eq!(TOP_LEVEL_LISTING, expected);
+    }
+
+    /// A key declared twice in a `section!` would be read twice and listed twice.
+    #[test]
+    fn declared_keys_are_unique_and_upper_case() {
+        for (section, keys) in SECTIONS {
+            let unique: std::collections::BTreeSet<_> = keys.iter().collect();
+            assert_eq!(unique.len(), keys.len(), "[{section}]");
+            for key in *keys {
+                assert_eq!(key.to_ascii_uppercase(), *key, "[{section}] {key}");
+            }
+        }
     }
 
     #[test]

@@ -77,8 +77,13 @@ impl Layered {
     /// Lays the environment over what is already there. Only setting variables are read
     /// (see [`classify`]); everything else (PATH, HOME, ...) is ignored.
     pub(crate) fn add_env(&mut self, env: &[(String, String)]) -> Result<(), SettingsError> {
-        // Platform shortcuts first, so the explicit SECTION__KEY spelling wins when both are set.
-        for (var, value) in env {
+        // Platform shortcuts first, so the explicit SECTION__KEY spelling wins when both are set;
+        // REDIS_URL first of them, so that CACHE_URL wins over it.
+        let redis_url_first = env
+            .iter()
+            .filter(|(var, _)| var == "REDIS_URL")
+            .chain(env.iter().filter(|(var, _)| var != "REDIS_URL"));
+        for (var, value) in redis_url_first {
             if let EnvVar::Alias(key) = classify(var)? {
                 let raw = alias_value(var, key, value)?;
                 self.set(key, Origin::Env(var.clone()), raw);
@@ -103,7 +108,8 @@ impl Layered {
 pub(crate) enum EnvVar {
     /// `SECRET_KEY`, `DEBUG`, or `SECTION__KEY`.
     Setting(Key),
-    /// A platform convention mapped onto a setting: `DATABASE_URL`, `PORT`, `WEB_CONCURRENCY`.
+    /// A platform convention mapped onto a setting: `DATABASE_URL`, `PORT`, `WEB_CONCURRENCY`,
+    /// `CACHE_URL`, `REDIS_URL`.
     Alias(Key),
     /// Not a setting.
     Ignored,
@@ -127,6 +133,8 @@ pub(crate) fn classify(var: &str) -> Result<EnvVar, SettingsError> {
         "DATABASE_URL" => return Ok(EnvVar::Alias(Key::in_section(DATABASES, "URL"))),
         // CACHE_URL: django-environ convention for CACHES.URL (locmem:// or redis://...).
         "CACHE_URL" => return Ok(EnvVar::Alias(Key::in_section(CACHES, "URL"))),
+        // REDIS_URL: what Heroku Redis (and others) set; CACHES.URL unless CACHE_URL is set.
+        "REDIS_URL" => return Ok(EnvVar::Alias(Key::in_section(CACHES, "URL"))),
         // PORT: Heroku-style port to listen on, on all interfaces; becomes SERVER.BIND.
         "PORT" => return Ok(EnvVar::Alias(Key::in_section(SERVER, "BIND"))),
         // WEB_CONCURRENCY: Heroku / gunicorn convention for the worker count; SERVER.WORKERS.
@@ -257,6 +265,34 @@ mod tests {
         }
         let err = classify("simple_jwt__leeway").unwrap_err().to_string();
         assert!(err.contains("SIMPLE_JWT__LEEWAY"), "{err}");
+    }
+
+    #[test]
+    fn redis_url_is_the_cache_url_unless_cache_url_or_caches_url_is_set() {
+        let url = |env: &[(&str, &str)]| {
+            let env: Vec<(String, String)> = env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let mut layered = Layered::default();
+            layered
+                .add_file("[CACHES]\nURL = \"locmem://\"\n", "settings.toml")
+                .unwrap();
+            layered.add_env(&env).unwrap();
+            match &layered.get(Key::in_section(CACHES, "URL")).unwrap().raw {
+                Raw::Env(value) => value.clone(),
+                other => panic!("{other:?}"),
+            }
+        };
+        let heroku = ("REDIS_URL", "rediss://:pw@heroku:6380");
+        // Over the file, as DATABASE_URL.
+        assert_eq!(url(&[heroku]), "rediss://:pw@heroku:6380");
+        // Below CACHE_URL and CACHES__URL, whichever order the environment lists them in.
+        let cache_url = ("CACHE_URL", "redis://mine:6379/0");
+        assert_eq!(url(&[cache_url, heroku]), "redis://mine:6379/0");
+        assert_eq!(url(&[heroku, cache_url]), "redis://mine:6379/0");
+        let explicit = ("CACHES__URL", "redis://explicit:6379/0");
+        assert_eq!(url(&[explicit, heroku]), "redis://explicit:6379/0");
     }
 
     #[test]

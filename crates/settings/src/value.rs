@@ -13,6 +13,38 @@ use crate::sources::{Entry, Raw};
 
 type Result<T> = std::result::Result<T, SettingsError>;
 
+/// A setting's value type, and how a raw value converts to it: the field's type picks it, as
+/// serde picks a `Deserialize` impl, but the messages name the key and where its value came from.
+pub(crate) trait FromEntry: Sized {
+    fn from_entry(entry: &Entry) -> Result<Self>;
+}
+
+/// `FromEntry` impls, one `Type => conversion;` each.
+macro_rules! from_entry {
+    ($($ty:ty => $convert:expr;)*) => {
+        $(impl crate::value::FromEntry for $ty {
+            fn from_entry(
+                entry: &crate::sources::Entry,
+            ) -> std::result::Result<Self, crate::error::SettingsError> {
+                $convert(entry)
+            }
+        })*
+    };
+}
+pub(crate) use from_entry;
+
+from_entry! {
+    bool => boolean;
+    String => string;
+    // An empty string means unset.
+    Option<String> => optional_string;
+    Vec<String> => string_list;
+    u32 => unsigned;
+    usize => unsigned;
+    Option<usize> => |entry| unsigned(entry).map(Some);
+    Duration => duration;
+}
+
 /// "the string \"yes please\"", or just "a string" for sensitive keys.
 pub(crate) fn describe(value: &toml::Value, sensitive: bool) -> String {
     use toml::Value::*;

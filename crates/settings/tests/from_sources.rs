@@ -1,4 +1,5 @@
 //! Loading through `Settings::from_sources`: layering, parsing, and every error's message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step is the failure
 
 use std::time::Duration;
 

@@ -1,5 +1,6 @@
 //! `AUTH_PASSWORD_VALIDATORS` through the whole loader: default, file (Django's list-of-dicts as
 //! TOML arrays of tables), environment, and the environment overriding the file.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step is the failure
 
 use settings::{PasswordValidator, Settings, UserAttribute};
 

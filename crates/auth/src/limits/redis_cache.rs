@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::IntoConnectionInfo;
 
 /// How long one cache operation may wait for Redis (connecting and answering, in all).
 pub const TIMEOUT: Duration = Duration::from_millis(500);
@@ -20,11 +21,33 @@ pub const TIMEOUT: Duration = Duration::from_millis(500);
 /// How long calls skip Redis after it failed, before one call tries it again.
 pub const RETRY_AFTER: Duration = Duration::from_secs(5);
 
+/// The Redis client `[CACHES]` names, for every user of the cache (throttles, brute-force
+/// counters, `/readyz`, `check --deploy`); `None` when the cache is in the process (`locmem://`).
+/// A `rediss://` server's certificate is checked against the system's CA store (`SSL_CERT_FILE`
+/// / `SSL_CERT_DIR` name another) unless `TLS_VERIFY = false` (or redis-rs' own `#insecure`
+/// fragment): Heroku Redis serves a self-signed certificate and documents turning the check off.
+pub fn client(caches: &settings::Caches) -> Option<redis::RedisResult<redis::Client>> {
+    let url = caches.url.as_str();
+    if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+        return None;
+    }
+    let open = || {
+        let mut info = url.into_connection_info()?;
+        if let redis::ConnectionAddr::TcpTls { insecure, .. } = &mut info.addr {
+            *insecure |= !caches.tls_verify;
+        }
+        redis::Client::open(info)
+    };
+    Some(open())
+}
+
 pub struct RedisCache {
     client: redis::Client,
     connection: tokio::sync::OnceCell<ConnectionManager>,
     /// What the counters are for, in the log lines.
     purpose: &'static str,
+    /// What happens while Redis is unavailable, in the outage's log line.
+    meanwhile: &'static str,
     /// While open: until when calls skip Redis.
     open_until: Mutex<Option<Instant>>,
 }
@@ -44,8 +67,25 @@ impl RedisCache {
             client,
             connection: tokio::sync::OnceCell::new(),
             purpose,
+            meanwhile: "counting in this process",
             open_until: Mutex::new(None),
         }
+    }
+
+    /// The one `/readyz` pings: a breaker of its own, so that a probe finds an outage even when
+    /// no request has gone to Redis yet, and probes skip Redis while it is open as requests do.
+    pub fn for_readiness(client: redis::Client) -> Self {
+        RedisCache {
+            meanwhile: "/readyz answers 503",
+            ..RedisCache::new(client, "readiness")
+        }
+    }
+
+    /// Whether Redis answers a PING within [`TIMEOUT`]; `false` at once while the breaker is open.
+    pub async fn reachable(&self) -> bool {
+        self.call(|mut conn| async move { redis::cmd("PING").query_async::<()>(&mut conn).await })
+            .await
+            .is_some()
     }
 
     /// A handle on the shared connection (cheap to clone), connecting on first use.
@@ -112,9 +152,9 @@ impl RedisCache {
         let mut open = self.state();
         if open.is_none() {
             log::warn!(
-                "{} cache (Redis) unavailable: {why}; counting in this process, trying Redis \
-                 again every {}s",
+                "{} cache (Redis) unavailable: {why}; {}, trying Redis again every {}s",
                 self.purpose,
+                self.meanwhile,
                 RETRY_AFTER.as_secs()
             );
         }
@@ -123,10 +163,7 @@ impl RedisCache {
 
     fn succeeded(&self) {
         if self.state().take().is_some() {
-            log::info!(
-                "{} cache (Redis) reachable again: counting shared by every instance",
-                self.purpose
-            );
+            log::info!("{} cache (Redis) reachable again", self.purpose);
         }
     }
 

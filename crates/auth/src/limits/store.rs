@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use redis::aio::ConnectionManager;
 
-use crate::limits::redis_cache::RedisCache;
+use crate::limits::redis_cache::{self, RedisCache};
 
 /// Where the counters live, built once at startup from `CACHES.URL` and handed to each policy.
 #[derive(Debug, Clone, Default)]
@@ -21,24 +21,24 @@ pub struct Store {
 }
 
 impl Store {
-    /// The store `CACHES.URL` names (settings have already refused any other scheme).
-    pub fn for_url(url: &str) -> Store {
-        if url.starts_with("redis://") || url.starts_with("rediss://") {
-            match redis::Client::open(url) {
-                Ok(client) => {
-                    return Store {
-                        redis: Some(Arc::new(RedisCache::new(
-                            client,
-                            "throttle and brute-force",
-                        ))),
-                    }
-                }
-                // The URL passed the settings' scheme check but not the client's parser: say so
-                // once at startup and count per process rather than not at all.
-                Err(e) => {
-                    log::error!("CACHES.URL is not a usable Redis URL ({e}); counting in-process")
+    /// The store `[CACHES]` names (settings have already refused any other scheme): the one
+    /// place the counters' Redis client is opened (`redis_cache::client`).
+    pub fn for_caches(caches: &settings::Caches) -> Store {
+        match redis_cache::client(caches) {
+            Some(Ok(client)) => {
+                return Store {
+                    redis: Some(Arc::new(RedisCache::new(
+                        client,
+                        "throttle and brute-force",
+                    ))),
                 }
             }
+            // The URL passed the settings' scheme check but not the client's parser: say so
+            // once at startup and count per process rather than not at all.
+            Some(Err(e)) => {
+                log::error!("CACHES.URL is not a usable Redis URL ({e}); counting in-process")
+            }
+            None => {}
         }
         Store::default()
     }

@@ -126,7 +126,7 @@ fn services(settings: &Settings) -> Vec<Issue> {
             "Check DATABASE_URL (DATABASES.URL) and that the database accepts connections from here.",
         )),
     }
-    if let Some(e) = redis_unreachable(&settings.caches.url) {
+    if let Some(e) = redis_unreachable(&settings.caches) {
         found.push(issue(
             Level::Warning,
             "jwt.W023",
@@ -156,12 +156,11 @@ fn migrations_state(settings: &Settings) -> Result<usize, CommandError> {
 
 /// Why a `redis://` cache does not answer a PING within 2 s; `None` for one that does, or for
 /// an in-process cache.
-fn redis_unreachable(url: &str) -> Option<String> {
-    if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-        return None;
-    }
+fn redis_unreachable(caches: &settings::Caches) -> Option<String> {
+    let url = caches.url.as_str();
+    let client = auth::limits::redis_cache::client(caches)?;
     let ping = || -> redis::RedisResult<()> {
-        let client = redis::Client::open(url)?;
+        let client = client?;
         let mut conn = client.get_connection_with_timeout(Duration::from_secs(2))?;
         redis::cmd("PING").query::<String>(&mut conn)?;
         Ok(())
@@ -224,6 +223,7 @@ pub fn issues(settings: &Settings, deploy: bool, pgsslmode: Option<&str>) -> Vec
         found.extend(passwords(settings));
         found.extend(cookies(&settings.rest_auth));
         found.extend(brute_force(settings));
+        found.extend(throttles(settings));
         found.extend(trusted_proxies(&settings.server.trusted_proxies));
         found.extend(jwk_url(&settings.simple_jwt));
     }
@@ -466,6 +466,24 @@ fn brute_force(settings: &Settings) -> Vec<Issue> {
             "jwt.W015",
             "CACHES.URL keeps the brute-force counters in each worker process: with several workers, a guesser gets FAILURE_FACTOR tries per worker.".into(),
             "Set CACHES.URL (or CACHE_URL) to a redis:// URL shared by every worker and instance, or run WORKERS = 1.",
+        )];
+    }
+    Vec::new()
+}
+
+/// DEFAULT_THROTTLE_CLASSES limit only as well as their counters are shared (`jwt.W015` is the
+/// same for the brute-force lockout).
+fn throttles(settings: &Settings) -> Vec<Issue> {
+    let rf = &settings.rest_framework;
+    let throttled = !rf.default_throttle_classes.is_empty()
+        && rf.default_throttle_rates.values().any(Option::is_some);
+    let several_processes = settings.server.workers.is_none_or(|n| n > 1);
+    if throttled && several_processes && !settings.caches.url.starts_with("redis") {
+        return vec![issue(
+            Level::Warning,
+            "jwt.W024",
+            "CACHES.URL keeps the throttle counters in each worker process: with several workers, each lets the whole rate through (a login rate of 5/min lets 5 per worker through).".into(),
+            "Set CACHES.URL (or CACHE_URL; REDIS_URL is read too) to a redis:// or rediss:// URL shared by every worker and instance, or run WORKERS = 1.",
         )];
     }
     Vec::new()
@@ -719,6 +737,43 @@ mod tests {
         let one_worker = &[("CACHES__URL", "locmem://"), ("SERVER__WORKERS", "1")];
         assert_eq!(ids(&load(one_worker), true), Vec::<&str>::new());
         assert_eq!(ids(&load(local), false), Vec::<&str>::new(), "deploy only");
+    }
+
+    #[test]
+    fn throttles_counted_per_process() {
+        const CLASSES: &str = "REST_FRAMEWORK__DEFAULT_THROTTLE_CLASSES";
+        const RATES: &str = "REST_FRAMEWORK__DEFAULT_THROTTLE_RATES";
+        let throttled = [
+            (CLASSES, r#"["ScopedRateThrottle"]"#),
+            (RATES, r#"{ login = "5/min" }"#),
+            ("BRUTE_FORCE__ENABLED", "false"),
+        ];
+        let local = [
+            throttled[0],
+            throttled[1],
+            throttled[2],
+            ("CACHES__URL", "locmem://"),
+        ];
+        assert_eq!(ids(&load(&local), true), ["jwt.W014", "jwt.W024"]);
+        let text = render(&issues(&load(&local), true, None));
+        assert!(text.contains("REDIS_URL is read too"), "{text}");
+        // Shared counters, one process, or no rate: nothing to say.
+        assert_eq!(ids(&load(&throttled), true), ["jwt.W014"]);
+        let one = [
+            local[0],
+            local[1],
+            local[2],
+            local[3],
+            ("SERVER__WORKERS", "1"),
+        ];
+        assert_eq!(ids(&load(&one), true), ["jwt.W014"]);
+        let no_rate = [
+            local[0],
+            (RATES, r#"{ login = "None" }"#),
+            local[2],
+            local[3],
+        ];
+        assert_eq!(ids(&load(&no_rate), true), ["jwt.W014"]);
     }
 
     #[test]

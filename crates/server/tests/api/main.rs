@@ -1,6 +1,9 @@
 //! Black-box HTTP tests: each test starts the app on a random port against its own SQLite file.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step is the failure
 
 mod helpers;
+#[path = "../support/tls_redis.rs"]
+mod tls_redis;
 
 mod attacks;
 mod auth_classes;

@@ -183,6 +183,102 @@ async fn an_unreachable_redis_falls_back_to_counting_in_the_process() {
     drop(silent);
 }
 
+async fn readyz(app: &TestApp) -> (StatusCode, serde_json::Value, Option<String>) {
+    let res = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .expect("request");
+    let retry = res
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let (status, body) = parts(res).await;
+    (status, body, retry)
+}
+
+fn cache_unreachable(answer: (StatusCode, serde_json::Value, Option<String>)) {
+    let (status, body, retry) = answer;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(retry.as_deref(), Some("5"));
+    assert_eq!(
+        body,
+        json!({
+            "detail": "The cache (Redis, CACHES.URL) does not answer: throttles and lockouts count in each process until it does.",
+            "code": "service_unavailable",
+            "status": "unavailable",
+            "database": "ok",
+            "cache": "unreachable",
+        })
+    );
+}
+
+#[tokio::test]
+async fn not_ready_while_the_redis_cache_does_not_answer() {
+    // A closed port: nothing listens there.
+    let port = {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        closed.local_addr().expect("addr").port()
+    };
+    let url = format!("redis://127.0.0.1:{port}/0");
+    let app = spawn_app_with(&[("CACHE_URL", url.as_str())]).await;
+    cache_unreachable(readyz(&app).await);
+    // The breaker is open now: the next probe says so at once, without trying Redis.
+    let started = std::time::Instant::now();
+    cache_unreachable(readyz(&app).await);
+    assert!(started.elapsed() < std::time::Duration::from_millis(400));
+}
+
+#[tokio::test]
+async fn redis_ready_when_the_cache_answers() {
+    let url = redis_url();
+    let app = spawn_app_with(&[("CACHE_URL", url.as_str())]).await;
+    let (status, body, _) = readyz(&app).await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::OK,
+            json!({"status": "ok", "database": "ok", "cache": "ok"})
+        )
+    );
+}
+
+/// Heroku Redis: `REDIS_URL` is `rediss://` with a self-signed certificate, which
+/// `CACHES.TLS_VERIFY = false` accepts (redis-rs' `#insecure` fragment too); by default the
+/// certificate is checked and this one refused.
+#[tokio::test]
+async fn redis_over_tls_with_a_self_signed_certificate_shares_the_counters() {
+    let redis = crate::tls_redis::TlsRedis::start();
+    let url = format!("rediss://127.0.0.1:{}/0", redis.port);
+    let env = [
+        (CLASSES, r#"["ScopedRateThrottle"]"#),
+        (RATES, r#"{ login = "3/min" }"#),
+        ("REDIS_URL", url.as_str()),
+        ("CACHES__TLS_VERIFY", "false"),
+    ];
+    let first = spawn_app_with(&env).await;
+    let second = spawn_app_with(&env).await;
+    first.create_user("alice", PASSWORD, true);
+    second.create_user("alice", PASSWORD, true);
+    for app in [&first, &second, &first] {
+        let (status, body, _) = login(app, PASSWORD).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    for app in [&second, &first] {
+        let (status, body, retry) = login(app, PASSWORD).await;
+        throttled(status, &body, retry.as_deref());
+    }
+    assert_eq!(readyz(&first).await.0, StatusCode::OK);
+
+    let checked = spawn_app_with(&[("REDIS_URL", url.as_str())]).await;
+    cache_unreachable(readyz(&checked).await);
+    let fragment = format!("{url}#insecure");
+    let insecure = spawn_app_with(&[("CACHE_URL", fragment.as_str())]).await;
+    assert_eq!(readyz(&insecure).await.0, StatusCode::OK);
+}
+
 fn now_nanos() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
