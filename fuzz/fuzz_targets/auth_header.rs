@@ -16,7 +16,7 @@ fn refused(e: &auth::ApiError) {
 fuzz_target!(|data: &[u8]| {
     let values: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
     let types = ["Bearer".to_owned(), "JWT".to_owned()];
-    match auth::authentication::parse_header(&values, &types) {
+    match auth::authn::parse_header(&values, &types) {
         Ok(Some(token)) => assert!(
             !token.is_empty() && !token.contains(|c: char| c.is_ascii_whitespace()),
             "{token:?}"
@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => refused(&e),
     }
     for value in &values {
-        match auth::basic::parse_header(value) {
+        match auth::authn::basic::parse_header(value) {
             Ok(_) => {}
             Err(e) => refused(&e),
         }

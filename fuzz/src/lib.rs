@@ -1,7 +1,7 @@
 //! What the fuzz targets share: token backends built from real settings with a known key, and
 //! the fixed clock they decode at.
 
-use auth::backend::TokenBackend;
+use auth::tokens::backend::TokenBackend;
 use settings::SimpleJwt;
 
 /// The HS256 key every backend here signs with (the one of testdata/simplejwt_tokens.json, so the

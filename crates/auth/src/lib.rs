@@ -1,31 +1,25 @@
-//! simplejwt for actix-web: the token backend, token kinds, blacklist, authentication and
-//! permission classes, and the token views.
+//! simplejwt for actix-web, in rooms that run one way (each uses only the rooms below it):
+//!
+//! - [`views`]: the token views and `/api/me/`, their OpenAPI document, the cookie transport and
+//!   what the views do apart from HTTP (login, refresh, verify, blacklist, password change);
+//! - [`authn`]: DRF's authentication classes (JWT, stateless, cookie, Basic), the credentials
+//!   check, permission classes, CSRF and the `WWW-Authenticate` challenge;
+//! - [`state`]: what all of them share, built once at startup ([`AuthState`]);
+//! - [`limits`]: DRF's throttles and the brute-force lockout, over one counter store;
+//! - [`api`]: DRF's request parsing, error shapes and field rules;
+//! - [`tokens`]: the token backend (sign/verify), token kinds and claims, the revoke claim and the
+//!   JWKS client;
+//! - [`store`]: the database side: outstanding and blacklisted tokens, families, sessions, the
+//!   user lookup and its cache;
+//! - [`metrics`]: the Prometheus series.
 
 pub mod api;
-pub mod authentication;
-pub mod backend;
-pub mod basic;
-pub mod blacklist;
-pub mod brute_force;
-pub mod challenge;
-pub mod cookies;
-pub mod credentials;
-pub mod csrf;
-pub mod jwk_client;
-pub mod lookup;
+pub mod authn;
+pub mod limits;
 pub mod metrics;
-pub mod openapi;
-pub mod password_change;
-pub mod permissions;
-pub mod redis_cache;
-pub mod reuse;
-pub mod revoke;
-pub mod service;
-pub mod sessions;
 pub mod state;
-pub mod throttle;
+pub mod store;
 pub mod tokens;
-pub mod user_cache;
 pub mod views;
 
 pub use api::ApiError;

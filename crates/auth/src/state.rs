@@ -1,5 +1,6 @@
 //! What the token views and authentication share, built once at startup: settings, the token
-//! backend, the database pool, the password hasher and the throttle counters.
+//! backend, the database pool, the password hasher, the throttle and brute-force counters, the
+//! metrics and the user cache.
 
 use std::sync::{Arc, OnceLock};
 
@@ -9,8 +10,8 @@ use users::validators::PasswordValidators;
 use users::{DbConnection, PasswordHasher, Pool};
 
 use crate::api::ApiError;
-use crate::backend::{KeyError, TokenBackend};
-use crate::throttle::Throttles;
+use crate::limits::throttle::Throttles;
+use crate::tokens::backend::{KeyError, TokenBackend};
 use crate::tokens::{Token, TokenError, TokenKind, Tokens};
 
 pub struct AuthState {
@@ -21,11 +22,11 @@ pub struct AuthState {
     /// DEFAULT_THROTTLE_CLASSES with their counters.
     pub throttles: Throttles,
     /// `[BRUTE_FORCE]`: failed password checks per username and client address.
-    pub brute_force: crate::brute_force::BruteForce,
+    pub brute_force: crate::limits::brute_force::BruteForce,
     /// Prometheus series: auth events recorded by `service`, HTTP series by the server.
     pub metrics: crate::metrics::Metrics,
     /// Users JWTAuthentication loaded in the last `[CACHES] USER_TTL`.
-    pub users: crate::user_cache::UserCache,
+    pub users: crate::store::user_cache::UserCache,
     /// AUTH_PASSWORD_VALIDATORS, built on first use (see `password_validators`).
     validators: OnceLock<PasswordValidators>,
     /// Password hashes computed at once by this process (see `hash`).
@@ -39,8 +40,10 @@ impl AuthState {
         hasher: PasswordHasher,
     ) -> Result<Self, KeyError> {
         let backend = TokenBackend::from_settings(&settings.simple_jwt)?;
-        let throttles = Throttles::new(&settings);
-        let brute_force = crate::brute_force::BruteForce::new(&settings);
+        // One counter store (one Redis connection, one breaker) for both.
+        let counters = crate::limits::store::Store::for_caches(&settings.caches);
+        let throttles = Throttles::new(&settings, counters.clone());
+        let brute_force = crate::limits::brute_force::BruteForce::new(&settings, counters);
         let settings_workers = settings.server.workers;
         let settings_user_ttl = settings.caches.user_ttl;
         Ok(AuthState {
@@ -51,7 +54,7 @@ impl AuthState {
             pool,
             hasher,
             metrics: crate::metrics::Metrics::new(),
-            users: crate::user_cache::UserCache::new(settings_user_ttl),
+            users: crate::store::user_cache::UserCache::new(settings_user_ttl),
             validators: OnceLock::new(),
             hashing: Arc::new(tokio::sync::Semaphore::new(hashing_permits(
                 settings_workers,
@@ -86,34 +89,6 @@ impl AuthState {
     pub async fn decode(&self, raw: &str, kind: TokenKind, now: i64) -> Result<Token, TokenError> {
         self.backend.prepare(raw).await;
         self.tokens().decode(raw, kind, now)
-    }
-
-    /// The `WWW-Authenticate` value of the token views' 401s and of JWT authentication: the first
-    /// header type, realm "api" (simplejwt's).
-    pub fn challenge(&self) -> String {
-        let kind = self
-            .jwt()
-            .auth_header_types
-            .first()
-            .map(String::as_str)
-            .unwrap_or("Bearer");
-        format!("{kind} realm=\"api\"")
-    }
-
-    /// The challenge of a protected view's 401: its first authentication class's (`None` when
-    /// there is none; DRF then answers 403 instead, which `permissions::check` does).
-    pub fn view_challenge(&self) -> Option<String> {
-        match self
-            .settings
-            .rest_framework
-            .default_authentication_classes
-            .first()?
-        {
-            settings::AuthenticationClass::BasicAuthentication => {
-                Some(crate::basic::CHALLENGE.to_owned())
-            }
-            _ => Some(self.challenge()),
-        }
     }
 
     /// Runs `f` with a pooled connection on the blocking pool (diesel never runs on the async

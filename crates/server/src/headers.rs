@@ -40,7 +40,7 @@ pub fn add_security_headers(headers: &mut HeaderMap) {
 /// `Connection: close` (`crate::drain`).
 pub fn finish<B>(res: &mut ServiceResponse<B>) {
     add_security_headers(res.headers_mut());
-    auth::challenge::add_challenge(res);
+    auth::authn::challenge::add_challenge(res);
     if crate::drain::draining() {
         res.response_mut()
             .head_mut()

@@ -8,7 +8,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
-use auth::redis_cache::RedisCache;
+use auth::limits::redis_cache::RedisCache;
 use auth::{ApiError, AuthState};
 
 /// The process is up and answering.
@@ -31,7 +31,7 @@ impl Readiness {
     fn cache(&self, caches: &settings::Caches) -> Option<&Result<RedisCache, String>> {
         self.cache
             .get_or_init(|| {
-                auth::redis_cache::client(caches).map(|client| {
+                auth::limits::redis_cache::client(caches).map(|client| {
                     client
                         .map(RedisCache::for_readiness)
                         .map_err(|e| e.to_string())

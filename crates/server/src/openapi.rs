@@ -1,5 +1,5 @@
 //! `/api/schema/`: the OpenAPI 3 document, generated from the handlers' `#[utoipa::path]`
-//! attributes and body types (see `auth::openapi`), serialised once per process.
+//! attributes and body types (see `auth::views::openapi`), serialised once per process.
 
 use std::sync::OnceLock;
 
@@ -10,7 +10,7 @@ use utoipa::OpenApi;
 /// first use and shared.
 pub fn document_json() -> &'static str {
     static JSON: OnceLock<String> = OnceLock::new();
-    JSON.get_or_init(|| match auth::openapi::ApiDoc::openapi().to_json() {
+    JSON.get_or_init(|| match auth::views::openapi::ApiDoc::openapi().to_json() {
         Ok(json) => json,
         Err(e) => {
             // Cannot happen for a derived document; answer an empty object rather than panic.

@@ -6,7 +6,7 @@
 //! trusted one they are replaced by the resolved client address and scheme alone. So actix's
 //! `ConnectionInfo::realip_remote_addr()` and `scheme()` give the real client to any handler
 //! without knowing about proxies, and cannot be spoofed; the throttles get it as
-//! `auth::throttle::ClientAddr`.
+//! `auth::api::request::ClientAddr`.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -185,9 +185,9 @@ pub async fn middleware(
         headers.remove(HeaderName::from_static(X_FORWARDED_HOST));
     }
     if let Some(addr) = info.addr {
-        // The address DRF-style throttles count requests by (`auth::throttle::client_address`).
+        // The address DRF-style throttles count requests by (`auth::api::request::client_address`).
         req.extensions_mut()
-            .insert(auth::throttle::ClientAddr(addr));
+            .insert(auth::api::request::ClientAddr(addr));
     }
     req.extensions_mut().insert(info);
     next.call(req).await
@@ -370,7 +370,7 @@ mod tests {
                 .default_service(web::to(|req: HttpRequest| async move {
                     let info = req.connection_info();
                     let forwarded = req.headers().contains_key(FORWARDED);
-                    let throttled_as = auth::throttle::client_address(&req);
+                    let throttled_as = auth::api::request::client_address(&req);
                     HttpResponse::Ok().body(format!(
                         "{} {} {forwarded} {throttled_as}",
                         info.realip_remote_addr().unwrap_or("-"),

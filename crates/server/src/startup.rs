@@ -36,7 +36,7 @@ pub enum StartupError {
     #[error(transparent)]
     Database(#[from] users::DbError),
     #[error(transparent)]
-    Key(#[from] auth::backend::KeyError),
+    Key(#[from] auth::tokens::backend::KeyError),
     #[error("password hasher: {0}")]
     Hasher(#[from] users::password::PasswordError),
     #[error("cannot listen on {addr}: {source}")]

@@ -398,14 +398,14 @@ fn changepassword_ends_every_session() {
     {
         let mut conn = project.connect();
         for jti in ["session-one", "session-two"] {
-            let t = auth::blacklist::Outstanding {
+            let t = auth::store::blacklist::Outstanding {
                 jti,
                 raw: jti,
                 user_id: Some(alice.id),
                 created_at: now,
                 expires_at: now + 3600,
             };
-            auth::blacklist::outstand(&mut conn, &t).expect("outstand");
+            auth::store::blacklist::outstand(&mut conn, &t).expect("outstand");
         }
     }
     let args = ["changepassword", "alice", "--password-stdin"];
@@ -413,7 +413,7 @@ fn changepassword_ends_every_session() {
     let mut conn = project.connect();
     for jti in ["session-one", "session-two"] {
         assert!(
-            auth::blacklist::is_blacklisted(&mut conn, jti).expect("query"),
+            auth::store::blacklist::is_blacklisted(&mut conn, jti).expect("query"),
             "{jti}"
         );
     }
@@ -582,7 +582,7 @@ fn unknown_users_are_errors() {
 
 #[test]
 fn flushexpiredtokens_deletes_only_expired_rows() {
-    use auth::blacklist::{blacklist, is_blacklisted, outstand, Outstanding};
+    use auth::store::blacklist::{blacklist, is_blacklisted, outstand, Outstanding};
 
     let project = Project::migrated();
     project.ok(&["createuser", "alice"]);
@@ -884,14 +884,14 @@ fn start_sessions(project: &Project, username: &str) -> [String; 2] {
     let jtis = [format!("{username}-one"), format!("{username}-two")];
     let mut conn = project.connect();
     for jti in &jtis {
-        let t = auth::blacklist::Outstanding {
+        let t = auth::store::blacklist::Outstanding {
             jti,
             raw: jti,
             user_id: Some(user.id),
             created_at: now,
             expires_at: now + 3600,
         };
-        auth::blacklist::outstand(&mut conn, &t).expect("outstand");
+        auth::store::blacklist::outstand(&mut conn, &t).expect("outstand");
     }
     jtis
 }
@@ -899,7 +899,7 @@ fn start_sessions(project: &Project, username: &str) -> [String; 2] {
 fn sessions_ended(project: &Project, jtis: &[String]) -> bool {
     let mut conn = project.connect();
     jtis.iter()
-        .all(|jti| auth::blacklist::is_blacklisted(&mut conn, jti).expect("query"))
+        .all(|jti| auth::store::blacklist::is_blacklisted(&mut conn, jti).expect("query"))
 }
 
 #[test]

@@ -52,7 +52,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CommandError> {
         if users::queries::set_password(conn, user.id, &encoded)? == 0 {
             return Ok(false);
         }
-        auth::sessions::end_all(conn, user.id, at)?;
+        auth::store::sessions::end_all(conn, user.id, at)?;
         Ok(true)
     })?;
     if !changed {

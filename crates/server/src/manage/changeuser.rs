@@ -77,7 +77,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CommandError> {
         // Tokens carry the user id, and the server looks the user up by it: after a rename or a
         // change of status, tokens issued before must not keep working as if nothing happened.
         if changes.ends_sessions() {
-            auth::sessions::end_all(conn, user.id, now)?;
+            auth::store::sessions::end_all(conn, user.id, now)?;
         }
         Ok::<_, CommandError>(changes)
     })?;

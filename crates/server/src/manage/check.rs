@@ -158,7 +158,7 @@ fn migrations_state(settings: &Settings) -> Result<usize, CommandError> {
 /// an in-process cache.
 fn redis_unreachable(caches: &settings::Caches) -> Option<String> {
     let url = caches.url.as_str();
-    let client = auth::redis_cache::client(caches)?;
+    let client = auth::limits::redis_cache::client(caches)?;
     let ping = || -> redis::RedisResult<()> {
         let client = client?;
         let mut conn = client.get_connection_with_timeout(Duration::from_secs(2))?;

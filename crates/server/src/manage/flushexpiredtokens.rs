@@ -12,7 +12,7 @@ pub struct Args {}
 pub fn run(_args: Args, out: &mut dyn Write) -> Result<(), CommandError> {
     let settings = setup::settings()?;
     let mut conn = setup::connect_migrated(&settings)?;
-    let deleted = auth::blacklist::flush_expired(&mut conn, auth::tokens::now())?;
+    let deleted = auth::store::blacklist::flush_expired(&mut conn, auth::tokens::now())?;
     writeln!(out, "Deleted {deleted} expired token(s).")?;
     Ok(())
 }

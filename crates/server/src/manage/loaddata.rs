@@ -63,7 +63,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CommandError> {
         // Tokens name the user by id: the replaced users' tokens would otherwise authenticate
         // as whoever took their row.
         for replaced in &summary.replaced {
-            auth::sessions::end_all(conn, replaced.id, now)?;
+            auth::store::sessions::end_all(conn, replaced.id, now)?;
         }
         Ok::<_, ImportError>(summary)
     });

@@ -14,7 +14,7 @@ pub struct Args {
 
 pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CommandError> {
     let (_, mut conn, user) = setup::user(&args.username)?;
-    let revoked = auth::sessions::end_all(&mut conn, user.id, auth::tokens::now())?;
+    let revoked = auth::store::sessions::end_all(&mut conn, user.id, auth::tokens::now())?;
     writeln!(
         out,
         "Blacklisted {revoked} outstanding token(s) of user '{}'. Access tokens already issued \

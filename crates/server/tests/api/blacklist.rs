@@ -76,7 +76,7 @@ async fn the_database_holds_hashes_never_raw_tokens() {
     );
     for ((jti, hash, user_id), token) in rows.iter().zip([&refresh, &rotated]) {
         assert_eq!(Some(jti.as_str()), claims(token)["jti"].as_str());
-        assert_eq!(hash, &auth::blacklist::token_hash(token));
+        assert_eq!(hash, &auth::store::blacklist::token_hash(token));
         assert_ne!(hash, token);
         assert_eq!(*user_id, Some(alice.id));
     }
@@ -99,14 +99,14 @@ async fn flush_expired_removes_only_expired_rows() {
     assert_eq!(status, StatusCode::OK);
     let mut conn = users::db::get(&app.state.pool).expect("connection");
     assert_eq!(
-        auth::blacklist::flush_expired(&mut conn, t).expect("flush"),
+        auth::store::blacklist::flush_expired(&mut conn, t).expect("flush"),
         0
     );
     assert_eq!(
-        auth::blacklist::flush_expired(&mut conn, t + 3).expect("flush"),
+        auth::store::blacklist::flush_expired(&mut conn, t + 3).expect("flush"),
         1
     );
-    assert!(!auth::blacklist::is_blacklisted(&mut conn, "old").expect("query"));
+    assert!(!auth::store::blacklist::is_blacklisted(&mut conn, "old").expect("query"));
     let jti = claims(&live)["jti"].as_str().unwrap_or_default().to_owned();
     drop(conn);
     let (status, _) = parts(

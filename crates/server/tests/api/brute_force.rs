@@ -3,7 +3,7 @@
 //! every path that checks a password (both obtain views, Basic authentication, password change),
 //! and counters shared through Redis. Time never passes here: the Redis tests end a lock by
 //! deleting its key (what its expiry does), and the arithmetic over time is unit-tested in
-//! `auth::brute_force`.
+//! `auth::limits::brute_force`.
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};

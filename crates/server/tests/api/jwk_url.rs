@@ -265,7 +265,7 @@ async fn made_up_kids_are_refused_without_a_fetch_per_request() {
     // An unknown kid may cost one refetch (it could be a rotation), then the budget is spent.
     let hits = issuer.hits();
     assert!(
-        hits <= 1 + auth::jwk_client::BURST as usize,
+        hits <= 1 + auth::tokens::jwk_client::BURST as usize,
         "{hits} fetches for 25 made-up kids"
     );
     assert_eq!(me_status(&app, &good).await.0, StatusCode::OK);
@@ -313,7 +313,7 @@ async fn a_failing_issuer_is_a_401_and_a_recovered_one_is_used() {
 
 #[tokio::test]
 async fn an_unreachable_issuer_is_a_401_within_the_timeout() {
-    let timeout = auth::jwk_client::TIMEOUT;
+    let timeout = auth::tokens::jwk_client::TIMEOUT;
     // Nothing listens on a port just freed: connection refused.
     let closed = {
         let l = TcpListener::bind("127.0.0.1:0").expect("bind");

@@ -149,7 +149,7 @@ async fn a_token_recorded_without_a_family_joins_the_one_its_rotation_starts() {
         "token_type": "refresh", "exp": t + 600, "iat": t, "jti": jti,
         "user_id": alice.id.to_string(),
     }));
-    let row = auth::blacklist::Outstanding {
+    let row = auth::store::blacklist::Outstanding {
         jti: &jti,
         raw: &imported,
         user_id: Some(alice.id),
@@ -157,7 +157,7 @@ async fn a_token_recorded_without_a_family_joins_the_one_its_rotation_starts() {
         expires_at: t + 600,
     };
     let mut conn = users::db::get(&app.state.pool).expect("connection");
-    auth::blacklist::outstand(&mut conn, &row).expect("outstanding row");
+    auth::store::blacklist::outstand(&mut conn, &row).expect("outstanding row");
     drop(conn);
 
     let second = rotate(&app, &imported).await;

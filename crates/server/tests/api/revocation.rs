@@ -59,7 +59,7 @@ fn live_tokens(app: &TestApp, user_id: i32) -> i64 {
     let conn: &mut users::DbConnection = &mut pooled;
     out::table
         .filter(out::user_id.eq(user_id))
-        .filter(out::expires_at.ge(auth::blacklist::timestamp(now())))
+        .filter(out::expires_at.ge(auth::store::blacklist::timestamp(now())))
         .filter(diesel::dsl::not(diesel::dsl::exists(
             black::table.filter(black::token_id.eq(out::id)),
         )))
@@ -241,7 +241,7 @@ fn age_rows(app: &TestApp, user_id: i32, at: i64) {
     let mut pooled = users::db::get(&app.state.pool).expect("connection");
     let conn: &mut users::DbConnection = &mut pooled;
     diesel::update(out::table.filter(out::user_id.eq(user_id)))
-        .set(out::expires_at.eq(auth::blacklist::timestamp(at)))
+        .set(out::expires_at.eq(auth::store::blacklist::timestamp(at)))
         .execute(conn)
         .expect("update");
 }
@@ -283,7 +283,7 @@ async fn a_slid_sliding_token_dies_with_logout_everywhere_and_stays_dead_after_a
     assert_eq!(slide_status(&app, &slid).await, StatusCode::UNAUTHORIZED);
     // flushexpiredtokens keeps the blacklist row of a token that can still be used.
     let mut conn = users::db::get(&app.state.pool).expect("connection");
-    auth::blacklist::flush_expired(&mut conn, now()).expect("flush");
+    auth::store::blacklist::flush_expired(&mut conn, now()).expect("flush");
     drop(conn);
     assert_eq!(slide_status(&app, &slid).await, StatusCode::UNAUTHORIZED);
 }
@@ -302,7 +302,7 @@ async fn a_slid_sliding_token_dies_with_a_password_change_and_revoketokens() {
     app.change_password(&alice, PASSWORD);
     let slid = obtain_and_slide(&app, alice.id).await;
     let mut conn = users::db::get(&app.state.pool).expect("connection");
-    let ended = auth::sessions::end_all(&mut conn, alice.id, now()).expect("end all");
+    let ended = auth::store::sessions::end_all(&mut conn, alice.id, now()).expect("end all");
     drop(conn);
     assert!(ended >= 1, "{ended}");
     assert_eq!(slide_status(&app, &slid).await, StatusCode::UNAUTHORIZED);

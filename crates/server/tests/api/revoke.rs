@@ -8,7 +8,7 @@ use crate::helpers::*;
 
 /// Python's `hashlib.md5(user.password.encode()).hexdigest().upper()`.
 fn md5_upper(text: &str) -> String {
-    auth::revoke::password_hash_claim(text)
+    auth::tokens::revoke::password_hash_claim(text)
 }
 
 #[tokio::test]

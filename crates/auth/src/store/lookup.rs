@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use settings::{SimpleJwt, UserClaim, UserIdField};
+use settings::{SimpleJwt, UserIdField};
 use users::tx::UserLock;
 use users::{DbConnection, User};
 
@@ -74,27 +74,6 @@ pub fn id_from_claim(claim: &Value) -> Option<i32> {
         Value::String(s) => s.parse().ok(),
         Value::Number(n) => n.as_i64().and_then(|n| i32::try_from(n).ok()),
         _ => None,
-    }
-}
-
-/// The user id as it goes into a token: always a string (simplejwt 5.5.1).
-pub fn claim_for_user(settings: &SimpleJwt, user: &User) -> String {
-    match settings.user_id_field {
-        UserIdField::Id => user.id.to_string(),
-        UserIdField::Username => user.username.clone(),
-    }
-}
-
-/// A TOKEN_USER_CLAIMS field of the user, as the JSON value that goes into the token.
-pub fn user_field(user: &User, field: UserClaim) -> Value {
-    match field {
-        UserClaim::Username => user.username.clone().into(),
-        UserClaim::Email => user.email.clone().into(),
-        UserClaim::FirstName => user.first_name.clone().into(),
-        UserClaim::LastName => user.last_name.clone().into(),
-        UserClaim::IsStaff => user.is_staff.into(),
-        UserClaim::IsSuperuser => user.is_superuser.into(),
-        UserClaim::IsActive => user.is_active.into(),
     }
 }
 

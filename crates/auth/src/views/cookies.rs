@@ -1,6 +1,6 @@
 //! dj-rest-auth's JWT cookie transport (`REST_AUTH.JWT_AUTH_*`): the `Set-Cookie` headers that
-//! carry the tokens and the CSRF cookie, the expired ones that clear them, reading a cookie back
-//! from a request, and what the obtain, refresh and logout views answer with cookies on.
+//! carry the tokens and the CSRF cookie, the expired ones that clear them, which cookies the
+//! obtain and refresh views set, and dj-rest-auth's logout.
 //!
 //! Cookies are parsed and formatted by the `cookie` crate (actix-web's `cookies` feature,
 //! re-exported as `actix_web::cookie`): [`Cookie::parse`] reads each pair of a request's `Cookie`
@@ -14,76 +14,37 @@ use std::time::Duration;
 
 use actix_web::cookie::time::{self, OffsetDateTime};
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::http::header::COOKIE;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
-use rand::distr::{Alphanumeric, SampleString};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use settings::{RestAuth, SimpleJwt};
 
+use crate::api::request::cookie as read;
 use crate::api::{ApiError, RequestData};
-use crate::csrf;
-use crate::service::{self, Pair, Refreshed};
+use crate::authn::csrf::{self, new_csrf_secret, CSRF_COOKIE};
 use crate::state::AuthState;
+use crate::views::service::{self, Pair, Refreshed};
 
-/// Django's `CSRF_COOKIE_NAME`: scripts read it and send it back as `X-CSRFToken`.
-pub const CSRF_COOKIE: &str = "csrftoken";
 /// Django's `CSRF_COOKIE_AGE`: a year, in seconds.
 const CSRF_COOKIE_AGE: Duration = Duration::from_secs(31_449_600);
-/// Django's CSRF secrets: 32 ASCII letters and digits.
-pub const CSRF_SECRET_LENGTH: usize = 32;
 /// The `Expires` of Django's `delete_cookie` (`Thu, 01 Jan 1970 00:00:00 GMT`), with `Max-Age=0`.
 const EPOCH: OffsetDateTime = OffsetDateTime::UNIX_EPOCH;
 
-/// The value of cookie `name` in the request, if present and not empty (an empty value counts as
-/// absent). With several cookies of one name (a sibling subdomain can plant one), the first
-/// non-empty one wins: browsers send the one with the most specific path first.
-///
-/// Each `;`-separated pair is parsed by [`Cookie::parse`], which trims it and strips one pair of
-/// surrounding double quotes from the value, as Django's `parse_cookie`. What it refuses (a pair
-/// without `=`, an empty name) is skipped, as is a `Cookie` header that is not UTF-8: a malformed
-/// header is never an error. Values are not percent-decoded, as Django's are not.
-///
-/// Not [`HttpRequest::cookie`]: that one returns the first cookie of the name even when it is
-/// empty, percent-decodes (dropping a pair whose decoded value is not UTF-8), gives up on every
-/// header when one is not UTF-8, and caches its parse in the request's extensions with
-/// `extensions_mut()`, which panics while a caller holds `req.connection_info()` (as
-/// `csrf::enforce` does around this call).
-pub fn read(req: &HttpRequest, name: &str) -> Option<String> {
-    req.headers()
-        .get_all(COOKIE)
-        .filter_map(|header| std::str::from_utf8(header.as_bytes()).ok())
-        .flat_map(|header| header.split(';'))
-        .filter_map(|pair| Cookie::parse(pair).ok())
-        .filter(|cookie| cookie.name() == name)
-        .map(|cookie| cookie.value().to_owned())
-        .find(|value| !value.is_empty())
-}
-
-/// A new CSRF secret, as Django's `_get_new_csrf_string`.
-pub fn new_csrf_secret() -> String {
-    Alphanumeric.sample_string(&mut rand::rng(), CSRF_SECRET_LENGTH)
-}
-
-/// TokenObtainPairView with dj-rest-auth's cookies: the access and refresh cookies, a new CSRF
-/// secret (Django rotates it at login), and with an HttpOnly refresh cookie `"refresh": ""` in
-/// the body, as dj-rest-auth's LoginView: a script must not be able to read it.
-pub fn pair_response(state: &AuthState, pair: Pair) -> Result<HttpResponse, ApiError> {
+/// dj-rest-auth's LoginView cookies of TokenObtainPairView: the access and refresh cookies and a
+/// new CSRF secret (Django rotates it at login).
+pub fn pair_cookies<'a>(state: &'a AuthState, pair: &Pair) -> Jar<'a> {
     let ra = &state.settings.rest_auth;
     let mut jar = Jar::new(ra, state.jwt());
     jar.access(&pair.access).refresh(&pair.refresh);
     if ra.uses_cookies() && ra.jwt_auth_cookie_use_csrf {
         jar.csrf(&new_csrf_secret());
     }
-    let mut body = Map::new();
-    body.insert("refresh".into(), json!(pair.refresh));
-    body.insert("access".into(), json!(pair.access));
-    if ra.jwt_auth_refresh_cookie.is_some() && ra.jwt_auth_httponly {
-        body.insert("refresh".into(), json!(""));
-    }
-    insert_expirations(state, &mut body, true);
-    let mut res = HttpResponse::Ok().json(Value::Object(body));
-    jar.apply(&mut res)?;
-    Ok(res)
+    jar
+}
+
+/// With an HttpOnly refresh cookie the body must not carry the refresh token (dj-rest-auth's
+/// LoginView and refresh view): a script must not be able to read it.
+pub fn hides_refresh(ra: &RestAuth) -> bool {
+    ra.jwt_auth_refresh_cookie.is_some() && ra.jwt_auth_httponly
 }
 
 /// dj-rest-auth's CookieTokenRefreshSerializer: with a refresh cookie configured and no
@@ -118,31 +79,22 @@ pub fn refresh_from_cookie(
 }
 
 /// TokenRefreshView with dj-rest-auth's cookies: the new access token (and the rotated refresh
-/// token) in their cookies; an HttpOnly refresh cookie keeps the rotated token out of the body.
-/// A CSRF cookie is set if the browser has none.
-pub fn refreshed_response(
+/// token) in their cookies. A CSRF cookie is set if the browser has none.
+pub fn refreshed_cookies<'a>(
     req: &HttpRequest,
-    state: &AuthState,
-    refreshed: Refreshed,
-) -> Result<HttpResponse, ApiError> {
+    state: &'a AuthState,
+    refreshed: &Refreshed,
+) -> Jar<'a> {
     let ra = &state.settings.rest_auth;
     let mut jar = Jar::new(ra, state.jwt());
     jar.access(&refreshed.access);
-    let mut body = Map::new();
-    body.insert("access".into(), json!(refreshed.access));
     if let Some(rotated) = &refreshed.refresh {
         jar.refresh(rotated);
-        if !(ra.jwt_auth_refresh_cookie.is_some() && ra.jwt_auth_httponly) {
-            body.insert("refresh".into(), json!(rotated));
-        }
     }
     if ra.uses_cookies() && ra.jwt_auth_cookie_use_csrf && read(req, CSRF_COOKIE).is_none() {
         jar.csrf(&new_csrf_secret());
     }
-    insert_expirations(state, &mut body, refreshed.refresh.is_some());
-    let mut res = HttpResponse::Ok().json(Value::Object(body));
-    jar.apply(&mut res)?;
-    Ok(res)
+    jar
 }
 
 /// dj-rest-auth's LogoutView: blacklists the refresh token of the refresh cookie (which, with
@@ -191,35 +143,6 @@ pub fn cleared(state: &AuthState, res: &mut HttpResponse) -> Result<(), ApiError
     Jar::new(&state.settings.rest_auth, state.jwt())
         .clear()
         .apply(res)
-}
-
-/// dj-rest-auth's JWT_AUTH_RETURN_EXPIRATION: `access_expiration` in `body`, and
-/// `refresh_expiration` when the response hands out a refresh token.
-fn insert_expirations(state: &AuthState, body: &mut Map<String, Value>, with_refresh: bool) {
-    if !state.settings.rest_auth.jwt_auth_return_expiration {
-        return;
-    }
-    let jwt = state.jwt();
-    let mut insert = |field: &str, lifetime| {
-        body.insert(field.into(), expiration(lifetime));
-    };
-    insert("access_expiration", jwt.access_token_lifetime);
-    if with_refresh {
-        insert("refresh_expiration", jwt.refresh_token_lifetime);
-    }
-}
-
-/// dj-rest-auth's `*_expiration`: now plus the lifetime, as DRF writes a datetime.
-fn expiration(lifetime: Duration) -> Value {
-    later(lifetime).map_or(Value::Null, |at| {
-        json!(at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
-    })
-}
-
-/// Now plus `after`, if chrono can represent it (lifetimes are settings: never panic on them).
-fn later(after: Duration) -> Option<chrono::DateTime<chrono::Utc>> {
-    let delta = chrono::TimeDelta::from_std(after).ok()?;
-    chrono::Utc::now().checked_add_signed(delta)
 }
 
 /// The cookies one response sets or clears, per the `[REST_AUTH]` settings.
@@ -343,7 +266,6 @@ fn same_site(setting: settings::SameSite) -> SameSite {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actix_web::test::TestRequest;
 
     fn settings(pairs: &[(&str, &str)]) -> settings::Settings {
         let mut env = vec![(
@@ -352,81 +274,6 @@ mod tests {
         )];
         env.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         settings::Settings::from_sources(None, &env).unwrap()
-    }
-
-    fn request(headers: &[&[u8]]) -> HttpRequest {
-        let mut req = TestRequest::default();
-        for header in headers {
-            let value = actix_web::http::header::HeaderValue::from_bytes(header).unwrap();
-            req = req.append_header((COOKIE, value));
-        }
-        req.to_http_request()
-    }
-
-    #[test]
-    fn reads_the_first_non_empty_cookie_of_a_name() {
-        let req = request(&[b"a=1; access=tok.en.x ; b=\"q\"; c=\"\""]);
-        assert_eq!(read(&req, "access").as_deref(), Some("tok.en.x"));
-        assert_eq!(
-            read(&req, "b").as_deref(),
-            Some("q"),
-            "one pair of quotes goes"
-        );
-        assert_eq!(read(&req, "c"), None, "empty inside its quotes");
-        assert_eq!(read(&req, "acc"), None);
-        let req = request(&[b"access=; access2=x"]);
-        assert_eq!(read(&req, "access"), None, "empty means absent");
-        assert_eq!(read(&req, "access2").as_deref(), Some("x"));
-        // Several cookies of one name: the first non-empty one, also across headers (HTTP/2
-        // clients may send one `Cookie` header per cookie).
-        let req = request(&[b"r=specific; r=planted"]);
-        assert_eq!(read(&req, "r").as_deref(), Some("specific"));
-        let req = request(&[b"r=; r=second"]);
-        assert_eq!(read(&req, "r").as_deref(), Some("second"));
-        let req = request(&[b"r=", b"r=second", b"r=third"]);
-        assert_eq!(read(&req, "r").as_deref(), Some("second"));
-        // actix's own lookup stops at the first of the name, empty or not.
-        assert_eq!(
-            req.cookie("r").map(|c| c.value().to_owned()).as_deref(),
-            Some("")
-        );
-    }
-
-    #[test]
-    fn malformed_cookies_are_skipped_not_errors() {
-        // Pairs the cookie crate refuses (no `=`, an empty name, nothing) are skipped; the rest
-        // is read, including a value that is not valid percent-encoding (read raw, as Django).
-        let req = request(&[b"junk; =x; ;; access=tok; b=%zz%FF; c=a=b"]);
-        assert_eq!(read(&req, "access").as_deref(), Some("tok"));
-        assert_eq!(read(&req, "b").as_deref(), Some("%zz%FF"));
-        assert_eq!(read(&req, "c").as_deref(), Some("a=b"));
-        assert_eq!(read(&req, "junk"), None);
-        assert_eq!(read(&req, ""), None);
-        // actix's lookup percent-decodes, and drops what does not decode to UTF-8.
-        assert!(req.cookie("b").is_none());
-        assert_eq!(req.cookie("access").unwrap().value(), "tok");
-
-        // A header that is not UTF-8 is skipped; the others still count. actix's lookup gives
-        // up on every header then.
-        let req = request(&[b"a=\xff\xfe; access=lost", b"refresh=kept"]);
-        assert_eq!(read(&req, "access"), None);
-        assert_eq!(read(&req, "refresh").as_deref(), Some("kept"));
-        assert!(req.cookie("refresh").is_none());
-        // UTF-8 beyond ASCII is fine.
-        let req = request(&["note=café; access=tok".as_bytes()]);
-        assert_eq!(read(&req, "note").as_deref(), Some("café"));
-        assert_eq!(read(&request(&[]), "access"), None);
-    }
-
-    #[test]
-    fn reads_while_the_connection_info_is_borrowed() {
-        // `csrf::enforce` holds `req.connection_info()` (a borrow of the request's extensions)
-        // while it reads the CSRF cookie; `HttpRequest::cookies()` would panic here, as it
-        // caches its parse with `extensions_mut()`.
-        let req = request(&[b"csrftoken=abc"]);
-        let info = req.connection_info();
-        assert_eq!(read(&req, CSRF_COOKIE).as_deref(), Some("abc"));
-        drop(info);
     }
 
     #[test]
@@ -521,13 +368,5 @@ mod tests {
             line.ends_with("; Expires=Fri, 31 Dec 9999 23:59:59 GMT"),
             "{line}"
         );
-    }
-
-    #[test]
-    fn csrf_secrets_are_random_alphanumerics() {
-        let (a, b) = (new_csrf_secret(), new_csrf_secret());
-        assert_eq!(a.len(), CSRF_SECRET_LENGTH);
-        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
-        assert_ne!(a, b);
     }
 }

@@ -8,7 +8,7 @@ use subtle::ConstantTimeEq;
 use settings::SimpleJwt;
 use users::User;
 
-use crate::tokens::Token;
+use crate::tokens::backend::Claims;
 
 /// simplejwt's message when a token outlived a password change.
 pub const PASSWORD_CHANGED: &str = "The user's password has been changed.";
@@ -18,14 +18,14 @@ pub fn password_hash_claim(encoded_password: &str) -> String {
     hex::encode_upper(Md5::digest(encoded_password.as_bytes()))
 }
 
-/// Whether the token still matches the user's password (always, when CHECK_REVOKE_TOKEN is off).
-/// A missing or non-string claim does not match, as in simplejwt (`None != "..."`).
-pub fn still_valid(settings: &SimpleJwt, token: &Token, user: &User) -> bool {
+/// Whether a token's `claims` still match the user's password (always, when CHECK_REVOKE_TOKEN is
+/// off). A missing or non-string claim does not match, as in simplejwt (`None != "..."`).
+pub fn still_valid(settings: &SimpleJwt, claims: &Claims, user: &User) -> bool {
     if !settings.check_revoke_token {
         return true;
     }
     let expected = password_hash_claim(&user.password);
-    match token.claims.get(&settings.revoke_token_claim) {
+    match claims.get(&settings.revoke_token_claim) {
         Some(Value::String(claim)) => bool::from(claim.as_bytes().ct_eq(expected.as_bytes())),
         _ => false,
     }

@@ -4,7 +4,7 @@ use actix_web::http::Method;
 use settings::PermissionClass;
 
 use crate::api::ApiError;
-use crate::authentication::AuthUser;
+use crate::authn::user::AuthUser;
 
 fn allows(class: PermissionClass, user: Option<&AuthUser>, method: &Method) -> bool {
     let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);

@@ -5,16 +5,26 @@
 
 use actix_web::http::Method;
 use actix_web::HttpRequest;
+use rand::distr::{Alphanumeric, SampleString};
 use subtle::ConstantTimeEq;
 
+use crate::api::request;
 use crate::api::ApiError;
-use crate::cookies::{self, CSRF_SECRET_LENGTH};
 
+/// Django's `CSRF_COOKIE_NAME`: scripts read it and send it back as `X-CSRFToken`.
+pub const CSRF_COOKIE: &str = "csrftoken";
+/// Django's CSRF secrets: 32 ASCII letters and digits.
+pub const CSRF_SECRET_LENGTH: usize = 32;
 /// Django's `CSRF_HEADER_NAME` (`HTTP_X_CSRFTOKEN`) as a header, and as its messages name it.
 const HEADER: &str = "x-csrftoken";
 const HEADER_SOURCE: &str = "the 'X-Csrftoken' HTTP header";
 /// Django's `CSRF_ALLOWED_CHARS`: the alphabet of secrets and masked tokens.
 const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+/// A new CSRF secret, as Django's `_get_new_csrf_string`.
+pub fn new_csrf_secret() -> String {
+    Alphanumeric.sample_string(&mut rand::rng(), CSRF_SECRET_LENGTH)
+}
 
 /// Refuses an unsafe request that fails Django's CSRF check: 403 `{"detail": "CSRF Failed:
 /// <Django's reason>", "code": "permission_denied"}`. Safe methods always pass.
@@ -31,7 +41,7 @@ pub fn enforce(req: &HttpRequest, trusted_origins: &[String]) -> Result<(), ApiE
         host: info.host(),
         origin: header(req, "origin"),
         referer: header(req, "referer"),
-        cookie: cookies::read(req, cookies::CSRF_COOKIE),
+        cookie: request::cookie(req, CSRF_COOKIE),
         token: header(req, HEADER),
     };
     check(&request, trusted_origins).map_err(|reason| ApiError::Forbidden {
@@ -366,5 +376,13 @@ mod tests {
             with("not a url"),
             Err("Referer checking failed - Referer is malformed.".into())
         );
+    }
+
+    #[test]
+    fn csrf_secrets_are_random_alphanumerics() {
+        let (a, b) = (new_csrf_secret(), new_csrf_secret());
+        assert_eq!(a.len(), CSRF_SECRET_LENGTH);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(a, b);
     }
 }

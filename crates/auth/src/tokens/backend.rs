@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use settings::SimpleJwt;
 
-use crate::jwk_client::JwkClient;
+use crate::tokens::jwk_client::JwkClient;
 
 pub type Claims = Map<String, Value>;
 
@@ -437,7 +437,7 @@ mod tests {
 
     #[test]
     fn simplejwt_vectors_decode_and_reencode_identically() {
-        let raw = include_str!("../../../testdata/simplejwt_tokens.json");
+        let raw = include_str!("../../../../testdata/simplejwt_tokens.json");
         let vectors: Value = serde_json::from_str(raw).expect("vectors");
         let b = backend(&settings());
         let now = 1_800_000_000;

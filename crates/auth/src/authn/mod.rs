@@ -1,61 +1,33 @@
 //! The authentication classes: header → raw token → validated token → user, tried in the order of
 //! DEFAULT_AUTHENTICATION_CLASSES, and the extractor that guards a view with them.
 
+pub mod basic;
+pub mod challenge;
+pub mod credentials;
+pub mod csrf;
+pub mod permissions;
+pub mod user;
+
+pub use user::{AuthUser, Authenticated, TokenUser};
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
-use serde_json::Value;
 
 use settings::{AuthenticationClass, PermissionClass, SimpleJwt};
 use users::User;
 
 use crate::api::error::TokenMessage;
+use crate::api::request;
 use crate::api::ApiError;
-use crate::basic;
-use crate::challenge::ProtectedView;
-use crate::cookies;
-use crate::csrf;
-use crate::lookup::{self, UserKey};
-use crate::permissions;
-use crate::revoke;
-use crate::service;
+use crate::authn::challenge::ProtectedView;
 use crate::state::AuthState;
-use crate::tokens::{now, Token, TokenKind};
-
-/// Who made the request: a database user (JWTAuthentication) or a user made from the token's
-/// claims alone (JWTStatelessUserAuthentication, no database).
-#[derive(Debug, Clone)]
-pub enum AuthUser {
-    User(User),
-    Token(TokenUser),
-}
-
-/// simplejwt's TokenUser: what the claims say, nothing looked up.
-#[derive(Debug, Clone)]
-pub struct TokenUser {
-    pub id: Value,
-    pub token: Token,
-}
-
-impl AuthUser {
-    pub fn is_staff(&self) -> bool {
-        match self {
-            AuthUser::User(u) => u.is_staff,
-            AuthUser::Token(t) => {
-                t.token.claims.get("is_staff").and_then(Value::as_bool) == Some(true)
-            }
-        }
-    }
-}
-
-/// An authenticated request: the user, and the token that proved it (`None` for Basic).
-#[derive(Debug, Clone)]
-pub struct Authenticated {
-    pub user: AuthUser,
-    pub token: Option<Token>,
-}
+use crate::store::blacklist;
+use crate::store::lookup::{self, UserKey};
+use crate::tokens::revoke;
+use crate::tokens::{now, Token, TokenError, TokenKind};
 
 const BAD_HEADER: &str = "Authorization header must contain two space-delimited values";
 
@@ -105,7 +77,7 @@ async fn validated_token(state: &AuthState, raw: &str) -> Result<Token, ApiError
     for class in &state.jwt().auth_token_classes {
         let kind = TokenKind::from(*class);
         let checked = match state.tokens().decode(raw, kind, now()) {
-            Ok(token) if kind.is_blacklistable() => service::not_blacklisted(state, token).await?,
+            Ok(token) if kind.is_blacklistable() => not_blacklisted(state, token).await?,
             other => other,
         };
         match checked {
@@ -117,6 +89,24 @@ async fn validated_token(state: &AuthState, raw: &str) -> Result<Token, ApiError
         }
     }
     Err(ApiError::NoValidToken(messages))
+}
+
+/// The blacklist check of simplejwt's BlacklistMixin.verify, for a decoded refresh or sliding
+/// token: the token back, or "Token is blacklisted".
+pub async fn not_blacklisted(
+    state: &AuthState,
+    token: Token,
+) -> Result<Result<Token, TokenError>, ApiError> {
+    let jti = token.jti(state.jwt()).unwrap_or_default().to_owned();
+    let listed = state
+        .with_conn(move |conn| Ok(blacklist::is_blacklisted(conn, &jti)?))
+        .await?;
+    Ok(if listed {
+        state.metrics.blacklist_hit();
+        Err(TokenError::Blacklisted)
+    } else {
+        Ok(token)
+    })
 }
 
 fn no_user_id() -> ApiError {
@@ -154,7 +144,7 @@ async fn database_user(state: &AuthState, token: &Token) -> Result<User, ApiErro
             code: "user_inactive",
         });
     }
-    if !revoke::still_valid(jwt, token, &user) {
+    if !revoke::still_valid(jwt, &token.claims, &user) {
         return Err(ApiError::AuthenticationFailedCode {
             detail: revoke::PASSWORD_CHANGED.into(),
             code: "password_changed",
@@ -228,7 +218,7 @@ async fn cookie_authenticate(
     let Some(name) = ra.jwt_auth_cookie.as_deref() else {
         return Ok(None);
     };
-    let raw = cookies::read(req, name);
+    let raw = request::cookie(req, name);
     if ra.jwt_auth_cookie_enforce_csrf_on_unauthenticated
         || (raw.is_some() && ra.jwt_auth_cookie_use_csrf)
     {
@@ -302,7 +292,7 @@ impl FromRequest for RequireUser {
             // DRF's order: authentication, permissions, then throttles (which see the user).
             state
                 .throttles
-                .check(&req, auth.as_ref().map(|a| &a.user), None)
+                .check(&req, auth.as_ref().map(|a| &a.user as _), None)
                 .await?;
             auth.map(RequireUser).ok_or(ApiError::NotAuthenticated)
         })

@@ -1,41 +1,24 @@
 //! DRF's rate throttles (AnonRateThrottle, UserRateThrottle, ScopedRateThrottle): which request
 //! counts against which key, DRF's sliding-log algorithm, and the wait a throttled client is told.
-//! Counters live in a [`Store`] chosen by `CACHES.URL`.
+//! Counters live in the limits' [`Store`] (`CACHES.URL`): here, only the policy and its script.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
-use actix_web::{web, HttpMessage, HttpRequest};
-use serde_json::Value;
+use actix_web::HttpRequest;
 
 use settings::{Rate, Settings, ThrottleClass};
 
+use crate::api::request::client_address;
 use crate::api::ApiError;
-use crate::authentication::AuthUser;
-use crate::redis_cache::RedisCache;
-use crate::state::AuthState;
+use crate::limits::store::{now, Local, Store};
 
 /// DRF's `throttle_scope` of the token obtain views (pair and sliding), for ScopedRateThrottle.
 pub const LOGIN_SCOPE: &str = "login";
 
-/// The client's address as established by a trusted-proxy layer, when there is one (put it in
-/// the request's extensions); without it the TCP peer address is used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientAddr(pub IpAddr);
-
-/// DRF's `get_ident`: the proxy-aware client address ([`ClientAddr`]) or else the peer address.
-pub fn client_address(req: &HttpRequest) -> String {
-    if let Some(ClientAddr(addr)) = req.extensions().get::<ClientAddr>() {
-        return addr.to_string();
-    }
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default()
+/// `request.user` as the throttles see it: its `pk`, asked only when a throttle counts by user.
+pub trait RequestUser {
+    fn pk(&self) -> String;
 }
 
 /// The configured throttles and their counters, built once at startup.
@@ -45,10 +28,17 @@ pub struct Throttles {
     rates: HashMap<String, Rate>,
     key_prefix: String,
     store: Store,
+    /// DRF's sliding log in one script.
+    script: redis::Script,
+    /// The counters in this process: all of them with `locmem://`, else while Redis is away
+    /// (each instance then limits on its own, which still holds a client back, instead of not
+    /// at all).
+    local: LocalStore,
 }
 
 impl Throttles {
-    pub fn new(settings: &Settings) -> Self {
+    /// The throttles of `settings`, counting in `store`.
+    pub fn new(settings: &Settings, store: Store) -> Self {
         let rf = &settings.rest_framework;
         Throttles {
             classes: rf.default_throttle_classes.clone(),
@@ -58,16 +48,19 @@ impl Throttles {
                 .filter_map(|(scope, rate)| rate.map(|r| (scope.clone(), r)))
                 .collect(),
             key_prefix: settings.caches.key_prefix.clone(),
-            store: Store::for_caches(&settings.caches),
+            store,
+            script: redis::Script::new(SLIDING_LOG),
+            local: LocalStore::default(),
         }
     }
 
-    /// DRF's `check_throttles`: every class counts the request (those that allow it record it);
+    /// DRF's `check_throttles` for a request by `user` (`None` when anonymous): every class
+    /// counts the request (those that allow it record it);
     /// if any refuses, 429 with the longest of their waits.
     pub async fn check(
         &self,
         req: &HttpRequest,
-        user: Option<&AuthUser>,
+        user: Option<&dyn RequestUser>,
         view_scope: Option<&'static str>,
     ) -> Result<(), ApiError> {
         let mut refused = Vec::new();
@@ -75,7 +68,7 @@ impl Throttles {
             let Some((key, rate)) = self.key(*class, req, user, view_scope) else {
                 continue;
             };
-            if let Decision::Refused { wait } = self.store.hit(&key, now(), rate).await {
+            if let Decision::Refused { wait } = self.hit(&key, now(), rate).await {
                 refused.push(wait);
             }
         }
@@ -93,7 +86,7 @@ impl Throttles {
         &self,
         class: ThrottleClass,
         req: &HttpRequest,
-        user: Option<&AuthUser>,
+        user: Option<&dyn RequestUser>,
         view_scope: Option<&'static str>,
     ) -> Option<(String, Rate)> {
         let scope = match class {
@@ -104,41 +97,11 @@ impl Throttles {
         // A scope whose rate is None is not throttled.
         let rate = *self.rates.get(scope)?;
         let ident = match user {
-            Some(user) if class != ThrottleClass::AnonRateThrottle => user_pk(user),
+            Some(user) if class != ThrottleClass::AnonRateThrottle => user.pk(),
             _ => client_address(req),
         };
         Some((format!("{}throttle_{scope}_{ident}", self.key_prefix), rate))
     }
-}
-
-/// Wraps a token view (no authentication, as simplejwt's TokenViewBase): every request to it is
-/// counted before anything else runs, with the view's scope (`Some("login")` for obtain views).
-pub async fn middleware(
-    scope: Option<&'static str>,
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if let Some(state) = req.app_data::<web::Data<AuthState>>() {
-        state.throttles.check(req.request(), None, scope).await?;
-    }
-    next.call(req).await
-}
-
-/// `request.user.pk`.
-fn user_pk(user: &AuthUser) -> String {
-    match user {
-        AuthUser::User(u) => u.id.to_string(),
-        AuthUser::Token(t) => match &t.id {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        },
-    }
-}
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// The outcome of counting one request against one key.
@@ -149,38 +112,6 @@ pub enum Decision {
     Refused {
         wait: Option<f64>,
     },
-}
-
-/// Where the counters live.
-#[derive(Debug)]
-pub enum Store {
-    /// In this process (`CACHES.URL = "locmem://"`): each instance counts on its own.
-    Local(LocalStore),
-    /// In Redis (`redis://` or `rediss://`): every instance shares the counters.
-    Redis(Box<RedisStore>),
-}
-
-impl Store {
-    /// The store `CACHES.URL` names (settings have already refused any other scheme).
-    pub fn for_caches(caches: &settings::Caches) -> Store {
-        match crate::redis_cache::client(caches) {
-            Some(Ok(client)) => return Store::Redis(Box::new(RedisStore::new(client))),
-            // The URL passed the settings' scheme check but not the client's parser: say so
-            // once at startup and throttle per process rather than not at all.
-            Some(Err(e)) => {
-                log::error!("CACHES.URL is not a usable Redis URL ({e}); counting in-process")
-            }
-            None => {}
-        }
-        Store::Local(LocalStore::default())
-    }
-
-    async fn hit(&self, key: &str, now: f64, rate: Rate) -> Decision {
-        match self {
-            Store::Local(store) => store.hit(key, now, rate),
-            Store::Redis(store) => store.hit(key, now, rate).await,
-        }
-    }
 }
 
 /// DRF's sliding log in a Redis sorted set (score = request time), updated atomically by one
@@ -197,33 +128,15 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2]) * 1000))
 return {1, n + 1, ''}
 "#;
 
-/// Counters in Redis, shared by every instance; in this process while Redis is unavailable.
-#[derive(Debug)]
-pub struct RedisStore {
-    cache: RedisCache,
-    script: redis::Script,
-    /// Where requests are counted while Redis is away (`RedisCache`'s breaker is open): each
-    /// instance then limits on its own, which still holds a client back, instead of not at all.
-    fallback: LocalStore,
-}
-
-impl RedisStore {
-    fn new(client: redis::Client) -> Self {
-        RedisStore {
-            cache: RedisCache::new(client, "throttle"),
-            script: redis::Script::new(SLIDING_LOG),
-            fallback: LocalStore::default(),
-        }
-    }
-
-    /// Counts one request, in Redis or, while it is unavailable, in this process (never failing
-    /// closed: a cache outage must not turn into a full one, nor open the gates).
+impl Throttles {
+    /// Counts one request, in the shared store or, with `locmem://` and while Redis is
+    /// unavailable, in this process.
     async fn hit(&self, key: &str, now: f64, rate: Rate) -> Decision {
         let shared = self
-            .cache
-            .call(|conn| self.try_hit(conn, key, now, rate))
+            .store
+            .shared(|conn| self.try_hit(conn, key, now, rate))
             .await;
-        shared.unwrap_or_else(|| self.fallback.hit(key, now, rate))
+        shared.unwrap_or_else(|| self.local.hit(key, now, rate))
     }
 
     async fn try_hit(
@@ -259,25 +172,17 @@ impl RedisStore {
 /// Per key, the times of the requests still inside the window, newest first (DRF's history list).
 #[derive(Debug, Default)]
 pub struct LocalStore {
-    histories: Mutex<HashMap<String, Vec<f64>>>,
+    histories: Local<Vec<f64>>,
 }
-
-/// Sweep stale keys once the map holds this many, so idle clients do not accumulate forever.
-const SWEEP_AT: usize = 10_000;
 
 impl LocalStore {
     /// DRF's `SimpleRateThrottle.allow_request` and `wait`.
     pub fn hit(&self, key: &str, now: f64, rate: Rate) -> Decision {
         let duration = rate.period.as_secs_f64();
-        // A poisoned lock only means another request panicked mid-update; the data is still usable.
+        let oldest_period = Duration::from_secs(86_400).as_secs_f64();
         let mut histories = self
             .histories
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if histories.len() >= SWEEP_AT {
-            let oldest_period = Duration::from_secs(86_400).as_secs_f64();
-            histories.retain(|_, h| h.first().is_some_and(|t| *t > now - oldest_period));
-        }
+            .swept(|_, h| h.first().is_some_and(|t| *t > now - oldest_period));
         let history = histories.entry(key.to_owned()).or_default();
         while history.last().is_some_and(|t| *t <= now - duration) {
             history.pop();

@@ -6,10 +6,11 @@ use serde_json::{json, Map, Value};
 use users::validators::UserAttributes;
 
 use crate::api::{ApiError, Fields, RequestData};
-use crate::authentication::AuthUser;
-use crate::sessions;
+use crate::authn::AuthUser;
 use crate::state::AuthState;
+use crate::store::sessions;
 use crate::tokens::now;
+use crate::views::service;
 
 /// Django's PasswordChangeForm message for a wrong old password.
 pub const INCORRECT_OLD: &str = "Your old password was entered incorrectly. Please enter it again.";
@@ -52,7 +53,7 @@ pub async fn change(
 ) -> Result<Value, ApiError> {
     let settings = state.settings.clone();
     let user = state
-        .with_conn(move |conn| sessions::database_user(conn, &settings.simple_jwt, &user))
+        .with_conn(move |conn| service::database_user(conn, &settings.simple_jwt, &user))
         .await?;
     let attempt = state
         .brute_force

@@ -1,7 +1,7 @@
-//! The Redis connection behind `CACHES.URL = redis://…`, as the throttles and the brute-force
-//! counters use it: made on first use (a Redis that is down at startup does not stop the
-//! server), then kept and re-established by redis' ConnectionManager, and bounded so that a
-//! request never waits long on the cache.
+//! The Redis connection behind `CACHES.URL = redis://…`, one for the limits' counter store
+//! (`store`, shared by the throttles and the brute-force counters): made on first use (a Redis
+//! that is down at startup does not stop the server), then kept and re-established by redis'
+//! ConnectionManager, and bounded so that a request never waits long on the cache.
 //!
 //! A breaker keeps an outage cheap: after a call fails or runs past [`TIMEOUT`], calls are not
 //! tried for [`RETRY_AFTER`] (the callers count in their process meanwhile), then one call probes
@@ -44,7 +44,7 @@ pub fn client(caches: &settings::Caches) -> Option<redis::RedisResult<redis::Cli
 pub struct RedisCache {
     client: redis::Client,
     connection: tokio::sync::OnceCell<ConnectionManager>,
-    /// What the counters are for, in the log lines ("throttle", "brute-force").
+    /// What the counters are for, in the log lines.
     purpose: &'static str,
     /// What happens while Redis is unavailable, in the outage's log line.
     meanwhile: &'static str,

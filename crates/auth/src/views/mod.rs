@@ -1,19 +1,25 @@
 //! The HTTP views, thin: parse and validate the body, call the service, answer JSON. Routes are
 //! mounted under the URLs simplejwt documents by `configure`.
 
+pub mod bodies;
+pub mod cookies;
+pub mod openapi;
+pub mod password_change;
+pub mod schema;
+pub mod service;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
-use actix_web::middleware::{from_fn, DefaultHeaders};
+use actix_web::middleware::{from_fn, DefaultHeaders, Next};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use crate::api::{ApiError, Fields, RequestData};
-use crate::authentication::{AuthUser, RequireUser};
-use crate::cookies;
-use crate::password_change;
-use crate::service;
-use crate::sessions;
+use crate::api::{request, ApiError, Fields, RequestData};
+use crate::authn::{AuthUser, RequireUser};
+use crate::limits::throttle;
 use crate::state::AuthState;
-use crate::throttle;
+use crate::views::schema::Me;
 
 type State = web::Data<AuthState>;
 
@@ -36,7 +42,7 @@ fn one_field(data: &RequestData, name: &str) -> Result<String, ApiError> {
 /// nothing to plant or clear: simplejwt's views answer any origin.
 fn same_site_sender(req: &HttpRequest, state: &AuthState) -> Result<(), ApiError> {
     if state.settings.rest_auth.uses_cookies() {
-        crate::csrf::enforce_origin(req, &state.settings.csrf_trusted_origins)?;
+        crate::authn::csrf::enforce_origin(req, &state.settings.csrf_trusted_origins)?;
     }
     Ok(())
 }
@@ -58,12 +64,12 @@ fn credentials(data: &RequestData) -> Result<(String, String), ApiError> {
     path = "/api/token/",
     tag = "token",
     operation_id = "token_obtain_pair",
-    request_body = crate::openapi::TokenObtainRequest,
+    request_body = crate::views::schema::TokenObtainRequest,
     responses(
-        (status = 200, description = "An access and refresh token pair.", body = crate::service::Pair),
-        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::openapi::BadRequest),
-        (status = 401, description = "No active account found with the given credentials.", body = crate::openapi::ErrorDetail),
-        (status = 403, description = "With REST_AUTH cookies: an `Origin` (or HTTPS `Referer`) that is neither this host nor in CSRF_TRUSTED_ORIGINS (`CSRF Failed: ...`).", body = crate::openapi::ErrorDetail),
+        (status = 200, description = "An access and refresh token pair.", body = crate::views::service::Pair),
+        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::views::schema::BadRequest),
+        (status = 401, description = "No active account found with the given credentials.", body = crate::views::schema::ErrorDetail),
+        (status = 403, description = "With REST_AUTH cookies: an `Origin` (or HTTPS `Referer`) that is neither this host nor in CSRF_TRUSTED_ORIGINS (`CSRF Failed: ...`).", body = crate::views::schema::ErrorDetail),
     )
 )]
 async fn obtain_pair(
@@ -73,9 +79,11 @@ async fn obtain_pair(
 ) -> Result<HttpResponse, ApiError> {
     let (username, password) = credentials(&data)?;
     same_site_sender(&req, &state)?;
-    let client = throttle::client_address(&req);
+    let client = request::client_address(&req);
     let pair = service::obtain_pair(&state, &client, username, password).await?;
-    cookies::pair_response(&state, pair)
+    let mut res = HttpResponse::Ok().json(bodies::pair(&state, &pair));
+    cookies::pair_cookies(&state, &pair).apply(&mut res)?;
+    Ok(res)
 }
 
 #[utoipa::path(
@@ -83,11 +91,11 @@ async fn obtain_pair(
     path = "/api/token/sliding/",
     tag = "token",
     operation_id = "token_obtain_sliding",
-    request_body = crate::openapi::TokenObtainRequest,
+    request_body = crate::views::schema::TokenObtainRequest,
     responses(
-        (status = 200, description = "A sliding token.", body = crate::service::Slid),
-        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::openapi::BadRequest),
-        (status = 401, description = "No active account found with the given credentials.", body = crate::openapi::ErrorDetail),
+        (status = 200, description = "A sliding token.", body = crate::views::service::Slid),
+        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::views::schema::BadRequest),
+        (status = 401, description = "No active account found with the given credentials.", body = crate::views::schema::ErrorDetail),
     )
 )]
 async fn obtain_sliding(
@@ -96,7 +104,7 @@ async fn obtain_sliding(
     data: RequestData,
 ) -> Result<HttpResponse, ApiError> {
     let (username, password) = credentials(&data)?;
-    let client = throttle::client_address(&req);
+    let client = request::client_address(&req);
     let token = service::obtain_sliding(&state, &client, username, password).await?;
     Ok(HttpResponse::Ok().json(token))
 }
@@ -106,11 +114,11 @@ async fn obtain_sliding(
     path = "/api/token/sliding/refresh/",
     tag = "token",
     operation_id = "token_refresh_sliding",
-    request_body = crate::openapi::TokenRequest,
+    request_body = crate::views::schema::TokenRequest,
     responses(
-        (status = 200, description = "The sliding token with a new expiry.", body = crate::service::Slid),
-        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::openapi::BadRequest),
-        (status = 401, description = "Invalid, expired or blacklisted token (code `token_not_valid`), or its user may no longer sign in.", body = crate::openapi::ErrorDetail),
+        (status = 200, description = "The sliding token with a new expiry.", body = crate::views::service::Slid),
+        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::views::schema::BadRequest),
+        (status = 401, description = "Invalid, expired or blacklisted token (code `token_not_valid`), or its user may no longer sign in.", body = crate::views::schema::ErrorDetail),
     )
 )]
 async fn refresh_sliding(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
@@ -123,12 +131,12 @@ async fn refresh_sliding(state: State, data: RequestData) -> Result<HttpResponse
     path = "/api/token/refresh/",
     tag = "token",
     operation_id = "token_refresh",
-    request_body = crate::openapi::RefreshRequest,
+    request_body = crate::views::schema::RefreshRequest,
     responses(
-        (status = 200, description = "A new access token, and a new refresh token when ROTATE_REFRESH_TOKENS is on. With REST_AUTH.JWT_AUTH_REFRESH_COOKIE the body may omit `refresh`: the cookie's token is used, and the new tokens are also set as cookies.", body = crate::service::Refreshed),
-        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::openapi::BadRequest),
-        (status = 401, description = "Invalid, expired or blacklisted token (code `token_not_valid`), or its user may no longer sign in.", body = crate::openapi::ErrorDetail),
-        (status = 403, description = "With REST_AUTH cookies: an `Origin` (or HTTPS `Referer`) that is neither this host nor in CSRF_TRUSTED_ORIGINS, or the refresh token came from its cookie without a passing CSRF check (`CSRF Failed: ...`).", body = crate::openapi::ErrorDetail),
+        (status = 200, description = "A new access token, and a new refresh token when ROTATE_REFRESH_TOKENS is on. With REST_AUTH.JWT_AUTH_REFRESH_COOKIE the body may omit `refresh`: the cookie's token is used, and the new tokens are also set as cookies.", body = crate::views::service::Refreshed),
+        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::views::schema::BadRequest),
+        (status = 401, description = "Invalid, expired or blacklisted token (code `token_not_valid`), or its user may no longer sign in.", body = crate::views::schema::ErrorDetail),
+        (status = 403, description = "With REST_AUTH cookies: an `Origin` (or HTTPS `Referer`) that is neither this host nor in CSRF_TRUSTED_ORIGINS, or the refresh token came from its cookie without a passing CSRF check (`CSRF Failed: ...`).", body = crate::views::schema::ErrorDetail),
     )
 )]
 async fn refresh(
@@ -142,7 +150,9 @@ async fn refresh(
         None => one_field(&data, "refresh")?,
     };
     let refreshed = service::refresh(&state, raw).await?;
-    cookies::refreshed_response(&req, &state, refreshed)
+    let mut res = HttpResponse::Ok().json(bodies::refreshed(&state, &refreshed));
+    cookies::refreshed_cookies(&req, &state, &refreshed).apply(&mut res)?;
+    Ok(res)
 }
 
 #[utoipa::path(
@@ -150,12 +160,12 @@ async fn refresh(
     path = "/api/token/logout/",
     tag = "token",
     operation_id = "token_logout",
-    request_body = crate::openapi::LogoutRequest,
+    request_body = crate::views::schema::LogoutRequest,
     responses(
-        (status = 200, description = "The refresh token (from the refresh cookie, else the body) is blacklisted; the token cookies are cleared.", body = crate::openapi::ErrorDetail),
-        (status = 400, description = "A body that does not parse.", body = crate::openapi::ErrorDetail),
-        (status = 401, description = "No refresh token, or an invalid, expired or already blacklisted one (code `token_not_valid`); the token cookies are cleared all the same.", body = crate::openapi::ErrorDetail),
-        (status = 403, description = "With REST_AUTH cookies: an `Origin` (or HTTPS `Referer`) that is neither this host nor in CSRF_TRUSTED_ORIGINS, or the refresh token came from its cookie without a passing CSRF check (`CSRF Failed: ...`); nothing is blacklisted or cleared.", body = crate::openapi::ErrorDetail),
+        (status = 200, description = "The refresh token (from the refresh cookie, else the body) is blacklisted; the token cookies are cleared.", body = crate::views::schema::ErrorDetail),
+        (status = 400, description = "A body that does not parse.", body = crate::views::schema::ErrorDetail),
+        (status = 401, description = "No refresh token, or an invalid, expired or already blacklisted one (code `token_not_valid`); the token cookies are cleared all the same.", body = crate::views::schema::ErrorDetail),
+        (status = 403, description = "With REST_AUTH cookies: an `Origin` (or HTTPS `Referer`) that is neither this host nor in CSRF_TRUSTED_ORIGINS, or the refresh token came from its cookie without a passing CSRF check (`CSRF Failed: ...`); nothing is blacklisted or cleared.", body = crate::views::schema::ErrorDetail),
     )
 )]
 /// dj-rest-auth's LogoutView: blacklist the refresh token, clear the token cookies.
@@ -173,11 +183,11 @@ async fn logout(
     path = "/api/token/verify/",
     tag = "token",
     operation_id = "token_verify",
-    request_body = crate::openapi::TokenRequest,
+    request_body = crate::views::schema::TokenRequest,
     responses(
-        (status = 200, description = "The token is valid.", body = crate::openapi::Empty),
-        (status = 400, description = "Field errors (a blacklisted token is a `non_field_errors` entry), or a body that does not parse.", body = crate::openapi::BadRequest),
-        (status = 401, description = "Invalid or expired token (code `token_not_valid`).", body = crate::openapi::ErrorDetail),
+        (status = 200, description = "The token is valid.", body = crate::views::schema::Empty),
+        (status = 400, description = "Field errors (a blacklisted token is a `non_field_errors` entry), or a body that does not parse.", body = crate::views::schema::BadRequest),
+        (status = 401, description = "Invalid or expired token (code `token_not_valid`).", body = crate::views::schema::ErrorDetail),
     )
 )]
 async fn verify(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
@@ -191,11 +201,11 @@ async fn verify(state: State, data: RequestData) -> Result<HttpResponse, ApiErro
     path = "/api/token/blacklist/",
     tag = "token",
     operation_id = "token_blacklist",
-    request_body = crate::openapi::RefreshRequest,
+    request_body = crate::views::schema::RefreshRequest,
     responses(
-        (status = 200, description = "The refresh token is blacklisted.", body = crate::openapi::Empty),
-        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::openapi::BadRequest),
-        (status = 401, description = "Invalid, expired or already blacklisted token (code `token_not_valid`).", body = crate::openapi::ErrorDetail),
+        (status = 200, description = "The refresh token is blacklisted.", body = crate::views::schema::Empty),
+        (status = 400, description = "Field errors, or a body that does not parse.", body = crate::views::schema::BadRequest),
+        (status = 401, description = "Invalid, expired or already blacklisted token (code `token_not_valid`).", body = crate::views::schema::ErrorDetail),
     )
 )]
 async fn blacklist(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
@@ -211,9 +221,9 @@ async fn blacklist(state: State, data: RequestData) -> Result<HttpResponse, ApiE
     operation_id = "token_logout_all",
     security(("jwt" = []), ("basic" = [])),
     responses(
-        (status = 200, description = "Every outstanding token of the user is blacklisted (and the token cookies cleared).", body = crate::openapi::Empty),
-        (status = 401, description = "No credentials, or credentials no authentication class accepts.", body = crate::openapi::Unauthorized),
-        (status = 403, description = "Not permitted (or no authentication class is configured), or with REST_AUTH cookies a foreign `Origin` (`CSRF Failed: ...`).", body = crate::openapi::ErrorDetail),
+        (status = 200, description = "Every outstanding token of the user is blacklisted (and the token cookies cleared).", body = crate::views::schema::Empty),
+        (status = 401, description = "No credentials, or credentials no authentication class accepts.", body = crate::views::schema::Unauthorized),
+        (status = 403, description = "Not permitted (or no authentication class is configured), or with REST_AUTH cookies a foreign `Origin` (`CSRF Failed: ...`).", body = crate::views::schema::ErrorDetail),
     )
 )]
 /// Logout everywhere: every outstanding token of the authenticated user is blacklisted.
@@ -223,7 +233,7 @@ async fn logout_all(
     RequireUser(auth): RequireUser,
 ) -> Result<HttpResponse, ApiError> {
     same_site_sender(&req, &state)?;
-    sessions::logout_all(&state, auth.user).await?;
+    service::logout_all(&state, auth.user).await?;
     let mut res = HttpResponse::Ok().json(json!({}));
     cookies::cleared(&state, &mut res)?;
     Ok(res)
@@ -235,12 +245,12 @@ async fn logout_all(
     tag = "user",
     operation_id = "user_password_change",
     security(("jwt" = []), ("basic" = [])),
-    request_body = crate::openapi::PasswordChangeRequest,
+    request_body = crate::views::schema::PasswordChangeRequest,
     responses(
-        (status = 200, description = "The new password is saved and every session ended.", body = crate::openapi::ErrorDetail),
-        (status = 400, description = "Field errors (a wrong old password, a new password AUTH_PASSWORD_VALIDATORS refuse), or a body that does not parse.", body = crate::openapi::BadRequest),
-        (status = 401, description = "No credentials, or credentials no authentication class accepts.", body = crate::openapi::Unauthorized),
-        (status = 403, description = "Not permitted (or no authentication class is configured), or with REST_AUTH cookies a foreign `Origin` (`CSRF Failed: ...`).", body = crate::openapi::ErrorDetail),
+        (status = 200, description = "The new password is saved and every session ended.", body = crate::views::schema::ErrorDetail),
+        (status = 400, description = "Field errors (a wrong old password, a new password AUTH_PASSWORD_VALIDATORS refuse), or a body that does not parse.", body = crate::views::schema::BadRequest),
+        (status = 401, description = "No credentials, or credentials no authentication class accepts.", body = crate::views::schema::Unauthorized),
+        (status = 403, description = "Not permitted (or no authentication class is configured), or with REST_AUTH cookies a foreign `Origin` (`CSRF Failed: ...`).", body = crate::views::schema::ErrorDetail),
     )
 )]
 /// Password change (old password required); ends every session of the user.
@@ -252,7 +262,7 @@ async fn change_password(
 ) -> Result<HttpResponse, ApiError> {
     same_site_sender(&req, &state)?;
     let (old, new) = password_change::parse(&data)?;
-    let client = throttle::client_address(&req);
+    let client = request::client_address(&req);
     let body = password_change::change(&state, &client, auth.user, old, new).await?;
     // Every session ended, this browser's too: expire its token cookies, as logout-all does.
     let mut res = HttpResponse::Ok().json(body);
@@ -296,15 +306,19 @@ where
     operation_id = "me",
     security(("jwt" = []), ("basic" = [])),
     responses(
-        (status = 200, description = "The authenticated user.", body = crate::openapi::Me),
-        (status = 401, description = "No credentials, or credentials no authentication class accepts.", body = crate::openapi::Unauthorized),
-        (status = 403, description = "Not permitted (or no authentication class is configured).", body = crate::openapi::ErrorDetail),
+        (status = 200, description = "The authenticated user.", body = crate::views::schema::Me),
+        (status = 401, description = "No credentials, or credentials no authentication class accepts.", body = crate::views::schema::Unauthorized),
+        (status = 403, description = "Not permitted (or no authentication class is configured).", body = crate::views::schema::ErrorDetail),
     )
 )]
 /// The example protected view: who am I.
 async fn me(RequireUser(auth): RequireUser) -> HttpResponse {
     let body = match &auth.user {
-        AuthUser::User(u) => json!({ "id": u.id, "username": u.username, "email": u.email }),
+        AuthUser::User(u) => Me {
+            id: json!(u.id),
+            username: json!(u.username),
+            email: json!(u.email),
+        },
         AuthUser::Token(t) => {
             let claim = |k: &str| {
                 t.token
@@ -313,7 +327,11 @@ async fn me(RequireUser(auth): RequireUser) -> HttpResponse {
                     .cloned()
                     .unwrap_or(Value::String(String::new()))
             };
-            json!({ "id": t.id, "username": claim("username"), "email": claim("email") })
+            Me {
+                id: t.id.clone(),
+                username: claim("username"),
+                email: claim("email"),
+            }
         }
     };
     HttpResponse::Ok().json(body)
@@ -325,7 +343,7 @@ async fn me(RequireUser(auth): RequireUser) -> HttpResponse {
     tag = "token",
     operation_id = "token_jwks",
     responses(
-        (status = 200, description = "The verifying keys as a JSON Web Key Set.", body = crate::openapi::Jwks),
+        (status = 200, description = "The verifying keys as a JSON Web Key Set.", body = crate::views::schema::Jwks),
     )
 )]
 /// The verifying keys as a JWK Set (RFC 7517), for other services to verify our tokens. Empty
@@ -357,6 +375,19 @@ const TOKEN_ALLOW: &str = "POST, OPTIONS";
 const ME_ALLOW: &str = "GET, HEAD, OPTIONS";
 const JWKS_ALLOW: &str = "GET, HEAD, OPTIONS";
 
+/// Wraps a token view (no authentication, as simplejwt's TokenViewBase): every request to it is
+/// counted before anything else runs, with the view's scope (`Some("login")` for obtain views).
+async fn throttled(
+    scope: Option<&'static str>,
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(state) = req.app_data::<web::Data<AuthState>>() {
+        state.throttles.check(req.request(), None, scope).await?;
+    }
+    next.call(req).await
+}
+
 /// A token view: POST does the work, OPTIONS describes it, anything else is 405 (no
 /// authentication on token views, as in simplejwt).
 fn token_view<F, Args>(
@@ -373,7 +404,7 @@ where
 {
     web::resource(path)
         .wrap(from_fn(move |req, next| {
-            throttle::middleware(throttle_scope, req, next)
+            throttled(throttle_scope, req, next)
         }))
         .wrap(
             DefaultHeaders::new()

@@ -342,8 +342,8 @@ mod tests {
     use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
     use serde_json::json;
 
-    const RSA_PUB: &str = include_str!("../../server/tests/api/keys/rsa.pub.pem");
-    const EC_PUB: &str = include_str!("../../server/tests/api/keys/ec256.pub.pem");
+    const RSA_PUB: &str = include_str!("../../../server/tests/api/keys/rsa.pub.pem");
+    const EC_PUB: &str = include_str!("../../../server/tests/api/keys/ec256.pub.pem");
 
     fn jwk(pem: &str, alg: jsonwebtoken::Algorithm, kid: &str) -> Value {
         let key = match alg {

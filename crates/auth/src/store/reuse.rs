@@ -18,7 +18,7 @@ use diesel::QueryResult;
 use settings::SimpleJwt;
 use users::DbConnection;
 
-use crate::blacklist::{self, Standing};
+use crate::store::blacklist::{self, Standing};
 
 /// What a reuse led to, for the caller's tests and logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,14 +1,44 @@
 //! Checking a username and password, as Django's `authenticate()` with ModelBackend does: the
 //! password is hashed even for unknown users (same time either way), inactive users are refused,
-//! and a hash in an outdated format or cost is upgraded after a successful check.
+//! and a hash in an outdated format or cost is upgraded after a successful check; every check runs
+//! behind the brute-force guard (`limits::brute_force`).
 
 use users::User;
 
 use crate::api::ApiError;
 use crate::state::AuthState;
 
-/// The active user these credentials belong to, or `None` (unknown, wrong password, inactive).
+/// The credentials check behind the brute-force guard: 429 while the username or the client
+/// address is locked (without looking the user up or hashing), else the check, counted.
 pub async fn authenticate(
+    state: &AuthState,
+    client: &str,
+    username: String,
+    password: String,
+) -> Result<Option<User>, ApiError> {
+    let attempt = state
+        .brute_force
+        .begin(&state.metrics, &username, client)
+        .await?;
+    match check(state, username, password).await {
+        Ok(Some(user)) => {
+            attempt.succeeded().await;
+            Ok(Some(user))
+        }
+        Ok(None) => {
+            attempt.failed(&state.metrics).await;
+            Ok(None)
+        }
+        // A database outage is not the client's failure.
+        Err(e) => {
+            attempt.abandoned().await;
+            Err(e)
+        }
+    }
+}
+
+/// The active user these credentials belong to, or `None` (unknown, wrong password, inactive).
+async fn check(
     state: &AuthState,
     username: String,
     password: String,

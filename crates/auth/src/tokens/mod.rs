@@ -1,12 +1,17 @@
 //! Token kinds, their claims and lifetimes: building tokens for a user, deriving an access token
 //! from a refresh token, and the checks simplejwt's `Token.verify` makes after decoding.
 
+pub mod backend;
+pub mod jwk_client;
+pub mod revoke;
+
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::backend::{epoch, BackendError, Claims, TokenBackend};
-use settings::SimpleJwt;
+use crate::tokens::backend::{epoch, BackendError, Claims, TokenBackend};
+use settings::{SimpleJwt, UserClaim, UserIdField};
+use users::User;
 
 /// The kind of token, carried in the `token_type` claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,12 +156,12 @@ impl Tokens<'_> {
     /// `Token.for_user` with everything a user record adds: the user id, the revocation claim
     /// (CHECK_REVOKE_TOKEN) and the TOKEN_USER_CLAIMS fields, in that order.
     pub fn for_user_record(&self, kind: TokenKind, user: &users::User, now: i64) -> Token {
-        let id = crate::lookup::claim_for_user(self.settings, user);
+        let id = claim_for_user(self.settings, user);
         let mut token = self.for_user(kind, &id, now);
         if self.settings.check_revoke_token {
             token.claims.insert(
                 self.settings.revoke_token_claim.clone(),
-                crate::revoke::password_hash_claim(&user.password).into(),
+                crate::tokens::revoke::password_hash_claim(&user.password).into(),
             );
         }
         self.user_claims_from(&mut token, user);
@@ -168,10 +173,9 @@ impl Tokens<'_> {
     /// whose staff flag was removed must not carry `is_staff: true` into the next token.
     pub fn user_claims_from(&self, token: &mut Token, user: &users::User) {
         for field in &self.settings.token_user_claims {
-            token.claims.insert(
-                field.as_str().to_owned(),
-                crate::lookup::user_field(user, *field),
-            );
+            token
+                .claims
+                .insert(field.as_str().to_owned(), user_field(user, *field));
         }
     }
 
@@ -267,6 +271,27 @@ pub fn new_jti() -> String {
 /// Seconds since the epoch, now.
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
+}
+
+/// The user id as it goes into a token: always a string (simplejwt 5.5.1).
+fn claim_for_user(settings: &SimpleJwt, user: &User) -> String {
+    match settings.user_id_field {
+        UserIdField::Id => user.id.to_string(),
+        UserIdField::Username => user.username.clone(),
+    }
+}
+
+/// A TOKEN_USER_CLAIMS field of the user, as the JSON value that goes into the token.
+fn user_field(user: &User, field: UserClaim) -> Value {
+    match field {
+        UserClaim::Username => user.username.clone().into(),
+        UserClaim::Email => user.email.clone().into(),
+        UserClaim::FirstName => user.first_name.clone().into(),
+        UserClaim::LastName => user.last_name.clone().into(),
+        UserClaim::IsStaff => user.is_staff.into(),
+        UserClaim::IsSuperuser => user.is_superuser.into(),
+        UserClaim::IsActive => user.is_active.into(),
+    }
 }
 
 #[cfg(test)]

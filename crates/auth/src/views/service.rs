@@ -4,15 +4,18 @@
 use actix_web::web;
 use serde_json::Value;
 use users::tx::UserLock;
+use users::{DbConnection, User};
 
 use crate::api::ApiError;
-use crate::blacklist::{self, Outstanding};
-use crate::brute_force;
-use crate::lookup;
+use crate::authn::credentials;
+use crate::authn::AuthUser;
 use crate::metrics::Refresh;
-use crate::reuse;
-use crate::revoke;
 use crate::state::AuthState;
+use crate::store::blacklist::{self, Outstanding};
+use crate::store::lookup;
+use crate::store::reuse;
+use crate::store::sessions;
+use crate::tokens::revoke;
 use crate::tokens::{now, Token, TokenError, TokenKind};
 
 const NO_ACCOUNT_LOGIN: &str = "No active account found with the given credentials";
@@ -39,7 +42,7 @@ fn sign(state: &AuthState, token: &Token) -> Result<String, ApiError> {
 
 /// TokenObtainPairView. The password is checked even when the user does not exist (against a
 /// dummy hash), so the answer and its timing do not say which usernames exist. `client` is the
-/// client's address (`throttle::client_address`), for the brute-force counters.
+/// client's address (`api::request::client_address`), for the brute-force counters.
 pub async fn obtain_pair(
     state: &AuthState,
     client: &str,
@@ -91,7 +94,7 @@ async fn login(
     username: String,
     password: String,
 ) -> Result<users::User, ApiError> {
-    let user = brute_force::authenticate(state, client, username, password).await?;
+    let user = credentials::authenticate(state, client, username, password).await?;
     // Only credential refusals count as failed logins; a 503 is not the client's failure.
     state.metrics.login(user.is_some());
     user.ok_or(ApiError::AuthenticationFailed(NO_ACCOUNT_LOGIN))
@@ -162,24 +165,6 @@ async fn record_login(
     }
 }
 
-/// The blacklist check of simplejwt's BlacklistMixin.verify, for a decoded refresh or sliding
-/// token: the token back, or "Token is blacklisted".
-pub async fn not_blacklisted(
-    state: &AuthState,
-    token: Token,
-) -> Result<Result<Token, TokenError>, ApiError> {
-    let jti = token.jti(state.jwt()).unwrap_or_default().to_owned();
-    let listed = state
-        .with_conn(move |conn| Ok(blacklist::is_blacklisted(conn, &jti)?))
-        .await?;
-    Ok(if listed {
-        state.metrics.blacklist_hit();
-        Err(TokenError::Blacklisted)
-    } else {
-        Ok(token)
-    })
-}
-
 /// What a refresh or a slide decided inside its write transaction. A refusal is committed, not
 /// rolled back: what it wrote (a token blacklisted after a password change, a family revoked on
 /// reuse) must stay.
@@ -212,7 +197,7 @@ fn token_user(
         Some(user) if lookup::may_authenticate(settings, &user) => user,
         _ => return Ok(Err(ApiError::AuthenticationFailed(NO_ACCOUNT_TOKEN))),
     };
-    if !revoke::still_valid(settings, token, &user) {
+    if !revoke::still_valid(settings, &token.claims, &user) {
         let record = Outstanding {
             jti: token.jti(settings).unwrap_or_default(),
             raw,
@@ -492,4 +477,36 @@ fn slide_in(
     Ok(Decided::Done(Slid {
         token: sign(state, &token)?,
     }))
+}
+
+/// The database row of the authenticated user. A stateless user (JWTStatelessUserAuthentication)
+/// is looked up by its claim: sessions and passwords live in the database whatever authenticated.
+pub fn database_user(
+    conn: &mut DbConnection,
+    state_jwt: &settings::SimpleJwt,
+    user: &AuthUser,
+) -> Result<User, ApiError> {
+    match user {
+        AuthUser::User(u) => Ok(u.clone()),
+        AuthUser::Token(t) => lookup::user_for_claim(conn, state_jwt, &t.id)?.ok_or(
+            ApiError::AuthenticationFailedCode {
+                detail: "User not found".into(),
+                code: "user_not_found",
+            },
+        ),
+    }
+}
+
+/// `POST /api/token/logout-all/`: ends every session of the authenticated user.
+pub async fn logout_all(state: &AuthState, user: AuthUser) -> Result<usize, ApiError> {
+    let settings = state.settings.clone();
+    let at = now();
+    let (user_id, ended) = state
+        .with_conn(move |conn| {
+            let user = database_user(conn, &settings.simple_jwt, &user)?;
+            Ok((user.id, sessions::end_all(conn, user.id, at)?))
+        })
+        .await?;
+    log::info!("logout everywhere: user {user_id}, {ended} token(s) blacklisted");
+    Ok(ended)
 }

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use users::User;
 
 use crate::api::ApiError;
-use crate::brute_force;
+use crate::authn::credentials;
 use crate::state::AuthState;
 
 /// The `WWW-Authenticate` value when BasicAuthentication is the first class.
@@ -27,8 +27,8 @@ pub async fn authenticate(req: &HttpRequest, state: &AuthState) -> Result<Option
     // Django's ModelBackend refuses inactive users, so DRF's "User inactive or deleted." is
     // never reached with it: an inactive user gets "Invalid username/password." as here.
     // Every request carries the password, so every one counts against the brute-force limits.
-    let client = crate::throttle::client_address(req);
-    match brute_force::authenticate(state, &client, username, password).await? {
+    let client = crate::api::request::client_address(req);
+    match credentials::authenticate(state, &client, username, password).await? {
         Some(user) => Ok(Some(user)),
         None => Err(ApiError::AuthenticationFailed(INVALID)),
     }

@@ -10,45 +10,12 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use users::User;
 
 use crate::api::ApiError;
-use crate::credentials;
-use crate::redis_cache::RedisCache;
-use crate::state::AuthState;
-
-/// `credentials::authenticate` behind the brute-force guard: 429 while the username or the client
-/// address is locked (without looking the user up or hashing), else the check, counted.
-pub async fn authenticate(
-    state: &AuthState,
-    client: &str,
-    username: String,
-    password: String,
-) -> Result<Option<User>, ApiError> {
-    let attempt = state
-        .brute_force
-        .begin(&state.metrics, &username, client)
-        .await?;
-    match credentials::authenticate(state, username, password).await {
-        Ok(Some(user)) => {
-            attempt.succeeded().await;
-            Ok(Some(user))
-        }
-        Ok(None) => {
-            attempt.failed(&state.metrics).await;
-            Ok(None)
-        }
-        // A database outage is not the client's failure.
-        Err(e) => {
-            attempt.abandoned().await;
-            Err(e)
-        }
-    }
-}
+use crate::limits::store::{now, Local, Store};
 
 /// The `[BRUTE_FORCE]` settings the counters need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +64,12 @@ pub struct BruteForce {
     policy: Option<Policy>,
     key_prefix: String,
     store: Store,
+    begin: redis::Script,
+    finish: redis::Script,
+    /// The counters in this process: all of them with `locmem://`, else while Redis is away
+    /// (every instance then locks on its own counts, which still stops a guesser, instead of
+    /// none).
+    local: LocalStore,
 }
 
 /// One counter: its key in the store and how many failures lock it.
@@ -112,7 +85,7 @@ enum Begun {
     /// Locked (or too many attempts under way) for this long more: refuse without checking.
     Locked(Duration),
     Started,
-    /// Started in this process because Redis is unavailable: it must finish here too.
+    /// Started in this process (`locmem://`, or Redis is unavailable): it must finish here too.
     StartedLocally,
 }
 
@@ -128,7 +101,8 @@ enum Outcome {
 type Locks = [Option<(u64, Duration)>; 2];
 
 impl BruteForce {
-    pub fn new(settings: &settings::Settings) -> Self {
+    /// The `[BRUTE_FORCE]` policy of `settings`, counting in `store`.
+    pub fn new(settings: &settings::Settings, store: Store) -> Self {
         let bf = &settings.brute_force;
         BruteForce {
             policy: bf.enabled.then_some(Policy {
@@ -139,12 +113,15 @@ impl BruteForce {
                 failure_reset_time: bf.failure_reset_time,
             }),
             key_prefix: settings.caches.key_prefix.clone(),
-            store: Store::for_caches(&settings.caches),
+            store,
+            begin: redis::Script::new(BEGIN),
+            finish: redis::Script::new(FINISH),
+            local: LocalStore::default(),
         }
     }
 
     /// Starts a password check for `username` (exactly as it will be looked up) from `client`
-    /// (`throttle::client_address`): 429 while either is locked, else the attempt, under way.
+    /// (`api::request::client_address`): 429 while either is locked, else the attempt, under way.
     pub async fn begin<'a>(
         &'a self,
         metrics: &crate::metrics::Metrics,
@@ -156,7 +133,7 @@ impl BruteForce {
         };
         let counters = self.counters(&policy, username, client);
         let id = uuid::Uuid::new_v4().simple().to_string();
-        match self.store.begin(&counters, &id, now()).await {
+        match self.start(&counters, &id, now()).await {
             Begun::Locked(wait) => {
                 metrics.lockout_refused();
                 Err(ApiError::LockedOut {
@@ -225,12 +202,6 @@ fn whole_seconds(wait: Duration) -> u64 {
     secs.max(1)
 }
 
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
 /// A password check under way; say how it ended.
 #[must_use = "an attempt must be finished: succeeded, failed or abandoned"]
 pub struct Attempt<'a> {
@@ -241,7 +212,7 @@ pub struct Attempt<'a> {
     id: String,
     username: String,
     client: String,
-    /// Begun in the fallback store (Redis was away): finished there.
+    /// Begun in this process's counters (`locmem://`, or Redis was away): finished there.
     locally: bool,
 }
 
@@ -269,8 +240,7 @@ impl<'a> Attempt<'a> {
             return [None, None];
         }
         self.guard
-            .store
-            .finish(
+            .end(
                 &self.counters,
                 &self.id,
                 outcome,
@@ -322,48 +292,6 @@ impl<'a> Attempt<'a> {
     }
 }
 
-/// Where the counters live: `CACHES.URL`, as the throttles'.
-#[derive(Debug)]
-enum Store {
-    Local(LocalStore),
-    Redis(Box<RedisStore>),
-}
-
-impl Store {
-    fn for_caches(caches: &settings::Caches) -> Store {
-        // A URL the client refuses is logged once by throttle::Store; count in-process.
-        if let Some(Ok(client)) = crate::redis_cache::client(caches) {
-            return Store::Redis(Box::new(RedisStore::new(client)));
-        }
-        Store::Local(LocalStore::default())
-    }
-
-    async fn begin(&self, counters: &[Counter], id: &str, now: f64) -> Begun {
-        match self {
-            Store::Local(store) => store.begin(counters, id, now),
-            Store::Redis(store) => store.begin(counters, id, now).await,
-        }
-    }
-
-    async fn finish(
-        &self,
-        counters: &[Counter],
-        id: &str,
-        outcome: Outcome,
-        policy: &Policy,
-        now: f64,
-        locally: bool,
-    ) -> Locks {
-        match self {
-            Store::Local(store) => store.finish(counters, id, outcome, policy, now),
-            Store::Redis(store) if locally => {
-                store.fallback.finish(counters, id, outcome, policy, now)
-            }
-            Store::Redis(store) => store.finish(counters, id, outcome, policy, now).await,
-        }
-    }
-}
-
 /// One counter in this process.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Entry {
@@ -381,29 +309,20 @@ impl Entry {
     }
 }
 
-/// The counters of this process (`CACHES.URL = "locmem://"`). Times are seconds since the epoch,
-/// passed in, so the tests choose the clock.
+/// The counters of this process (`CACHES.URL = "locmem://"`, or while Redis is away). Times are
+/// seconds since the epoch, passed in, so the tests choose the clock.
 #[derive(Debug, Default)]
 struct LocalStore {
-    entries: Mutex<HashMap<String, Entry>>,
+    entries: Local<Entry>,
 }
-
-/// Forget idle counters once the map holds this many, so one-off usernames do not pile up.
-const SWEEP_AT: usize = 10_000;
 
 impl LocalStore {
     fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
-        // A poisoned lock only means another request panicked mid-update; the data is usable.
-        self.entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.entries.entries()
     }
 
     fn begin(&self, counters: &[Counter], id: &str, now: f64) -> Begun {
-        let mut entries = self.entries();
-        if entries.len() >= SWEEP_AT {
-            entries.retain(|_, e| !e.is_idle(now));
-        }
+        let mut entries = self.entries.swept(|_, e| !e.is_idle(now));
         let stale = now - PENDING_FOR.as_secs_f64();
         let mut wait = 0.0_f64;
         for counter in counters {
@@ -521,17 +440,6 @@ end
 return out
 "#;
 
-/// The counters in Redis, shared by every instance; in this process while Redis is unavailable.
-#[derive(Debug)]
-struct RedisStore {
-    cache: RedisCache,
-    begin: redis::Script,
-    finish: redis::Script,
-    /// While Redis is away (`RedisCache`'s breaker is open), attempts are counted here: every
-    /// instance then locks on its own counts, which still stops a guesser, instead of none.
-    fallback: LocalStore,
-}
-
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -545,24 +453,17 @@ fn keys(invocation: &mut redis::ScriptInvocation<'_>, counters: &[Counter]) {
     }
 }
 
-impl RedisStore {
-    fn new(client: redis::Client) -> Self {
-        RedisStore {
-            cache: RedisCache::new(client, "brute-force"),
-            begin: redis::Script::new(BEGIN),
-            finish: redis::Script::new(FINISH),
-            fallback: LocalStore::default(),
-        }
-    }
-
-    async fn begin(&self, counters: &[Counter], id: &str, now: f64) -> Begun {
+impl BruteForce {
+    /// Starts an attempt in the shared store or, with `locmem://` and while Redis is
+    /// unavailable, in this process.
+    async fn start(&self, counters: &[Counter], id: &str, now: f64) -> Begun {
         let shared = self
-            .cache
-            .call(|conn| self.try_begin(conn, counters, id, now))
+            .store
+            .shared(|conn| self.try_begin(conn, counters, id, now))
             .await;
         match shared {
             Some(begun) => begun,
-            None => match self.fallback.begin(counters, id, now) {
+            None => match self.local.begin(counters, id, now) {
                 Begun::Started => Begun::StartedLocally,
                 other => other,
             },
@@ -594,21 +495,27 @@ impl RedisStore {
         })
     }
 
-    /// An attempt begun in Redis that cannot be finished there (Redis went away meanwhile) is
-    /// recorded in this process: its failure still counts here.
-    async fn finish(
+    /// Finishes an attempt where it began. One begun in Redis that cannot be finished there
+    /// (Redis went away meanwhile) is recorded in this process: its failure still counts here.
+    async fn end(
         &self,
         counters: &[Counter],
         id: &str,
         outcome: Outcome,
         policy: &Policy,
         now: f64,
+        locally: bool,
     ) -> Locks {
-        let shared = self
-            .cache
-            .call(|conn| self.try_finish(conn, counters, id, outcome, policy))
-            .await;
-        shared.unwrap_or_else(|| self.fallback.finish(counters, id, outcome, policy, now))
+        if !locally {
+            let shared = self
+                .store
+                .shared(|conn| self.try_finish(conn, counters, id, outcome, policy))
+                .await;
+            if let Some(locks) = shared {
+                return locks;
+            }
+        }
+        self.local.finish(counters, id, outcome, policy, now)
     }
 
     async fn try_finish(
@@ -729,6 +636,7 @@ mod tests {
                 )],
             )
             .expect("settings"),
+            Store::default(),
         );
         let key = &guard.counters(&policy(), typed, "")[0].key;
         let prefix = format!("brute_force_user_{}", &shown["sha256:".len()..]);

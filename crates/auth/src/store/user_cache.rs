@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use users::User;
 
-use crate::lookup::UserKey;
+use crate::store::lookup::UserKey;
 
 /// Users kept per process at most: a few MB, whatever the number of users.
 const CAPACITY: u64 = 10_000;
