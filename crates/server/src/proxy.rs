@@ -80,7 +80,7 @@ fn vouches_for(hop: IpAddr, trusted: &[TrustedProxy]) -> bool {
 pub fn matches_everything(proxy: &TrustedProxy) -> bool {
     match *proxy {
         TrustedProxy::Any => true,
-        TrustedProxy::Net { prefix, .. } => prefix == 0,
+        TrustedProxy::Net(net) => net.prefix_len() == 0,
     }
 }
 

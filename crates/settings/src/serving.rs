@@ -4,18 +4,25 @@ use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use ipnet::{IpNet, Ipv4Net};
+
 /// One `TRUSTED_PROXIES` entry: an address, a network in CIDR form, or `*` (any peer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrustedProxy {
     /// `*`: every peer is trusted (only right when nothing but the proxy can reach the server);
     /// only the right-most X-Forwarded-For hop is then believed (see `server::proxy`).
     Any,
-    /// `10.0.0.0/8`, `::1` (a bare address is a /32 or /128 network).
-    Net { addr: IpAddr, prefix: u8 },
+    /// `10.0.0.0/8`, `::1` (a bare address is a /32 or /128 network). The address is kept as
+    /// written (`10.1.2.3/8` stays so, as ipnet does); `contains` masks it.
+    Net(IpNet),
 }
 
 impl TrustedProxy {
     /// Parses `*`, `ADDR` or `ADDR/PREFIX` (IPv4 or IPv6); the error is a reason to show.
+    ///
+    /// The address and prefix are read here rather than by `IpNet`'s `FromStr`, whose parser is
+    /// an older copy of std's: it accepts what std refuses (`010.0.0.1`) and refuses what this
+    /// has always accepted (`10.0.0.0/008`), and its one error cannot say which part is wrong.
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
         if text == "*" {
@@ -28,44 +35,34 @@ impl TrustedProxy {
         let addr: IpAddr = addr_text.parse().map_err(|_| {
             format!("{text:?} is not an IP address or network, e.g. \"127.0.0.1\", \"10.0.0.0/8\", \"::1\" or \"*\"")
         })?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix_text {
-            None => max,
+        let net = match prefix_text {
+            None => IpNet::from(addr),
             Some(p) => p
                 .parse::<u8>()
                 .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| format!("{text:?} has an invalid prefix length (0 to {max})"))?,
+                .and_then(|p| IpNet::new(addr, p).ok())
+                .ok_or_else(|| {
+                    let max = IpNet::from(addr).max_prefix_len();
+                    format!("{text:?} has an invalid prefix length (0 to {max})")
+                })?,
         };
         // An IPv4-mapped IPv6 network (`::ffff:10.0.0.0/104`) is the IPv4 network it names.
-        Ok(match addr {
-            IpAddr::V6(v6) if prefix >= 96 => match v6.to_ipv4_mapped() {
-                Some(v4) => TrustedProxy::Net {
-                    addr: IpAddr::V4(v4),
-                    prefix: prefix - 96,
-                },
-                None => TrustedProxy::Net { addr, prefix },
+        let net = match net {
+            IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
+                Some(v4) => Ipv4Net::new(v4, v6.prefix_len() - 96).map_or(net, IpNet::V4),
+                None => net,
             },
-            _ => TrustedProxy::Net { addr, prefix },
-        })
+            _ => net,
+        };
+        Ok(TrustedProxy::Net(net))
     }
 
     /// Whether `peer` is in this network. IPv4-mapped IPv6 peers (a dual-stack socket's view of
     /// an IPv4 client) match IPv4 networks.
     pub fn contains(&self, peer: IpAddr) -> bool {
-        let TrustedProxy::Net { addr, prefix } = *self else {
-            return true;
-        };
-        match (addr, peer.to_canonical()) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
+        match self {
+            TrustedProxy::Any => true,
+            TrustedProxy::Net(net) => net.contains(&peer.to_canonical()),
         }
     }
 }
@@ -74,23 +71,21 @@ impl fmt::Display for TrustedProxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TrustedProxy::Any => f.write_str("*"),
-            TrustedProxy::Net { addr, prefix } => write!(f, "{addr}/{prefix}"),
+            // `ADDR/PREFIX`, the address as written.
+            TrustedProxy::Net(net) => fmt::Display::fmt(net, f),
         }
     }
 }
 
 /// gunicorn's default `forwarded_allow_ips`: only a proxy on the same machine is trusted.
 pub(crate) fn default_trusted_proxies() -> Vec<TrustedProxy> {
-    vec![
-        TrustedProxy::Net {
-            addr: IpAddr::from([127, 0, 0, 1]),
-            prefix: 32,
-        },
-        TrustedProxy::Net {
-            addr: IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]),
-            prefix: 128,
-        },
+    [
+        IpAddr::from([127, 0, 0, 1]),
+        IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]),
     ]
+    .into_iter()
+    .map(|addr| TrustedProxy::Net(IpNet::from(addr)))
+    .collect()
 }
 
 /// Where a log goes: `ACCESS_LOG` / `ERROR_LOG` (gunicorn's `--access-logfile` / `--error-logfile`).
@@ -153,6 +148,19 @@ mod tests {
             .contains(ip("2001:db8::1")));
         let mapped = TrustedProxy::parse("::ffff:192.168.0.0/112").unwrap();
         assert_eq!(mapped.to_string(), "192.168.0.0/16");
+        assert!(mapped.contains(ip("192.168.7.7")));
+        let host_bits = TrustedProxy::parse("10.1.2.3/8").unwrap();
+        assert_eq!(host_bits.to_string(), "10.1.2.3/8", "shown as written");
+        assert!(host_bits.contains(ip("10.200.0.1")));
+        assert!(TrustedProxy::parse("::/0").unwrap().contains(ip("::1")));
+        assert!(!TrustedProxy::parse("::/0")
+            .unwrap()
+            .contains(ip("10.0.0.1")));
+        // std's reading of the prefix (leading zeros), not ipnet's FromStr (at most 2 digits).
+        assert_eq!(
+            TrustedProxy::parse("10.0.0.0/008").unwrap(),
+            TrustedProxy::parse("10.0.0.0/8").unwrap()
+        );
     }
 
     #[test]
@@ -163,7 +171,10 @@ mod tests {
             "10.0.0.0/33",
             "::1/129",
             "10.0.0.0/x",
+            "10.0.0.0/-1",
             "1.2.3",
+            // std refuses octal-looking octets (ipnet's own parser would take it as 10.0.0.1).
+            "010.0.0.1",
         ] {
             assert!(TrustedProxy::parse(bad).is_err(), "{bad:?}");
         }
