@@ -31,6 +31,11 @@ pub fn start_draining() {
     DRAINING.store(true, Ordering::Relaxed);
 }
 
+/// Whether this worker's graceful stop has begun (the access log then writes each line at once).
+pub fn is_draining() -> bool {
+    DRAINING.load(Ordering::Relaxed)
+}
+
 /// What `/readyz` keeps between probes, per request thread: the Redis client it pings, made on
 /// the first probe, with a breaker of its own (see [`RedisCache::for_readiness`]).
 #[derive(Default)]
