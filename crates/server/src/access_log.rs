@@ -38,8 +38,6 @@ pub enum AccessLog {
 
 /// How often buffered lines are written out.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
-/// How often once the graceful stop has begun (lines are then also written at once).
-const FLUSH_EVERY_DRAINING: Duration = Duration::from_millis(10);
 /// Written out at once past this size, whatever the timer.
 const FLUSH_AT: usize = 32 * 1024;
 /// The most written in one `write`: a pipe (stdout under a supervisor) keeps writes of at most
@@ -49,8 +47,8 @@ const CHUNK: usize = 4096;
 /// Lines not yet written, shared by the process's request threads: a `write` per request was
 /// the largest cost of the middleware stack (a system call on every request). A thread writes
 /// the buffer out every [`FLUSH_EVERY`]; once the graceful stop has begun
-/// (`crate::health::is_draining`) each line is written at once, with what was pending, and the
-/// buffer is written out when the log is dropped: a clean stop loses no line. A fast stop (QUIT)
+/// (`crate::health::start_draining`) what was pending is written out ([`flush_all`]) and then
+/// each line at once: a clean stop loses no line, however soon after it the process exits. A fast stop (QUIT)
 /// or a crash can lose the last [`FLUSH_EVERY`] of lines.
 #[derive(Debug)]
 pub struct Buffer {
@@ -71,6 +69,7 @@ impl Buffer {
             pending: Mutex::new(Vec::with_capacity(FLUSH_AT + 4096)),
         });
         let weak = Arc::downgrade(&buffer);
+        registry().push(weak.clone());
         // Without the thread, lines still go out when the buffer fills and at the stop.
         let _ = std::thread::Builder::new()
             .name("access-log".into())
@@ -120,6 +119,24 @@ impl Drop for Buffer {
     }
 }
 
+/// Every buffer of this process, for [`flush_all`].
+fn registry() -> MutexGuard<'static, Vec<Weak<Buffer>>> {
+    static BUFFERS: Mutex<Vec<Weak<Buffer>>> = Mutex::new(Vec::new());
+    let mut buffers = BUFFERS.lock().unwrap_or_else(PoisonError::into_inner);
+    buffers.retain(|b| b.strong_count() > 0);
+    buffers
+}
+
+/// Writes out every buffered line of the process. Called when the graceful stop begins
+/// (`crate::health::start_draining`), after which each line is written at once: so the lines of
+/// a clean stop are all written whenever the process then exits, whatever the timer.
+pub fn flush_all() {
+    let buffers: Vec<Arc<Buffer>> = registry().iter().filter_map(Weak::upgrade).collect();
+    for buffer in buffers {
+        buffer.flush();
+    }
+}
+
 /// How much of `pending` to write at once: whole lines, at most [`CHUNK`] bytes unless its first
 /// line alone is longer.
 fn chunk_len(pending: &[u8]) -> usize {
@@ -137,12 +154,7 @@ fn chunk_len(pending: &[u8]) -> usize {
 
 fn flush_periodically(buffer: &Weak<Buffer>) {
     loop {
-        let every = if crate::health::is_draining() {
-            FLUSH_EVERY_DRAINING
-        } else {
-            FLUSH_EVERY
-        };
-        std::thread::sleep(every);
+        std::thread::sleep(FLUSH_EVERY);
         match buffer.upgrade() {
             Some(buffer) => buffer.flush(),
             None => return,

@@ -29,6 +29,8 @@ static DRAINING: AtomicBool = AtomicBool::new(false);
 /// this worker takes it out of rotation while its requests finish.
 pub fn start_draining() {
     DRAINING.store(true, Ordering::Relaxed);
+    // From now on access lines are written at once; write out those still buffered.
+    crate::access_log::flush_all();
 }
 
 /// Whether this worker's graceful stop has begun (the access log then writes each line at once).

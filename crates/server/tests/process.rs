@@ -1363,3 +1363,37 @@ async fn a_graceful_stop_loses_no_access_line_of_stdout() {
     });
     assert_one_line_each(&lines, n);
 }
+
+// A request answered during the graceful stop, just before the worker exits: its line is written
+// too (once the stop has begun each line is written at once, and the buffer at exit), not left
+// in the buffer for a timer that no longer runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_answer_of_a_graceful_stop_is_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let access_file = dir.path().join("access.log");
+    let access_arg = access_file.display().to_string();
+    let mut server = Server::start_in(
+        dir,
+        Some(13),
+        Options {
+            args: &["--access-log", &access_arg],
+            workers: 1,
+            ..Options::default()
+        },
+    );
+    // The slow login is accepted before the health check that follows it on the same socket.
+    let slow = send_slow_login(&server);
+    until_requests_flow(&server, 1).await;
+    server.signal(Signal::TERM);
+    let slow = tokio::task::spawn_blocking(move || read_status(slow))
+        .await
+        .unwrap();
+    assert_eq!(slow.as_deref(), Ok("HTTP/1.1 200 OK"));
+    assert_eq!(server.wait_exit().code(), Some(0));
+    let text = std::fs::read_to_string(&access_file).unwrap();
+    let logins = text
+        .lines()
+        .filter(|l| l.contains("\"POST /api/token/ HTTP/1.1\" 200 "))
+        .count();
+    assert_eq!(logins, 1, "{text}");
+}
