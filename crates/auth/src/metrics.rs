@@ -5,7 +5,8 @@
 //! own requests, and a state is already shared by every worker thread of a process.
 
 use prometheus::{
-    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 /// Latency buckets in seconds: a login spends ~0.25 s in bcrypt by design, so the buckets reach
@@ -19,6 +20,20 @@ const LATENCY_BUCKETS: [f64; 12] = [
 pub enum Refresh {
     Pair,
     Sliding,
+}
+
+/// One request series pair (see [`Metrics::request_series`]): recording is two atomic updates.
+#[derive(Clone)]
+pub struct RequestSeries {
+    requests: IntCounter,
+    latency: Histogram,
+}
+
+impl RequestSeries {
+    pub fn observe(&self, seconds: f64) {
+        self.requests.inc();
+        self.latency.observe(seconds);
+    }
 }
 
 /// The metrics, or nothing when they could not be built (only a bad metric name can cause that,
@@ -166,6 +181,18 @@ impl Metrics {
             s.requests.with_label_values(&labels).inc();
             s.latency.with_label_values(&labels).observe(seconds);
         }
+    }
+
+    /// The two series of one (method, route, status), resolved once so that a caller can keep
+    /// them: `with_label_values` hashes the labels and takes a lock on every call.
+    pub fn request_series(&self, method: &str, route: &str, status: u16) -> Option<RequestSeries> {
+        let s = self.0.as_ref()?;
+        let status = status.to_string();
+        let labels = [method, route, status.as_str()];
+        Some(RequestSeries {
+            requests: s.requests.with_label_values(&labels),
+            latency: s.latency.with_label_values(&labels),
+        })
     }
 
     pub fn login(&self, succeeded: bool) {

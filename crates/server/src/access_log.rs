@@ -11,12 +11,14 @@ use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::sync::Arc;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderMap, REFERER, USER_AGENT};
+use actix_web::http::Version;
 use actix_web::middleware::Next;
 use actix_web::HttpMessage;
 
@@ -30,20 +32,144 @@ pub enum AccessLog {
     Off,
     /// Through the `log` crate at info level, target `access` (the test harness and runserver).
     Log,
+    /// Standard output or a file opened for appending, through a buffer (see [`Buffer`]).
+    Buffered(Arc<Buffer>),
+}
+
+/// How often buffered lines are written out.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
+/// Written out at once past this size, whatever the timer.
+const FLUSH_AT: usize = 32 * 1024;
+/// The most written in one `write`: a pipe (stdout under a supervisor) keeps writes of at most
+/// PIPE_BUF bytes whole, so worker processes sharing it do not interleave within a line.
+const CHUNK: usize = 4096;
+
+/// Lines not yet written, shared by the process's request threads: a `write` per request was
+/// the largest cost of the middleware stack (a system call on every request). A thread writes
+/// the buffer out every [`FLUSH_EVERY`]; once the graceful stop has begun
+/// (`crate::drain::begin`) what was pending is written out ([`flush_all`]) and then
+/// each line at once: a clean stop loses no line, however soon after it the process exits. A fast stop (QUIT)
+/// or a crash can lose the last [`FLUSH_EVERY`] of lines.
+#[derive(Debug)]
+pub struct Buffer {
+    sink: Sink,
+    pending: Mutex<Vec<u8>>,
+}
+
+#[derive(Debug)]
+enum Sink {
     Stdout,
-    /// Opened for appending; each line is one `write` call, so worker processes sharing the file
-    /// do not interleave within a line.
     File(File),
+}
+
+impl Buffer {
+    fn new(sink: Sink) -> Arc<Buffer> {
+        let buffer = Arc::new(Buffer {
+            sink,
+            pending: Mutex::new(Vec::with_capacity(FLUSH_AT + 4096)),
+        });
+        let weak = Arc::downgrade(&buffer);
+        registry().push(weak.clone());
+        // Without the thread, lines still go out when the buffer fills and at the stop.
+        let _ = std::thread::Builder::new()
+            .name("access-log".into())
+            .spawn(move || flush_periodically(&weak));
+        buffer
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<u8>> {
+        // A panic while holding the lock leaves whole lines behind: keep using them.
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn push(&self, line: &str) {
+        let mut pending = self.lock();
+        pending.extend_from_slice(line.as_bytes());
+        pending.push(b'\n');
+        if pending.len() >= FLUSH_AT || crate::drain::draining() {
+            self.write_out(&mut pending);
+        }
+    }
+
+    /// Writes out every pending line.
+    pub fn flush(&self) {
+        let mut pending = self.lock();
+        self.write_out(&mut pending);
+    }
+
+    fn write_out(&self, pending: &mut Vec<u8>) {
+        let mut rest = pending.as_slice();
+        while !rest.is_empty() {
+            let take = chunk_len(rest);
+            let (chunk, tail) = rest.split_at(take);
+            // A log that cannot be written (disk full, closed pipe) must not fail requests.
+            let _ = match &self.sink {
+                Sink::Stdout => io::stdout().lock().write_all(chunk),
+                Sink::File(file) => (&*file).write_all(chunk),
+            };
+            rest = tail;
+        }
+        pending.clear();
+    }
+}
+
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// Every buffer of this process, for [`flush_all`].
+fn registry() -> MutexGuard<'static, Vec<Weak<Buffer>>> {
+    static BUFFERS: Mutex<Vec<Weak<Buffer>>> = Mutex::new(Vec::new());
+    let mut buffers = BUFFERS.lock().unwrap_or_else(PoisonError::into_inner);
+    buffers.retain(|b| b.strong_count() > 0);
+    buffers
+}
+
+/// Writes out every buffered line of the process. Called when the graceful stop begins
+/// (`crate::drain::begin`), after which each line is written at once: so the lines of
+/// a clean stop are all written whenever the process then exits, whatever the timer.
+pub fn flush_all() {
+    let buffers: Vec<Arc<Buffer>> = registry().iter().filter_map(Weak::upgrade).collect();
+    for buffer in buffers {
+        buffer.flush();
+    }
+}
+
+/// How much of `pending` to write at once: whole lines, at most [`CHUNK`] bytes unless its first
+/// line alone is longer.
+fn chunk_len(pending: &[u8]) -> usize {
+    if pending.len() <= CHUNK {
+        return pending.len();
+    }
+    match pending[..CHUNK].iter().rposition(|&b| b == b'\n') {
+        Some(end) => end + 1,
+        None => pending
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(pending.len(), |end| end + 1),
+    }
+}
+
+fn flush_periodically(buffer: &Weak<Buffer>) {
+    loop {
+        std::thread::sleep(FLUSH_EVERY);
+        match buffer.upgrade() {
+            Some(buffer) => buffer.flush(),
+            None => return,
+        }
+    }
 }
 
 impl AccessLog {
     pub fn open(destination: &LogDestination) -> io::Result<AccessLog> {
         Ok(match destination {
             LogDestination::Off => AccessLog::Off,
-            LogDestination::Std => AccessLog::Stdout,
-            LogDestination::File(path) => {
-                AccessLog::File(OpenOptions::new().create(true).append(true).open(path)?)
-            }
+            LogDestination::Std => AccessLog::Buffered(Buffer::new(Sink::Stdout)),
+            LogDestination::File(path) => AccessLog::Buffered(Buffer::new(Sink::File(
+                OpenOptions::new().create(true).append(true).open(path)?,
+            ))),
         })
     }
 
@@ -51,23 +177,12 @@ impl AccessLog {
         matches!(self, AccessLog::Off)
     }
 
-    fn write_line(&self, mut line: String) {
-        // A log that cannot be written (disk full, closed pipe) must not fail the request.
-        let _ = match self {
-            AccessLog::Off => Ok(()),
-            AccessLog::Log => {
-                log::info!(target: "access", "{line}");
-                Ok(())
-            }
-            AccessLog::Stdout => {
-                line.push('\n');
-                io::stdout().lock().write_all(line.as_bytes())
-            }
-            AccessLog::File(file) => {
-                line.push('\n');
-                (&*file).write_all(line.as_bytes())
-            }
-        };
+    fn write_line(&self, line: &str) {
+        match self {
+            AccessLog::Off => {}
+            AccessLog::Log => log::info!(target: "access", "{line}"),
+            AccessLog::Buffered(buffer) => buffer.push(line),
+        }
     }
 }
 
@@ -95,20 +210,41 @@ impl Entry<'_> {
         push_time(&mut line, &self.time);
         line.push_str("] \"");
         push_escaped(&mut line, self.request_line);
-        let _ = write!(line, "\" {} ", self.status);
+        line.push_str("\" ");
+        push_decimal(&mut line, u128::from(self.status), 1);
+        line.push(' ');
         match self.size {
-            Some(n) => {
-                let _ = write!(line, "{n}");
-            }
+            Some(n) => push_decimal(&mut line, u128::from(n), 1),
             None => line.push('-'),
         }
         line.push_str(" \"");
         push_escaped(&mut line, self.referer.unwrap_or("-"));
         line.push_str("\" \"");
         push_escaped(&mut line, self.user_agent.unwrap_or("-"));
-        let _ = write!(line, "\" {:.6} ", self.duration.as_secs_f64());
+        // Seconds with six decimals, in integers (`{:.6}` of an f64 took the float formatter).
+        let micros = self.duration.as_micros();
+        line.push_str("\" ");
+        push_decimal(&mut line, micros / 1_000_000, 1);
+        line.push('.');
+        push_decimal(&mut line, micros % 1_000_000, 6);
+        line.push(' ');
         push_escaped(&mut line, self.request_id.unwrap_or("-"));
         line
+    }
+}
+
+/// `n` in decimal, zero-padded to at least `width` digits, without `fmt` (a few of these per line
+/// cost more through `write!` than the rest of it).
+fn push_decimal(out: &mut String, mut n: u128, width: usize) {
+    let mut digits = [0u8; 39];
+    let mut start = digits.len();
+    while n > 0 || digits.len() - start < width {
+        start -= 1;
+        digits[start] = b'0' + u8::try_from(n % 10).unwrap_or(0);
+        n /= 10;
+    }
+    for &digit in &digits[start..] {
+        out.push(char::from(digit));
     }
 }
 
@@ -166,14 +302,12 @@ pub async fn middleware(
     }
     let started = Instant::now();
     let time = chrono::Local::now();
-    let client = req
-        .extensions()
-        .get::<ClientInfo>()
-        .map_or_else(|| peer_text(&req), ClientInfo::addr_text);
-    let request_line = match req.uri().path_and_query() {
-        Some(pq) => format!("{} {} {:?}", req.method(), pq, req.version()),
-        None => format!("{} {} {:?}", req.method(), req.path(), req.version()),
-    };
+    let mut client = String::with_capacity(40);
+    match req.extensions().get::<ClientInfo>() {
+        Some(info) => push_addr(&mut client, info.addr),
+        None => push_addr(&mut client, req.peer_addr().map(|a| a.ip().to_canonical())),
+    }
+    let request_line = request_line(&req);
     let request_id = req
         .extensions()
         .get::<crate::request_id::RequestId>()
@@ -202,13 +336,59 @@ pub async fn middleware(
         duration: started.elapsed(),
         request_id: request_id.as_deref(),
     };
-    log.write_line(entry.format());
+    log.write_line(&entry.format());
     result
 }
 
-fn peer_text(req: &ServiceRequest) -> String {
-    req.peer_addr()
-        .map_or_else(|| "-".to_owned(), |a| a.ip().to_canonical().to_string())
+/// `METHOD TARGET VERSION`, pushed piece by piece (`format!` with `Debug` of the version cost
+/// more than the rest of the line).
+fn request_line(req: &ServiceRequest) -> String {
+    let target = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.path(), |pq| pq.as_str());
+    let mut line = String::with_capacity(target.len() + 20);
+    line.push_str(req.method().as_str());
+    line.push(' ');
+    line.push_str(target);
+    line.push(' ');
+    let version = req.version();
+    match version {
+        Version::HTTP_09 => line.push_str("HTTP/0.9"),
+        Version::HTTP_10 => line.push_str("HTTP/1.0"),
+        Version::HTTP_11 => line.push_str("HTTP/1.1"),
+        Version::HTTP_2 => line.push_str("HTTP/2.0"),
+        Version::HTTP_3 => line.push_str("HTTP/3.0"),
+        _ => {
+            let _ = write!(line, "{version:?}");
+        }
+    }
+    line
+}
+
+/// The client address as gunicorn prints it (`-` when unknown); IPv4 by hand, its `Display`
+/// being the costlier part of the line.
+pub(crate) fn push_addr(out: &mut String, addr: Option<IpAddr>) {
+    match addr {
+        None => out.push('-'),
+        Some(IpAddr::V4(v4)) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                if octet >= 100 {
+                    out.push(char::from(b'0' + octet / 100));
+                }
+                if octet >= 10 {
+                    out.push(char::from(b'0' + octet / 10 % 10));
+                }
+                out.push(char::from(b'0' + octet % 10));
+            }
+        }
+        Some(ip @ IpAddr::V6(_)) => {
+            let _ = write!(out, "{ip}");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -238,6 +418,57 @@ mod tests {
             line,
             format!("198.51.100.7 - - [28/Nov/2025:19:56:01 {offset}] \"POST /api/token/ HTTP/1.1\" 200 483 \"-\" \"curl/7.88.1\" 0.251302 req-42")
         );
+    }
+
+    #[test]
+    fn decimals_as_fmt_prints_them() {
+        for (n, width, text) in [
+            (0, 1, "0"),
+            (7, 1, "7"),
+            (200, 1, "200"),
+            (42, 6, "000042"),
+            (1_234_567, 6, "1234567"),
+            (u128::from(u64::MAX), 1, "18446744073709551615"),
+        ] {
+            let mut out = String::new();
+            push_decimal(&mut out, n, width);
+            assert_eq!(out, text);
+        }
+    }
+
+    #[test]
+    fn addresses_as_display_prints_them() {
+        for text in [
+            "0.0.0.0",
+            "9.10.99.100",
+            "255.255.255.255",
+            "203.0.113.7",
+            "2001:db8::1",
+        ] {
+            let mut out = String::new();
+            push_addr(&mut out, Some(text.parse().unwrap()));
+            assert_eq!(out, text);
+        }
+        let mut out = String::new();
+        push_addr(&mut out, None);
+        assert_eq!(out, "-");
+    }
+
+    #[test]
+    fn buffered_lines_are_written_in_whole_lines_of_at_most_a_chunk() {
+        let short = b"a\nb\n";
+        assert_eq!(chunk_len(short), short.len());
+        let line = [b'x'; 1000];
+        let mut many = Vec::new();
+        for _ in 0..10 {
+            many.extend_from_slice(&line);
+            many.push(b'\n');
+        }
+        assert_eq!(chunk_len(&many), 4 * 1001);
+        let mut long = vec![b'y'; CHUNK + 10];
+        long.push(b'\n');
+        long.extend_from_slice(b"z\n");
+        assert_eq!(chunk_len(&long), CHUNK + 11);
     }
 
     #[test]

@@ -38,6 +38,8 @@ static DRAINING: AtomicBool = AtomicBool::new(false);
 /// From now on, every answer of this process closes its connection, and /readyz answers 503.
 pub fn begin() {
     DRAINING.store(true, Ordering::Relaxed);
+    // From now on access lines are written at once; write out those still buffered.
+    crate::access_log::flush_all();
 }
 
 /// Whether this process is stopping (answers close their connection).

@@ -1,6 +1,8 @@
 //! What the app mounts to describe and observe itself, composed for `startup`: the API root, the
 //! OpenAPI document, the docs page, `/metrics`, and the request-id and metrics middleware.
 
+use std::rc::Rc;
+
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
@@ -16,11 +18,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Middleware: the request id is assigned before anything inner runs (so the access log can
 /// print it), the request is timed, and the id is echoed on the response.
 pub async fn middleware(
+    routes: Rc<crate::metrics::RouteCache>,
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = crate::request_id::assign(&req);
-    let timing = crate::metrics::start(&req);
+    let timing = crate::metrics::start(&req, &routes);
     let result = next.call(req).await;
     if let Some(timing) = timing {
         timing.finish(&result);

@@ -8,6 +8,7 @@
 //! without knowing about proxies, and cannot be spoofed; the throttles get it as
 //! `auth::api::request::ClientAddr`.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
@@ -20,12 +21,14 @@ use actix_web::HttpMessage;
 
 use settings::TrustedProxy;
 
-const X_FORWARDED_FOR: &str = "x-forwarded-for";
-const X_FORWARDED_PROTO: &str = "x-forwarded-proto";
+// Header names as constants: `HeaderName::from_static` (or a `&str` name) at run time validates
+// and classifies the name on every request.
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 /// Always removed: the RFC 7239 form, which this server does not read (and which actix's
 /// `ConnectionInfo` would prefer over X-Forwarded-For).
-const FORWARDED: &str = "forwarded";
-const X_FORWARDED_HOST: &str = "x-forwarded-host";
+const FORWARDED: HeaderName = HeaderName::from_static("forwarded");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
 /// Who made the request, as far as the trusted proxies say; in every request's extensions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,13 +140,20 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
         .map(|a| a.ip().to_canonical())
 }
 
-/// All values of a header joined as one list (a proxy may add a second header line).
-fn joined(headers: &HeaderMap, name: &str) -> Option<String> {
-    let values: Vec<&str> = headers
-        .get_all(name)
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    (!values.is_empty()).then(|| values.join(","))
+/// All values of a header joined as one list (a proxy may add a second header line); borrowed
+/// when there is one.
+fn joined<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<Cow<'a, str>> {
+    let mut values = headers.get_all(name).filter_map(|v| v.to_str().ok());
+    let first = values.next()?;
+    let Some(second) = values.next() else {
+        return Some(Cow::Borrowed(first));
+    };
+    let mut list = [first, second].join(",");
+    for value in values {
+        list.push(',');
+        list.push_str(value);
+    }
+    Some(Cow::Owned(list))
 }
 
 /// Middleware: puts a [`ClientInfo`] in the request's extensions and leaves only the verdict in
@@ -159,30 +169,32 @@ pub async fn middleware(
         let headers = req.headers();
         resolve(
             peer,
-            joined(headers, X_FORWARDED_FOR).as_deref(),
-            joined(headers, X_FORWARDED_PROTO).as_deref(),
+            joined(headers, &X_FORWARDED_FOR).as_deref(),
+            joined(headers, &X_FORWARDED_PROTO).as_deref(),
             &trusted,
         )
     } else {
         resolve(peer, None, None, &trusted)
     };
     let headers = req.headers_mut();
-    headers.remove(HeaderName::from_static(FORWARDED));
-    headers.remove(HeaderName::from_static(X_FORWARDED_FOR));
-    headers.remove(HeaderName::from_static(X_FORWARDED_PROTO));
+    headers.remove(FORWARDED);
+    headers.remove(X_FORWARDED_FOR);
+    headers.remove(X_FORWARDED_PROTO);
     if trusted_peer {
         if let Some(addr) = info.addr {
-            if let Ok(value) = HeaderValue::from_str(&addr.to_string()) {
-                headers.insert(HeaderName::from_static(X_FORWARDED_FOR), value);
+            let mut text = String::with_capacity(40);
+            crate::access_log::push_addr(&mut text, Some(addr));
+            if let Ok(value) = HeaderValue::from_str(&text) {
+                headers.insert(X_FORWARDED_FOR, value);
             }
         }
         let scheme = HeaderValue::from_static(match info.scheme {
             Scheme::Http => "http",
             Scheme::Https => "https",
         });
-        headers.insert(HeaderName::from_static(X_FORWARDED_PROTO), scheme);
+        headers.insert(X_FORWARDED_PROTO, scheme);
     } else {
-        headers.remove(HeaderName::from_static(X_FORWARDED_HOST));
+        headers.remove(X_FORWARDED_HOST);
     }
     if let Some(addr) = info.addr {
         // The address DRF-style throttles count requests by (`auth::api::request::client_address`).

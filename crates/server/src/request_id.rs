@@ -27,7 +27,15 @@ pub fn is_sane(id: &str) -> bool {
 fn choose(header: Option<&HeaderValue>) -> String {
     match header.and_then(|v| v.to_str().ok()) {
         Some(id) if is_sane(id) => id.to_owned(),
-        _ => uuid::Uuid::new_v4().to_string(),
+        // Encoded straight into its string: `to_string` went through `fmt` (a tenth of the
+        // middleware's own cost in the healthz profile).
+        _ => {
+            let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+            uuid::Uuid::new_v4()
+                .hyphenated()
+                .encode_lower(&mut buf)
+                .to_owned()
+        }
     }
 }
 

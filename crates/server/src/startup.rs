@@ -128,6 +128,7 @@ pub fn serve_with(
         // Per worker thread: the middleware closures hold cheap `Rc`s.
         let trusted: Rc<[settings::TrustedProxy]> = trusted.iter().copied().collect();
         let access_log = Arc::clone(&access_log);
+        let routes = Rc::new(crate::metrics::RouteCache::default());
         App::new()
             .app_data(state.clone())
             .app_data(limit)
@@ -144,7 +145,9 @@ pub fn serve_with(
             }))
             // Outside the access log, so its line can carry the request id; times every answer
             // and adds the headers every answer carries (`crate::headers`).
-            .wrap(from_fn(crate::observe::middleware))
+            .wrap(from_fn(move |req, next| {
+                crate::observe::middleware(Rc::clone(&routes), req, next)
+            }))
             // The client address is known before anything logs it.
             .wrap(from_fn(move |req, next| {
                 crate::proxy::middleware(Rc::clone(&trusted), req, next)

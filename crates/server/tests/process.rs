@@ -1462,3 +1462,107 @@ fn decode_claims(token: &str) -> Value {
     )
     .unwrap()
 }
+
+/// `n` GET /healthz?i=... on kept-alive connections, all answered 200.
+async fn send_numbered(server: &Server, n: usize) {
+    let client = client(true);
+    for i in 0..n {
+        let res = client
+            .get(server.url(&format!("/healthz?i={i}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+}
+
+/// Each of the `n` numbered requests has exactly one whole line among `lines`.
+fn assert_one_line_each(lines: &[String], n: usize) {
+    let numbered: Vec<&String> = lines.iter().filter(|l| l.contains("/healthz?i=")).collect();
+    assert_eq!(numbered.len(), n, "lines: {numbered:?}");
+    for i in 0..n {
+        let needle = format!("\"GET /healthz?i={i} HTTP/1.1\" 200 ");
+        let found = numbered.iter().filter(|l| l.contains(&needle)).count();
+        assert_eq!(found, 1, "request {i}: {found} lines");
+    }
+    for line in numbered {
+        assert!(line.starts_with("127.0.0.1 - - ["), "{line}");
+    }
+}
+
+// The access log is buffered (written out every 100 ms, not a write per request): a graceful stop
+// right after the last answer must still write every line, whole, to the file the workers share.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_stop_loses_no_access_line_of_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let access_file = dir.path().join("access.log");
+    let access_arg = access_file.display().to_string();
+    let mut server = Server::start_in(
+        dir,
+        None,
+        Options {
+            args: &["--access-log", &access_arg],
+            workers: 2,
+            ..Options::default()
+        },
+    );
+    let n = 500;
+    send_numbered(&server, n).await;
+    server.signal(Signal::TERM);
+    let status = server.wait_exit();
+    assert_eq!(status.code(), Some(0));
+    let text = std::fs::read_to_string(&access_file).unwrap();
+    assert!(text.ends_with('\n'));
+    let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    assert_one_line_each(&lines, n);
+}
+
+// The same on stdout, the default destination.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_stop_loses_no_access_line_of_stdout() {
+    let mut server = Server::start(Options::default());
+    let n = 500;
+    send_numbered(&server, n).await;
+    server.signal(Signal::TERM);
+    let status = server.wait_exit();
+    assert_eq!(status.code(), Some(0));
+    let lines = server.access.wait_for("every access line", |lines| {
+        let count = lines.iter().filter(|l| l.contains("/healthz?i=")).count();
+        (count >= n).then(|| lines.to_vec())
+    });
+    assert_one_line_each(&lines, n);
+}
+
+// A request answered during the graceful stop, just before the worker exits: its line is written
+// too (once the stop has begun each line is written at once, and the buffer at exit), not left
+// in the buffer for a timer that no longer runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_answer_of_a_graceful_stop_is_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let access_file = dir.path().join("access.log");
+    let access_arg = access_file.display().to_string();
+    let mut server = Server::start_in(
+        dir,
+        Some(13),
+        Options {
+            args: &["--access-log", &access_arg],
+            workers: 1,
+            ..Options::default()
+        },
+    );
+    // The slow login is accepted before the health check that follows it on the same socket.
+    let slow = send_slow_login(&server);
+    until_requests_flow(&server, 1).await;
+    server.signal(Signal::TERM);
+    let slow = tokio::task::spawn_blocking(move || read_status(slow))
+        .await
+        .unwrap();
+    assert_eq!(slow.as_deref(), Ok("HTTP/1.1 200 OK"));
+    assert_eq!(server.wait_exit().code(), Some(0));
+    let text = std::fs::read_to_string(&access_file).unwrap();
+    let logins = text
+        .lines()
+        .filter(|l| l.contains("\"POST /api/token/ HTTP/1.1\" 200 "))
+        .count();
+    assert_eq!(logins, 1, "{text}");
+}
