@@ -492,7 +492,10 @@ fn throttles(settings: &Settings) -> Vec<Issue> {
 /// `SERVER.TRUSTED_PROXIES`: an entry matching every address lets any peer that reaches the
 /// server name the client (the lockouts and throttles count by that address).
 fn trusted_proxies(trusted: &[settings::TrustedProxy]) -> Vec<Issue> {
-    let Some(all) = trusted.iter().find(|t| crate::proxy::matches_everything(t)) else {
+    let Some(all) = trusted
+        .iter()
+        .find(|t| crate::middleware::proxy::matches_everything(t))
+    else {
         return Vec::new();
     };
     let all = match all {

@@ -22,7 +22,7 @@ use auth::ApiError;
 
 /// The answer a timed-out request gets. It travels as an error because the request itself went
 /// down with the abandoned handler (actix cannot hand it back), so it carries the security
-/// headers that `crate::headers::finish` adds to ordinary responses.
+/// headers that `crate::middleware::headers::finish` adds to ordinary responses.
 #[derive(Debug)]
 pub struct TimedOut {
     limit: Duration,
@@ -65,7 +65,7 @@ impl ResponseError for TimedOut {
             log::info!("answering 408: {self}");
         }
         let mut res = self.as_api_error().error_response();
-        crate::headers::add_security_headers(res.headers_mut());
+        crate::middleware::headers::add_security_headers(res.headers_mut());
         res
     }
 }

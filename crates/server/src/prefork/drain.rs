@@ -13,7 +13,7 @@
 //! queued ([`queued`] says when nothing is), and only then are they told to stop.
 //!
 //! A worker told to stop then [`begin`]s draining: every answer from then on says
-//! `Connection: close` (`crate::headers::finish`), so a proxy that keeps connections alive to us
+//! `Connection: close` (`crate::middleware::headers::finish`), so a proxy that keeps connections alive to us
 //! (nginx's upstream `keepalive`) drops each one after its answer instead of writing its next
 //! request on it; and the worker waits ([`until_closed`]) for its [`Open`] connections to close,
 //! up to KEEP_ALIVE, before actix stops (which closes the idle ones at once). An idle kept-alive
@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use socket2::{SockFilter, SockRef};
 
-use crate::listener::Listener;
+use crate::prefork::listener::Listener;
 
 /// This process is stopping: answers close their connection (see the module's documentation).
 static DRAINING: AtomicBool = AtomicBool::new(false);
@@ -39,7 +39,7 @@ static DRAINING: AtomicBool = AtomicBool::new(false);
 pub fn begin() {
     DRAINING.store(true, Ordering::Relaxed);
     // From now on access lines are written at once; write out those still buffered.
-    crate::access_log::flush_all();
+    crate::middleware::access_log::flush_all();
 }
 
 /// Whether this process is stopping (answers close their connection).
@@ -124,7 +124,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::listener::BindAddr;
+    use crate::prefork::listener::BindAddr;
 
     #[test]
     fn a_filtered_socket_keeps_its_queue_and_lets_no_one_new_in() {

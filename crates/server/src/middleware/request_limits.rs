@@ -89,7 +89,7 @@ fn target_length(uri: &Uri) -> usize {
 struct Refused(ApiError);
 
 /// Outermost middleware: measures the head as it arrived, before other middleware adds headers
-/// to it (`crate::proxy` sets X-Forwarded-For and -Proto).
+/// to it (`crate::middleware::proxy` sets X-Forwarded-For and -Proto).
 pub async fn measure<B: MessageBody>(
     limits: RequestLimits,
     req: ServiceRequest,
@@ -101,7 +101,7 @@ pub async fn measure<B: MessageBody>(
     next.call(req).await
 }
 
-/// Middleware inside the access log and `crate::observe` (so the refusal is logged and carries
+/// Middleware inside the access log and `crate::app::observe` (so the refusal is logged and carries
 /// the headers every answer carries), before routing: answers a head [`measure`] refused, before
 /// anything reads the request further.
 pub async fn refuse<B: MessageBody>(

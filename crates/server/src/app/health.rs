@@ -64,9 +64,9 @@ async fn readyz(
     state: web::Data<AuthState>,
     readiness: web::Data<Readiness>,
 ) -> Result<HttpResponse, ApiError> {
-    // A keep-alive connection to a worker whose graceful stop began (`crate::drain`): a load
+    // A keep-alive connection to a worker whose graceful stop began (`crate::prefork::drain`): a load
     // balancer still probing through it takes the worker out of rotation.
-    if crate::drain::draining() {
+    if crate::prefork::drain::draining() {
         return Ok(not_ready(
             "This worker is shutting down.",
             json!({ "worker": "draining" }),

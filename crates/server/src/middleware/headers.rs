@@ -37,11 +37,11 @@ pub fn add_security_headers(headers: &mut HeaderMap) {
 }
 
 /// What the app adds to every answer of a view (or of a 404/405); while the process stops,
-/// `Connection: close` (`crate::drain`).
+/// `Connection: close` (`crate::prefork::drain`).
 pub fn finish<B>(res: &mut ServiceResponse<B>) {
     add_security_headers(res.headers_mut());
     auth::authn::challenge::add_challenge(res);
-    if crate::drain::draining() {
+    if crate::prefork::drain::draining() {
         res.response_mut()
             .head_mut()
             .set_connection_type(ConnectionType::Close);

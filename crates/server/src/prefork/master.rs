@@ -2,7 +2,7 @@
 //! running, and turns signals into graceful stops, fast stops, reloads and scaling.
 //!
 //! - TERM, INT: graceful stop. The TCP sockets stop letting new connections in, the workers
-//!   accept what is queued (`crate::drain`), then stop accepting and finish their requests within
+//!   accept what is queued (`crate::prefork::drain`), then stop accepting and finish their requests within
 //!   GRACEFUL_TIMEOUT (then they are killed); the master exits 0. A second TERM/INT: fast stop.
 //! - QUIT: fast stop: workers drop their connections and exit.
 //! - HUP: settings are loaded again; if valid, a new generation of workers starts on the same
@@ -17,7 +17,7 @@
 //! - A worker that dies is replaced. A worker that cannot boot (bad settings, say) at start-up
 //!   stops the master, as in gunicorn, rather than being restarted in a loop.
 //! - A worker whose heartbeat stops for TIMEOUT (frozen: SIGSTOP, an event loop stuck) is
-//!   killed ("WORKER TIMEOUT", as gunicorn logs it) and so replaced; see `crate::heartbeat`.
+//!   killed ("WORKER TIMEOUT", as gunicorn logs it) and so replaced; see `crate::prefork::heartbeat`.
 
 use std::ffi::OsString;
 use std::io;
@@ -32,9 +32,9 @@ use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::net::unix::pipe;
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::heartbeat::{HeartbeatError, Pulse};
-use crate::listener::{BindAddr, ListenError, Listener};
-use crate::server_cli::{self, Args, Config, ConfigError};
+use crate::prefork::cli::{self, Args, Config, ConfigError};
+use crate::prefork::heartbeat::{HeartbeatError, Pulse};
+use crate::prefork::listener::{BindAddr, ListenError, Listener};
 
 /// How long a new worker may take to report ready before it is killed.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -72,7 +72,8 @@ pub enum MasterError {
 /// Runs the master until it is stopped; `Ok` means a clean stop (exit status 0).
 pub fn run(args: Args) -> Result<(), MasterError> {
     let config = Config::load(&args)?;
-    crate::error_log::init(&config.settings.server.error_log).map_err(MasterError::ErrorLog)?;
+    crate::prefork::error_log::init(&config.settings.server.error_log)
+        .map_err(MasterError::ErrorLog)?;
     log::info!("Starting server {}", env!("CARGO_PKG_VERSION"));
     warn_unapplied_migrations(config.settings.databases.clone());
     let mut master = Master::start(config)?;
@@ -196,7 +197,7 @@ struct Stopping {
     mode: StopMode,
     kill_at: Instant,
     /// A graceful stop first lets the workers accept what the kernel has queued (see
-    /// `crate::drain`) until the queues are empty or this time; the workers are told to stop then.
+    /// `crate::prefork::drain`) until the queues are empty or this time; the workers are told to stop then.
     draining_until: Option<Instant>,
 }
 
@@ -464,24 +465,22 @@ impl Master {
         if !generation.timeout.is_zero() {
             inherit.push(pulse.fd().as_raw_fd());
             command
-                .arg(server_cli::WORKER_HEARTBEAT_FD)
+                .arg(cli::WORKER_HEARTBEAT_FD)
                 .arg(pulse.fd().as_raw_fd().to_string())
-                .arg(server_cli::WORKER_HEARTBEAT_INTERVAL)
+                .arg(cli::WORKER_HEARTBEAT_INTERVAL)
                 .arg(format!(
                     "{}",
-                    crate::heartbeat::interval(generation.timeout).as_secs_f64()
+                    crate::prefork::heartbeat::interval(generation.timeout).as_secs_f64()
                 ));
         }
         for listener in &listeners {
-            command
-                .arg(server_cli::WORKER_LISTEN)
-                .arg(listener.inherit_spec());
+            command.arg(cli::WORKER_LISTEN).arg(listener.inherit_spec());
             inherit.push(listener.as_fd().as_raw_fd());
         }
         command
-            .arg(server_cli::WORKER_READY_FD)
+            .arg(cli::WORKER_READY_FD)
             .arg(self.ready_write.as_raw_fd().to_string())
-            .arg(server_cli::WORKER_MASTER_PID)
+            .arg(cli::WORKER_MASTER_PID)
             .arg(std::process::id().to_string())
             .stdin(Stdio::null())
             // Its own process group: a terminal's Ctrl-C reaches only the master, which then
@@ -670,12 +669,12 @@ impl Master {
         }
     }
 
-    /// Filters every TCP socket so that no new connection is queued (`crate::drain`); false if
+    /// Filters every TCP socket so that no new connection is queued (`crate::prefork::drain`); false if
     /// a socket could not be filtered (then queued connections may be reset, as before).
     fn stop_new_connections(&self) -> bool {
         let mut all = true;
         for listener in self.sockets.iter().flat_map(|b| b.shards.iter().flatten()) {
-            if let Err(e) = crate::drain::stop_new_connections(listener) {
+            if let Err(e) = crate::prefork::drain::stop_new_connections(listener) {
                 log::warn!(
                     "cannot stop new connections on {}: {e}",
                     listener.describe()
@@ -692,7 +691,7 @@ impl Master {
         self.sockets
             .iter()
             .flat_map(|b| b.shards.iter().flatten())
-            .map(|listener| crate::drain::queued(listener).unwrap_or(0))
+            .map(|listener| crate::prefork::drain::queued(listener).unwrap_or(0))
             .sum()
     }
 

@@ -22,8 +22,8 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpRequest, HttpResponse};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::access_log::AccessLog;
-use crate::listener::Listener;
+use crate::middleware::access_log::AccessLog;
+use crate::prefork::listener::Listener;
 
 use auth::api::data::BodyLimit;
 use auth::{ApiError, AuthState};
@@ -45,7 +45,7 @@ pub enum StartupError {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Listen(#[from] crate::listener::ListenError),
+    Listen(#[from] crate::prefork::listener::ListenError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
@@ -69,10 +69,10 @@ pub struct ServeOptions {
     pub threads: usize,
     pub access_log: AccessLog,
     /// Let actix handle SIGTERM (graceful), SIGINT and SIGQUIT (fast) itself. The `server`
-    /// binary's worker processes handle signals themselves (see `crate::worker`).
+    /// binary's worker processes handle signals themselves (see `crate::prefork::worker`).
     pub handle_signals: bool,
-    /// Each request thread's event loop is watched by the worker's heartbeat (`crate::heartbeat`).
-    pub heartbeat: Option<Arc<crate::heartbeat::Heartbeat>>,
+    /// Each request thread's event loop is watched by the worker's heartbeat (`crate::prefork::heartbeat`).
+    pub heartbeat: Option<Arc<crate::prefork::heartbeat::Heartbeat>>,
 }
 
 /// Serves the app on already-bound listeners (tests bind port 0 and read the port back), with
@@ -111,7 +111,7 @@ pub fn serve_with(
 ) -> Result<Server, StartupError> {
     let server_settings = &state.settings.server;
     let limit = BodyLimit(server_settings.max_body_size);
-    let head_limits = crate::limits::RequestLimits::new(server_settings);
+    let head_limits = crate::middleware::request_limits::RequestLimits::new(server_settings);
     let timeout = server_settings.timeout;
     let keep_alive = keep_alive_setting(server_settings.keep_alive);
     let graceful = server_settings.graceful_timeout;
@@ -128,37 +128,37 @@ pub fn serve_with(
         // Per worker thread: the middleware closures hold cheap `Rc`s.
         let trusted: Rc<[settings::TrustedProxy]> = trusted.iter().copied().collect();
         let access_log = Arc::clone(&access_log);
-        let routes = Rc::new(crate::metrics::RouteCache::default());
+        let routes = Rc::new(crate::middleware::metrics::RouteCache::default());
         App::new()
             .app_data(state.clone())
             .app_data(limit)
             // Innermost: the access line below records its 503.
             .wrap(from_fn(move |req, next| {
-                crate::timeout::middleware(timeout, req, next)
+                crate::middleware::timeout::middleware(timeout, req, next)
             }))
             // gunicorn's LIMIT_REQUEST_*: measured outermost, answered here (logged, with the
             // common headers), before routing and before the body is read.
-            .wrap(from_fn(crate::limits::refuse))
+            .wrap(from_fn(crate::middleware::request_limits::refuse))
             // The request line, never headers: an Authorization header must not reach a log.
             .wrap(from_fn(move |req, next| {
-                crate::access_log::middleware(Arc::clone(&access_log), req, next)
+                crate::middleware::access_log::middleware(Arc::clone(&access_log), req, next)
             }))
             // Outside the access log, so its line can carry the request id; times every answer
-            // and adds the headers every answer carries (`crate::headers`).
+            // and adds the headers every answer carries (`crate::middleware::headers`).
             .wrap(from_fn(move |req, next| {
-                crate::observe::middleware(Rc::clone(&routes), req, next)
+                crate::app::observe::middleware(Rc::clone(&routes), req, next)
             }))
             // The client address is known before anything logs it.
             .wrap(from_fn(move |req, next| {
-                crate::proxy::middleware(Rc::clone(&trusted), req, next)
+                crate::middleware::proxy::middleware(Rc::clone(&trusted), req, next)
             }))
             // Outermost: the request head as the client sent it, before `proxy` rewrites it.
             .wrap(from_fn(move |req, next| {
-                crate::limits::measure(head_limits, req, next)
+                crate::middleware::request_limits::measure(head_limits, req, next)
             }))
             .configure(auth::configure)
-            .configure(crate::health::configure)
-            .configure(crate::observe::configure)
+            .configure(crate::app::health::configure)
+            .configure(crate::app::observe::configure)
             .default_service(web::to(not_found))
     };
     let mut builder = Server::build()
@@ -261,9 +261,9 @@ impl Http {
             .client_request_timeout(Duration::from_secs(5))
             .client_disconnect_timeout(Duration::from_secs(1))
             .h1_allow_half_closed(true)
-            // Counts the open connections, for a graceful stop (`crate::drain::until_closed`).
+            // Counts the open connections, for a graceful stop (`crate::prefork::drain::until_closed`).
             .on_connect_ext(|_, extensions| {
-                extensions.insert(crate::drain::Open::counted());
+                extensions.insert(crate::prefork::drain::Open::counted());
             });
         if let Some(addr) = local_addr {
             builder = builder.local_addr(addr);

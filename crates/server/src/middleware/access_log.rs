@@ -4,7 +4,7 @@
 //! ```text
 //! 198.51.100.7 - - [28/Nov/2025:19:56:01 +0000] "POST /api/token/ HTTP/1.1" 200 483 "-" "curl/7.88.1" 0.251302
 //! ```
-//! Fields: client (see [`crate::proxy`]), two unused identity fields, time, request line, status,
+//! Fields: client (see [`crate::middleware::proxy`]), two unused identity fields, time, request line, status,
 //! response body bytes, referer, user agent, duration in seconds (gunicorn's `%(L)s`).
 
 use std::cell::RefCell;
@@ -24,7 +24,7 @@ use actix_web::HttpMessage;
 
 use settings::LogDestination;
 
-use crate::proxy::ClientInfo;
+use crate::middleware::proxy::ClientInfo;
 
 /// Where access lines go.
 #[derive(Debug)]
@@ -47,7 +47,7 @@ const CHUNK: usize = 4096;
 /// Lines not yet written, shared by the process's request threads: a `write` per request was
 /// the largest cost of the middleware stack (a system call on every request). A thread writes
 /// the buffer out every [`FLUSH_EVERY`]; once the graceful stop has begun
-/// (`crate::drain::begin`) what was pending is written out ([`flush_all`]) and then
+/// (`crate::prefork::drain::begin`) what was pending is written out ([`flush_all`]) and then
 /// each line at once: a clean stop loses no line, however soon after it the process exits. A fast stop (QUIT)
 /// or a crash can lose the last [`FLUSH_EVERY`] of lines.
 #[derive(Debug)]
@@ -86,7 +86,7 @@ impl Buffer {
         let mut pending = self.lock();
         pending.extend_from_slice(line.as_bytes());
         pending.push(b'\n');
-        if pending.len() >= FLUSH_AT || crate::drain::draining() {
+        if pending.len() >= FLUSH_AT || crate::prefork::drain::draining() {
             self.write_out(&mut pending);
         }
     }
@@ -128,7 +128,7 @@ fn registry() -> MutexGuard<'static, Vec<Weak<Buffer>>> {
 }
 
 /// Writes out every buffered line of the process. Called when the graceful stop begins
-/// (`crate::drain::begin`), after which each line is written at once: so the lines of
+/// (`crate::prefork::drain::begin`), after which each line is written at once: so the lines of
 /// a clean stop are all written whenever the process then exits, whatever the timer.
 pub fn flush_all() {
     let buffers: Vec<Arc<Buffer>> = registry().iter().filter_map(Weak::upgrade).collect();
@@ -310,7 +310,7 @@ pub async fn middleware(
     let request_line = request_line(&req);
     let request_id = req
         .extensions()
-        .get::<crate::request_id::RequestId>()
+        .get::<crate::middleware::request_id::RequestId>()
         .map(|r| r.0.clone());
     let referer = header(req.headers(), REFERER).map(str::to_owned);
     let user_agent = header(req.headers(), USER_AGENT).map(str::to_owned);

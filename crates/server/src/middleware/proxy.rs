@@ -183,7 +183,7 @@ pub async fn middleware(
     if trusted_peer {
         if let Some(addr) = info.addr {
             let mut text = String::with_capacity(40);
-            crate::access_log::push_addr(&mut text, Some(addr));
+            crate::middleware::access_log::push_addr(&mut text, Some(addr));
             if let Ok(value) = HeaderValue::from_str(&text) {
                 headers.insert(X_FORWARDED_FOR, value);
             }

@@ -82,7 +82,7 @@ pub struct WorkerArgs {
     /// The master's pid: a worker whose parent is already gone exits instead of serving.
     #[arg(long = "worker-master-pid", hide = true, value_name = "PID")]
     pub master_pid: Option<i32>,
-    /// Descriptor of the file to beat in (see `crate::heartbeat`); none: no heartbeat.
+    /// Descriptor of the file to beat in (see `crate::prefork::heartbeat`); none: no heartbeat.
     #[arg(long = "worker-heartbeat-fd", hide = true, value_name = "FD")]
     pub heartbeat_fd: Option<i32>,
     /// How often to beat: the master's choice, so that it matches the timeout it enforces even

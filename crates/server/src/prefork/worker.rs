@@ -1,5 +1,5 @@
 //! A worker process: serves the app on the sockets its master handed down, tells the master when
-//! it is serving, beats while its event loops run (`crate::heartbeat`), and stops on the
+//! it is serving, beats while its event loops run (`crate::prefork::heartbeat`), and stops on the
 //! master's signals (TERM/INT graceful, QUIT at once).
 
 use std::fs::File;
@@ -11,11 +11,11 @@ use std::time::Duration;
 use actix_web::dev::ServerHandle;
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::access_log::AccessLog;
-use crate::heartbeat::Heartbeat;
-use crate::listener::Listener;
-use crate::server_cli::{Args, Config};
-use crate::startup::{ServeOptions, StartupError};
+use crate::app::startup::{ServeOptions, StartupError};
+use crate::middleware::access_log::AccessLog;
+use crate::prefork::cli::{Args, Config};
+use crate::prefork::heartbeat::Heartbeat;
+use crate::prefork::listener::Listener;
 
 /// After pausing the acceptor, connections it already took are still on their way to the
 /// request threads; actix's graceful stop would drop those, so they get this long to arrive.
@@ -24,7 +24,7 @@ const SETTLE: Duration = Duration::from_millis(100);
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
     #[error(transparent)]
-    Config(#[from] crate::server_cli::ConfigError),
+    Config(#[from] crate::prefork::cli::ConfigError),
     #[error(transparent)]
     Startup(#[from] StartupError),
     #[error("cannot open the access log: {0}")]
@@ -34,7 +34,7 @@ pub enum WorkerError {
     #[error("bad ready descriptor {0}")]
     ReadyFd(RawFd),
     #[error(transparent)]
-    Heartbeat(#[from] crate::heartbeat::HeartbeatError),
+    Heartbeat(#[from] crate::prefork::heartbeat::HeartbeatError),
     #[error(transparent)]
     Io(#[from] io::Error),
 }
@@ -50,7 +50,8 @@ pub fn run(args: &Args) -> Result<(), WorkerError> {
         return Ok(());
     }
     let config = Config::load(args)?;
-    crate::error_log::init(&config.settings.server.error_log).map_err(WorkerError::ErrorLog)?;
+    crate::prefork::error_log::init(&config.settings.server.error_log)
+        .map_err(WorkerError::ErrorLog)?;
     let listeners = args
         .worker
         .listen
@@ -72,7 +73,7 @@ pub fn run(args: &Args) -> Result<(), WorkerError> {
         heartbeat: heartbeat.clone(),
     };
     // How long a stopping worker waits for its kept-alive connections to be closed by the client
-    // (`crate::drain`): at most KEEP_ALIVE, after which they would have been idle long enough
+    // (`crate::prefork::drain`): at most KEEP_ALIVE, after which they would have been idle long enough
     // to close anyway, and never past the graceful timeout.
     let idle_limit = config
         .settings
@@ -81,7 +82,7 @@ pub fn run(args: &Args) -> Result<(), WorkerError> {
         .min(config.settings.server.graceful_timeout);
     let state = crate::build_state(Arc::new(config.settings))?;
     actix_web::rt::System::new().block_on(async move {
-        let server = crate::startup::serve_with(listeners, state, options)?;
+        let server = crate::app::startup::serve_with(listeners, state, options)?;
         let handle = server.handle();
         let signals = Signals::install()?;
         actix_web::rt::spawn(signals.watch(handle, idle_limit));
@@ -156,8 +157,8 @@ impl Signals {
                 continue;
             }
             draining = true;
-            // Answers from now on close their connection and /readyz says 503 (see `crate::drain`).
-            crate::drain::begin();
+            // Answers from now on close their connection and /readyz says 503 (see `crate::prefork::drain`).
+            crate::prefork::drain::begin();
             log::info!("stopping gracefully: no new connections, finishing the open ones");
             // Stop accepting first (the listening socket stays open in the master and the other
             // workers, who take the new connections), let the accepted ones reach the request
@@ -169,7 +170,7 @@ impl Signals {
             let handle = handle.clone();
             actix_web::rt::spawn(async move {
                 actix_web::rt::time::sleep(SETTLE).await;
-                crate::drain::until_closed(idle_limit).await;
+                crate::prefork::drain::until_closed(idle_limit).await;
                 handle.stop(true).await
             });
         }

@@ -4,10 +4,10 @@
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY};
 use actix_web::{web, HttpResponse};
 
-const INDEX: &str = include_str!("../assets/docs/index.html");
-const INIT_JS: &str = include_str!("../assets/docs/init.js");
-const BUNDLE_JS: &[u8] = include_bytes!("../assets/swagger-ui/swagger-ui-bundle.js");
-const CSS: &[u8] = include_bytes!("../assets/swagger-ui/swagger-ui.css");
+const INDEX: &str = include_str!("../../assets/docs/index.html");
+const INIT_JS: &str = include_str!("../../assets/docs/init.js");
+const BUNDLE_JS: &[u8] = include_bytes!("../../assets/swagger-ui/swagger-ui-bundle.js");
+const CSS: &[u8] = include_bytes!("../../assets/swagger-ui/swagger-ui.css");
 
 /// Only our own origin: a page that tried to reach a CDN would show it in the browser test.
 /// Swagger UI sets inline styles and uses data: images, hence those two allowances.
