@@ -8,7 +8,7 @@
 --                           is used once, as rotation with BLACKLIST_AFTER_ROTATION demands:
 --                           thread i of BENCH_THREADS takes lines i, i+n, i+2n, ...
 --
--- done() prints one line: "RESULT requests=N seconds=S rps=R p50_ms=A p99_ms=B errors=E
+-- done() prints one line: "RESULT requests=N seconds=S rps=R p50_ms=A p99_ms=B p999_ms=C errors=E
 -- non2xx=M", where errors counts socket errors (connect, read, write, timeout).
 
 local body = os.getenv("BENCH_BODY")
@@ -68,8 +68,9 @@ function done(summary, latency, requests)
    local e = summary.errors
    local seconds = summary.duration / 1e6
    io.write(string.format(
-      "RESULT requests=%d seconds=%.3f rps=%.1f p50_ms=%.3f p99_ms=%.3f errors=%d non2xx=%d\n",
+      "RESULT requests=%d seconds=%.3f rps=%.1f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f errors=%d non2xx=%d\n",
       summary.requests, seconds, summary.requests / seconds,
       latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+      latency:percentile(99.9) / 1000,
       e.connect + e.read + e.write + e.timeout, e.status))
 end

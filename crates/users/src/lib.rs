@@ -11,6 +11,7 @@ pub mod schema;
 pub mod tx;
 pub mod validators;
 pub mod wal;
+pub mod writer;
 
 pub use db::{DbConnection, DbError, Pool};
 pub use models::{NewUser, User};

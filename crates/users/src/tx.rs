@@ -4,7 +4,8 @@
 //! - SQLite has one writer at a time. A plain `BEGIN` starts reading and upgrades to the write lock
 //!   at its first write; if another writer committed meanwhile, the upgrade fails at once
 //!   ("database is locked", no busy wait). `BEGIN IMMEDIATE` takes the write lock first, waiting in
-//!   the busy handler, so every write transaction here runs alone, start to end.
+//!   the busy handler, so every write transaction here runs alone, start to end. Before it, the
+//!   writer waits for its turn in [`writer`]'s queue, so that SQLite's lock is free when it asks.
 //! - PostgreSQL runs transactions side by side (READ COMMITTED). Two of them that touch one user's
 //!   tokens serialize on that user's row: a rotation holds it `FOR SHARE` (rotations of one user
 //!   still run together), ending the sessions holds it `FOR UPDATE` (as a password change's
@@ -13,13 +14,16 @@
 //! Nothing is caught inside a transaction: a failed statement fails the transaction, and a
 //! failed `COMMIT` is an error to the caller, never a success.
 
-use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use std::time::{Duration, Instant};
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
 use diesel::result::Error;
 
 use crate::db::DbConnection;
 use crate::models::User;
 use crate::schema::auth_user::dsl;
+use crate::writer;
 
 /// Runs `f` in a write transaction (`BEGIN IMMEDIATE` on SQLite, `BEGIN` on PostgreSQL): committed
 /// when `f` returns `Ok`, rolled back when it returns `Err`. Inside a transaction already, `f`
@@ -35,14 +39,68 @@ where
     if depth.is_some() {
         return f(conn);
     }
-    match conn {
-        DbConnection::Sqlite(sqlite) => {
-            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?
-        }
+    let sqlite = match conn {
+        DbConnection::Sqlite(sqlite) => sqlite,
         DbConnection::Pg(_) => {
-            <DbConnection as Connection>::TransactionManager::begin_transaction(conn)?
+            <DbConnection as Connection>::TransactionManager::begin_transaction(conn)?;
+            return finish(conn, f);
+        }
+    };
+    let deadline = Instant::now() + writer::BUSY_TIMEOUT;
+    let queue = writer::queue_for(sqlite);
+    let _turn = match &queue {
+        Some(queue) => match queue.turn(deadline) {
+            Ok(Some(turn)) => Some(turn),
+            Ok(None) => return Err(busy().into()),
+            // The lock files failed us (an NFS without locks?): SQLite's lock still holds.
+            Err(e) => {
+                log::debug!("writer queue unusable: {e}");
+                None
+            }
+        },
+        None => None,
+    };
+    // A turn waited for shortens SQLite's wait: the two together stay within the busy timeout.
+    let left = deadline.saturating_duration_since(Instant::now());
+    let shortened = writer::BUSY_TIMEOUT - left > SHORTEN_AFTER;
+    if shortened {
+        sqlite.batch_execute(&format!("PRAGMA busy_timeout = {};", left.as_millis()))?;
+    }
+    let begun = AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE");
+    if shortened {
+        let restored = sqlite.batch_execute(&format!(
+            "PRAGMA busy_timeout = {};",
+            writer::BUSY_TIMEOUT.as_millis()
+        ));
+        if let (Ok(()), Err(e)) = (&begun, restored) {
+            // Not a transaction left open on a pooled connection.
+            AnsiTransactionManager::rollback_transaction(sqlite)?;
+            return Err(e.into());
         }
     }
+    begun?;
+    finish(conn, f)
+}
+
+/// A wait for a turn shorter than this leaves SQLite's busy timeout as it is (two statements
+/// saved on most transactions; the bound is kept to within this much).
+const SHORTEN_AFTER: Duration = Duration::from_millis(20);
+
+/// What SQLite says when its busy timeout runs out, for a writer whose turn did not come in
+/// time: callers answer both alike (503, try again).
+fn busy() -> Error {
+    Error::DatabaseError(
+        diesel::result::DatabaseErrorKind::Unknown,
+        Box::new("database is locked (no turn to write within the busy timeout)".to_owned()),
+    )
+}
+
+/// Runs `f` in the transaction just begun: commits on `Ok`, rolls back on `Err`.
+fn finish<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<Error>,
+{
     match f(conn) {
         Ok(value) => {
             <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;

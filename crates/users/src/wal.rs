@@ -17,7 +17,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::sqlite::SqliteConnection;
@@ -136,6 +136,14 @@ pub fn checkpoint(conn: &mut SqliteConnection) -> Result<Outcome, String> {
         // Another keeper is at work.
         return Ok(passive);
     }
+    // In the writers' line (`crate::writer`), so that they wait for the end of the checkpoint
+    // woken at once, not asleep in SQLite's busy handler; no turn within WAIT: next time.
+    let queue = crate::writer::queue_for(conn);
+    let _turn = match queue.as_ref().map(|q| q.turn(Instant::now() + WAIT)) {
+        Some(Ok(None)) => return Ok(passive),
+        Some(Ok(Some(turn))) => Some(turn),
+        Some(Err(_)) | None => None,
+    };
     run(conn, "RESTART")
 }
 

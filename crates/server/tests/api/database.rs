@@ -449,21 +449,13 @@ sys.stdin.read()
 conn.execute("ROLLBACK")
 "#;
 
-#[tokio::test]
-async fn a_database_locked_by_another_process_answers_503_with_retry_after() {
-    if on_postgres() {
-        return; // SQLite's file lock; PostgreSQL's lock timeouts map the same way.
-    }
+/// Starts [`HOLD_LOCK`] on the database at `path` and waits until it holds the lock.
+fn hold_lock(path: &std::path::Path) -> std::process::Child {
     use std::io::BufRead;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("db.sqlite3");
-    let app = spawn_app_on(TestDb::Sqlite(dir), &[]).await;
-    app.create_user("alice", PASSWORD, true);
-    let (refresh, _) = app.obtain_pair("alice", PASSWORD).await;
     let mut holder = std::process::Command::new("python3")
         .arg("-c")
         .arg(HOLD_LOCK)
-        .arg(&path)
+        .arg(path)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -473,6 +465,20 @@ async fn a_database_locked_by_another_process_answers_503_with_retry_after() {
         .read_line(&mut line)
         .expect("read");
     assert_eq!(line.trim(), "locked");
+    holder
+}
+
+#[tokio::test]
+async fn a_database_locked_by_another_process_answers_503_with_retry_after() {
+    if on_postgres() {
+        return; // SQLite's file lock; PostgreSQL's lock timeouts map the same way.
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("db.sqlite3");
+    let app = spawn_app_on(TestDb::Sqlite(dir), &[]).await;
+    app.create_user("alice", PASSWORD, true);
+    let (refresh, _) = app.obtain_pair("alice", PASSWORD).await;
+    let mut holder = hold_lock(&path);
     // Both wait out the busy timeout, then answer 503 + Retry-After instead of 500.
     let login = json!({"username": "alice", "password": PASSWORD});
     let presented = json!({ "refresh": refresh });
@@ -495,6 +501,46 @@ async fn a_database_locked_by_another_process_answers_503_with_retry_after() {
     assert!(holder.wait().expect("wait").success());
     // The lock gone, the same requests succeed: nothing was half-written.
     app.obtain_pair("alice", PASSWORD).await;
+    let res = app
+        .post_json("/api/token/refresh/", &json!({ "refresh": refresh }))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+/// Writers wait in line for SQLite's lock (`users::writer`): the line must not add up their
+/// waits. A refresh on each pooled connection (POOL_SIZE, 10), behind a lock that outlasts the
+/// busy timeout (10 s), all answer 503 within about that timeout, not one after another. (More
+/// than the blocking threads, POOL_SIZE + cores, wait for a thread first: 40 take until TIMEOUT.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refreshes_behind_a_held_lock_answer_503_together_within_the_busy_timeout() {
+    if on_postgres() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("db.sqlite3");
+    let app = Arc::new(spawn_app_on(TestDb::Sqlite(dir), &[]).await);
+    app.create_user("alice", PASSWORD, true);
+    let (refresh, _) = app.obtain_pair("alice", PASSWORD).await;
+    let mut holder = hold_lock(&path);
+    let started = Instant::now();
+    let mut refreshes = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let app = app.clone();
+        let presented = json!({ "refresh": refresh });
+        refreshes.spawn(async move { app.post_json("/api/token/refresh/", &presented).await });
+    }
+    while let Some(res) = refreshes.join_next().await {
+        let res = res.expect("request task");
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(res.headers().contains_key("retry-after"));
+    }
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(15),
+        "the last refresh answered after {elapsed:?}: waits added up"
+    );
+    drop(holder.stdin.take());
+    assert!(holder.wait().expect("wait").success());
     let res = app
         .post_json("/api/token/refresh/", &json!({ "refresh": refresh }))
         .await;
