@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use serde::Deserialize;
+use smart_default::SmartDefault;
 
 use crate::auth_values;
 use crate::de::{self, Section};
@@ -18,7 +19,7 @@ use crate::{
 type Result<T> = std::result::Result<T, SettingsError>;
 
 /// The keys outside any section.
-#[derive(Deserialize)]
+#[derive(Deserialize, SmartDefault)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields, default)]
 pub(crate) struct TopLevel {
     /// Read first, by hand: an unset SECRET_KEY is reported before any other top-level problem.
@@ -26,20 +27,10 @@ pub(crate) struct TopLevel {
     secret_key: Option<String>,
     debug: bool,
     #[serde(deserialize_with = "crate::password_validators::parse")]
+    #[default(PasswordValidator::django_defaults())]
     auth_password_validators: Vec<PasswordValidator>,
     #[serde(deserialize_with = "crate::check::csrf_trusted_origins")]
     csrf_trusted_origins: Vec<String>,
-}
-
-impl Default for TopLevel {
-    fn default() -> Self {
-        Self {
-            secret_key: None,
-            debug: false,
-            auth_password_validators: PasswordValidator::django_defaults(),
-            csrf_trusted_origins: Vec::new(),
-        }
-    }
 }
 
 /// Assembles and validates the settings. `fallback_secret` stands in for an unset SECRET_KEY.

@@ -16,28 +16,29 @@
 //! REFRESH_TOKEN_LIFETIME = "1d"
 //! ```
 //!
-//! # Adding a setting
+//! # Adding a setting: one edit
 //!
-//! Each section is a `#[derive(Deserialize)]` struct (`rename_all = "SCREAMING_SNAKE_CASE"`,
-//! `deny_unknown_fields`, `default`); a key is a field, its name spelled once:
+//! Each section is a `#[derive(Deserialize, SmartDefault)]` struct (serde's `rename_all =
+//! "SCREAMING_SNAKE_CASE"`, `deny_unknown_fields`, `default`); a key is one field, its name spelled
+//! once, its default next to it:
 //!
 //! ```text
 //! /// `QUERY_TIMEOUT`, default 10 seconds: what it does, in a sentence.
 //! #[serde(deserialize_with = "check::query_timeout")]   // only if it has a rule
+//! #[default(Duration::from_secs(10))]                   // only if not the type's Default
 //! pub query_timeout: Duration,
 //! ```
 //!
-//! and its default is one line of the section's `Default` impl, just below the struct. The field
-//! is the key (in the file `[DATABASES] QUERY_TIMEOUT = ...`, in the environment
-//! `DATABASES__QUERY_TIMEOUT=...`, in the "valid keys" lists and the "did you mean" hints: the
+//! The field is the key: in the file `[DATABASES] QUERY_TIMEOUT = ...`, in the environment
+//! `DATABASES__QUERY_TIMEOUT=...`, in the "valid keys" lists and the "did you mean" hints (the
 //! key lists are the field names serde's derive gives, recovered by `de::keys`). Place it where
 //! the key should appear in the "valid keys" list. The value is read by the field type's
-//! `Deserialize` over `de::ValueDe`, which reads environment text as that type asks and words
-//! the messages (key, where its value came from, what was expected): `bool`, `String`,
-//! `Option<_>` (empty = unset), `Vec<_>` (one string = a list of one), `u32`, `usize`,
-//! `Duration` (seconds or "5m"), the choice enums (`choices.rs`) work as they are; a composite
-//! value is a `deserialize_with` function. A rule (`validate::*`: a reason that the message shows
-//! after the key and where its value came from) is one line of `check` at the end of this file.
+//! `Deserialize` over `de::ValueDe`, which reads environment text as that type asks and words the
+//! messages (key, where its value came from, what was expected): `bool`, `String`, `Option<_>`
+//! (empty = unset), `Vec<_>` (one string = a list of one), `u32`, `usize`, `Duration` (seconds or
+//! "5m") and the choice enums (`choices.rs`) need nothing more; a composite value is a
+//! `deserialize_with` function. A rule (`validate::*`: a reason that the message shows after the
+//! key and where its value came from) is one line of the `check` module at the end of this file.
 //!
 //! What takes more than that: a platform environment alias (`DATABASE_URL`, `REDIS_URL`, ...) is
 //! one more arm in `sources::classify`; a key whose value must never be echoed in messages, one
@@ -64,6 +65,7 @@ use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
+use smart_default::SmartDefault;
 
 pub use auth_values::throttle_scope;
 pub use choices::{
@@ -120,7 +122,7 @@ pub struct Settings {
 
 /// `[REST_AUTH]`: dj-rest-auth's `JWT_AUTH_*` settings, which put the tokens in cookies. Off
 /// unless a cookie is named. Defaults are dj-rest-auth's except where noted (safer ones).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, SmartDefault)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields, default)]
 pub struct RestAuth {
     /// `JWT_AUTH_COOKIE`: the access token's cookie, default none (no access cookie).
@@ -132,19 +134,24 @@ pub struct RestAuth {
     /// `JWT_AUTH_REFRESH_COOKIE_PATH`, default `/api/token/` (dj-rest-auth: `/`): the refresh
     /// cookie goes to the token views (refresh, logout) and nowhere else.
     #[serde(deserialize_with = "check::cookie_path")]
+    #[default("/api/token/".to_owned())]
     pub jwt_auth_refresh_cookie_path: String,
     /// `JWT_AUTH_SECURE`, default true (dj-rest-auth: false): cookies only over HTTPS.
+    #[default(true)]
     pub jwt_auth_secure: bool,
     /// `JWT_AUTH_HTTPONLY`, default true: scripts cannot read the token cookies, and the refresh
     /// token is left out of response bodies when it travels in its cookie.
+    #[default(true)]
     pub jwt_auth_httponly: bool,
     /// `JWT_AUTH_SAMESITE`, default `Lax`.
+    #[default(SameSite::Lax)]
     pub jwt_auth_samesite: SameSite,
     /// `JWT_AUTH_COOKIE_DOMAIN`, default none (the cookies belong to the host that set them).
     #[serde(deserialize_with = "check::cookie_domain")]
     pub jwt_auth_cookie_domain: Option<String>,
     /// `JWT_AUTH_COOKIE_USE_CSRF`, default true (dj-rest-auth: false): a request authenticated by
     /// a cookie must pass Django's CSRF check on unsafe methods.
+    #[default(true)]
     pub jwt_auth_cookie_use_csrf: bool,
     /// `JWT_AUTH_COOKIE_ENFORCE_CSRF_ON_UNAUTHENTICATED`, default false: CSRF checks even on
     /// unsafe requests without any token cookie.
@@ -152,23 +159,6 @@ pub struct RestAuth {
     /// `JWT_AUTH_RETURN_EXPIRATION`, default false: login and refresh answers also carry
     /// `access_expiration` / `refresh_expiration`.
     pub jwt_auth_return_expiration: bool,
-}
-
-impl Default for RestAuth {
-    fn default() -> Self {
-        Self {
-            jwt_auth_cookie: None,
-            jwt_auth_refresh_cookie: None,
-            jwt_auth_refresh_cookie_path: "/api/token/".to_owned(),
-            jwt_auth_secure: true,
-            jwt_auth_httponly: true,
-            jwt_auth_samesite: SameSite::Lax,
-            jwt_auth_cookie_domain: None,
-            jwt_auth_cookie_use_csrf: true,
-            jwt_auth_cookie_enforce_csrf_on_unauthenticated: false,
-            jwt_auth_return_expiration: false,
-        }
-    }
 }
 
 impl RestAuth {
@@ -181,12 +171,14 @@ impl RestAuth {
 }
 
 /// `[REST_FRAMEWORK]`: the subset of DRF's settings this server honours.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, SmartDefault)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields, default)]
 pub struct RestFramework {
     /// `DEFAULT_AUTHENTICATION_CLASSES`, default `[JWTAuthentication]` (what simplejwt's docs install).
+    #[default(_code = r#"vec![AuthenticationClass::JwtAuthentication]"#)]
     pub default_authentication_classes: Vec<AuthenticationClass>,
     /// `DEFAULT_PERMISSION_CLASSES`, default `[AllowAny]` (DRF's own default).
+    #[default(_code = r#"vec![PermissionClass::AllowAny]"#)]
     pub default_permission_classes: Vec<PermissionClass>,
     /// `DEFAULT_THROTTLE_CLASSES`, default none (DRF's default).
     pub default_throttle_classes: Vec<ThrottleClass>,
@@ -194,37 +186,24 @@ pub struct RestFramework {
     /// (that scope is not throttled). Every configured class must find its scope here.
     /// Default: DRF's, the scopes exist, unthrottled.
     #[serde(deserialize_with = "auth_values::throttle_rates")]
+    #[default([("anon".to_owned(), None), ("user".to_owned(), None)].into_iter().collect())]
     pub default_throttle_rates: BTreeMap<String, Option<Rate>>,
-}
-
-impl Default for RestFramework {
-    fn default() -> Self {
-        Self {
-            default_authentication_classes: vec![AuthenticationClass::JwtAuthentication],
-            default_permission_classes: vec![PermissionClass::AllowAny],
-            default_throttle_classes: Vec::new(),
-            default_throttle_rates: [("anon".to_owned(), None), ("user".to_owned(), None)]
-                .into_iter()
-                .collect(),
-        }
-    }
 }
 
 impl RestFramework {
     pub(crate) const SECTION: &'static str = "REST_FRAMEWORK";
 }
 
-/// `[SIMPLE_JWT]`: djangorestframework-simplejwt's settings, same names and defaults.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(
-    rename_all = "SCREAMING_SNAKE_CASE",
-    deny_unknown_fields,
-    default = "SimpleJwt::defaults"
-)]
+/// `[SIMPLE_JWT]`: djangorestframework-simplejwt's settings, same names and defaults. Its
+/// `Default` signs with an empty key: build it with [`SimpleJwt::with_signing_key`].
+#[derive(Debug, Clone, PartialEq, Deserialize, SmartDefault)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields, default)]
 pub struct SimpleJwt {
     /// `ACCESS_TOKEN_LIFETIME`, default 5 minutes.
+    #[default(Duration::from_secs(5 * 60))]
     pub access_token_lifetime: Duration,
     /// `REFRESH_TOKEN_LIFETIME`, default 1 day.
+    #[default(Duration::from_secs(24 * 60 * 60))]
     pub refresh_token_lifetime: Duration,
     /// `ROTATE_REFRESH_TOKENS`, default false.
     pub rotate_refresh_tokens: bool,
@@ -233,9 +212,11 @@ pub struct SimpleJwt {
     /// `UPDATE_LAST_LOGIN`, default false.
     pub update_last_login: bool,
     /// `ALGORITHM`, default HS256.
+    #[default(Algorithm::HS256)]
     pub algorithm: Algorithm,
     /// `SIGNING_KEY`, default `SECRET_KEY`. A PEM private key for non-HMAC algorithms.
     #[serde(deserialize_with = "de::by_hand")]
+    #[default(Secret::new(String::new()))]
     pub signing_key: Secret,
     /// `VERIFYING_KEY`: PEM public key, required for non-HMAC algorithms. Default none.
     #[serde(deserialize_with = "de::by_hand")]
@@ -252,38 +233,50 @@ pub struct SimpleJwt {
     pub leeway: Duration,
     /// `AUTH_HEADER_TYPES`, default `["Bearer"]`; never empty.
     #[serde(deserialize_with = "check::auth_header_types")]
+    #[default(_code = r#"vec!["Bearer".to_owned()]"#)]
     pub auth_header_types: Vec<String>,
     /// `AUTH_HEADER_NAME`, default `HTTP_AUTHORIZATION` (Django `request.META` spelling).
     #[serde(deserialize_with = "check::auth_header_name")]
+    #[default("HTTP_AUTHORIZATION".to_owned())]
     pub auth_header_name: String,
     /// `USER_ID_FIELD`, default `id`.
+    #[default(UserIdField::Id)]
     pub user_id_field: UserIdField,
     /// `USER_ID_CLAIM`, default `user_id`.
     #[serde(deserialize_with = "check::not_empty")]
+    #[default("user_id".to_owned())]
     pub user_id_claim: String,
     /// `AUTH_TOKEN_CLASSES`: token kinds that authenticate requests, default `[AccessToken]`.
     #[serde(deserialize_with = "check::auth_token_classes")]
+    #[default(_code = r#"vec![TokenClass::AccessToken]"#)]
     pub auth_token_classes: Vec<TokenClass>,
     /// `TOKEN_TYPE_CLAIM`, default `token_type`.
     #[serde(deserialize_with = "check::not_empty")]
+    #[default("token_type".to_owned())]
     pub token_type_claim: String,
     /// `JTI_CLAIM`, default `jti`.
     #[serde(deserialize_with = "check::not_empty")]
+    #[default("jti".to_owned())]
     pub jti_claim: String,
     /// `SLIDING_TOKEN_REFRESH_EXP_CLAIM`, default `refresh_exp`.
     #[serde(deserialize_with = "check::not_empty")]
+    #[default("refresh_exp".to_owned())]
     pub sliding_token_refresh_exp_claim: String,
     /// `SLIDING_TOKEN_LIFETIME`, default 5 minutes.
+    #[default(Duration::from_secs(5 * 60))]
     pub sliding_token_lifetime: Duration,
     /// `SLIDING_TOKEN_REFRESH_LIFETIME`, default 1 day.
+    #[default(Duration::from_secs(24 * 60 * 60))]
     pub sliding_token_refresh_lifetime: Duration,
     /// `CHECK_REVOKE_TOKEN`, default false: tokens carry a hash of the password hash and die
     /// when the password changes.
     pub check_revoke_token: bool,
     /// `REVOKE_TOKEN_CLAIM`, default `hash_password`.
     #[serde(deserialize_with = "check::not_empty")]
+    #[default("hash_password".to_owned())]
     pub revoke_token_claim: String,
     /// `CHECK_USER_IS_ACTIVE`, default true.
+    #[default(true)]
     pub check_user_is_active: bool,
     // Ours from here on (no simplejwt equivalent): see docs/auth-settings.md.
     /// `TOKEN_USER_CLAIMS` (ours): user fields copied into every token, default none.
@@ -296,10 +289,12 @@ pub struct SimpleJwt {
     /// `REFRESH_TOKEN_REUSE_DETECTION` (ours), default true: presenting a refresh token that was
     /// already rotated revokes every refresh token of its login (RFC 9700 §4.14). Takes effect
     /// only with ROTATE_REFRESH_TOKENS and BLACKLIST_AFTER_ROTATION: see `detects_refresh_reuse`.
+    #[default(true)]
     pub refresh_token_reuse_detection: bool,
     /// `REFRESH_TOKEN_REUSE_INTERVAL` (ours), default 10 s (GoTrue's REFRESH_TOKEN_REUSE_INTERVAL):
     /// a reuse this soon after the rotation is refused without revoking the login, so a client's
     /// honest double-submit (or a race of its own tabs) does not log it out.
+    #[default(Duration::from_secs(10))]
     pub refresh_token_reuse_interval: Duration,
 }
 
@@ -314,49 +309,11 @@ pub struct VerifyingKey {
 impl SimpleJwt {
     pub(crate) const SECTION: &'static str = "SIMPLE_JWT";
 
-    /// The built-in defaults, signing with an empty key (`with_signing_key` gives the real one).
-    fn defaults() -> Self {
-        const MINUTES_5: Duration = Duration::from_secs(5 * 60);
-        const DAY: Duration = Duration::from_secs(24 * 60 * 60);
-        Self {
-            access_token_lifetime: MINUTES_5,
-            refresh_token_lifetime: DAY,
-            rotate_refresh_tokens: false,
-            blacklist_after_rotation: false,
-            update_last_login: false,
-            algorithm: Algorithm::HS256,
-            signing_key: Secret::new(String::new()),
-            verifying_key: None,
-            audience: None,
-            issuer: None,
-            jwk_url: None,
-            leeway: Duration::ZERO,
-            auth_header_types: vec!["Bearer".to_owned()],
-            auth_header_name: "HTTP_AUTHORIZATION".to_owned(),
-            user_id_field: UserIdField::Id,
-            user_id_claim: "user_id".to_owned(),
-            auth_token_classes: vec![TokenClass::AccessToken],
-            token_type_claim: "token_type".to_owned(),
-            jti_claim: "jti".to_owned(),
-            sliding_token_refresh_exp_claim: "refresh_exp".to_owned(),
-            sliding_token_lifetime: MINUTES_5,
-            sliding_token_refresh_lifetime: DAY,
-            check_revoke_token: false,
-            revoke_token_claim: "hash_password".to_owned(),
-            check_user_is_active: true,
-            token_user_claims: Vec::new(),
-            key_id: None,
-            verifying_keys: Vec::new(),
-            refresh_token_reuse_detection: true,
-            refresh_token_reuse_interval: Duration::from_secs(10),
-        }
-    }
-
     /// simplejwt's defaults, signing with `signing_key` (simplejwt defaults it to `SECRET_KEY`).
     pub fn with_signing_key(signing_key: Secret) -> Self {
         Self {
             signing_key,
-            ..Self::defaults()
+            ..Self::default()
         }
     }
 
@@ -393,35 +350,28 @@ fn audience<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::E
 }
 
 /// `[DATABASES]`: one database, given as a URL (dj-database-url style) instead of Django's dict.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize, SmartDefault)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields, default)]
 pub struct Databases {
     /// `URL`, default `sqlite:///db.sqlite3`; the `DATABASE_URL` environment variable overrides it.
     #[serde(deserialize_with = "check::not_empty")]
+    #[default("sqlite:///db.sqlite3".to_owned())]
     pub url: String,
     /// `POOL_SIZE`, default 10, at least 1.
     #[serde(deserialize_with = "check::at_least_one_u32")]
+    #[default(10)]
     pub pool_size: u32,
     /// `CONNECT_TIMEOUT`, default 5 seconds.
+    #[default(Duration::from_secs(5))]
     pub connect_timeout: Duration,
     /// `QUERY_TIMEOUT`, default 10 seconds: PostgreSQL only, the longest a request's queries may
     /// take before the connection is given up (see `users::deadline`).
     #[serde(deserialize_with = "check::query_timeout")]
+    #[default(Duration::from_secs(10))]
     pub query_timeout: Duration,
     /// `SQLITE_SYNCHRONOUS`, default `FULL`: SQLite only, its `PRAGMA synchronous`.
+    #[default(SqliteSynchronous::Full)]
     pub sqlite_synchronous: SqliteSynchronous,
-}
-
-impl Default for Databases {
-    fn default() -> Self {
-        Self {
-            url: "sqlite:///db.sqlite3".to_owned(),
-            pool_size: 10,
-            connect_timeout: Duration::from_secs(5),
-            query_timeout: Duration::from_secs(10),
-            sqlite_synchronous: SqliteSynchronous::Full,
-        }
-    }
 }
 
 impl Databases {
@@ -475,68 +425,60 @@ impl fmt::Debug for Databases {
 
 /// `[SERVER]`: how the HTTP server listens, its worker processes, timeouts and logs. Names and
 /// defaults follow gunicorn's where it has the same setting.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, SmartDefault)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields, default)]
 pub struct Server {
     /// `BIND`: `host:port` or `unix:/path.sock` addresses, default `["127.0.0.1:8000"]`;
     /// `PORT=N` means `["0.0.0.0:N"]`.
     #[serde(deserialize_with = "check::bind")]
+    #[default(_code = r#"vec!["127.0.0.1:8000".to_owned()]"#)]
     pub bind: Vec<String>,
     /// `WORKERS`: worker processes, default none (one per core); `WEB_CONCURRENCY` also sets it.
     #[serde(deserialize_with = "workers")]
     pub workers: Option<usize>,
     /// `THREADS`: request-handling threads in each worker process, default 1.
     #[serde(deserialize_with = "check::at_least_one_usize")]
+    #[default(1)]
     pub threads: usize,
     /// `MAX_BODY_SIZE` in bytes, default 2.5 MiB (Django's `DATA_UPLOAD_MAX_MEMORY_SIZE`).
     #[serde(deserialize_with = "check::at_least_one_usize")]
+    #[default(2_621_440)]
     pub max_body_size: usize,
     /// `LIMIT_REQUEST_LINE`: the longest request line (`GET /path?query HTTP/1.1`) in bytes,
     /// default 4094; longer ones get 414. 0 = no limit; at most 8190 (gunicorn's).
     #[serde(deserialize_with = "check::limit_request_line")]
+    #[default(4094)]
     pub limit_request_line: usize,
     /// `LIMIT_REQUEST_FIELDS`: the most header fields a request may have, default 100; more get
     /// 431. 0 = gunicorn's maximum, 32768.
     #[serde(deserialize_with = "check::limit_request_fields")]
+    #[default(100)]
     pub limit_request_fields: usize,
     /// `LIMIT_REQUEST_FIELD_SIZE`: the longest header field (`Name: value` and its CRLF) in
     /// bytes, default 8190; longer ones get 431. 0 = no limit.
+    #[default(8190)]
     pub limit_request_field_size: usize,
     /// `TIMEOUT`: a request running longer is answered 503 and abandoned, a worker process sending
     /// no heartbeat that long is killed and replaced; default 30 s, 0 = none.
+    #[default(Duration::from_secs(30))]
     pub timeout: Duration,
     /// `GRACEFUL_TIMEOUT`: how long a stopping worker may finish its requests, default 30 s.
+    #[default(Duration::from_secs(30))]
     pub graceful_timeout: Duration,
     /// `KEEP_ALIVE`: how long an idle client connection stays open, default 5 s, 0 = close.
+    #[default(Duration::from_secs(5))]
     pub keep_alive: Duration,
     /// `TRUSTED_PROXIES`: peers whose X-Forwarded-For / X-Forwarded-Proto are believed; default
     /// `["127.0.0.1", "::1"]` (gunicorn's). Unix-socket peers are always trusted.
     #[serde(deserialize_with = "serving::trusted_proxies")]
+    #[default(serving::default_trusted_proxies())]
     pub trusted_proxies: Vec<TrustedProxy>,
     /// `ACCESS_LOG`: `"-"` (stdout, the default), a file path, or `""` for none.
+    #[default(LogDestination::Std)]
     pub access_log: LogDestination,
     /// `ERROR_LOG`: `"-"` (stderr, the default), a file path, or `""` for none.
+    #[default(LogDestination::Std)]
     pub error_log: LogDestination,
-}
-
-impl Default for Server {
-    fn default() -> Self {
-        Self {
-            bind: vec!["127.0.0.1:8000".to_owned()],
-            workers: None,
-            threads: 1,
-            max_body_size: 2_621_440,
-            limit_request_line: 4094,
-            limit_request_fields: 100,
-            limit_request_field_size: 8190,
-            timeout: Duration::from_secs(30),
-            graceful_timeout: Duration::from_secs(30),
-            keep_alive: Duration::from_secs(5),
-            trusted_proxies: serving::default_trusted_proxies(),
-            access_log: LogDestination::Std,
-            error_log: LogDestination::Std,
-        }
-    }
 }
 
 impl Server {
@@ -555,18 +497,13 @@ fn workers<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
 }
 
 /// `[PASSWORDS]`: password hashing cost.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, SmartDefault)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields, default)]
 pub struct Passwords {
     /// `BCRYPT_ROUNDS`: bcrypt cost, default 12 (Django's `BCryptSHA256PasswordHasher`), 4..=16.
     #[serde(deserialize_with = "check::bcrypt_rounds")]
+    #[default(12)]
     pub bcrypt_rounds: u32,
-}
-
-impl Default for Passwords {
-    fn default() -> Self {
-        Self { bcrypt_rounds: 12 }
-    }
 }
 
 impl Passwords {
@@ -574,13 +511,14 @@ impl Passwords {
 }
 
 /// `[CACHES]`: where throttle counters live (Django's `CACHES["default"]`, given as a URL).
-#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize, SmartDefault)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields, default)]
 pub struct Caches {
     /// `URL`, default `locmem://` (in-process); `redis://host:6379/0` shares counters between
     /// instances. The `CACHE_URL` environment variable overrides it, and `REDIS_URL` (Heroku
     /// Redis') does when neither `CACHE_URL` nor `CACHES__URL` is set.
     #[serde(deserialize_with = "check::cache_url")]
+    #[default("locmem://".to_owned())]
     pub url: String,
     /// `KEY_PREFIX`, default empty: prepended to every cache key (Django's `KEY_PREFIX`).
     pub key_prefix: String,
@@ -589,21 +527,12 @@ pub struct Caches {
     /// requests costs one lookup. A deactivation, password change or deletion made elsewhere
     /// takes effect within this time. Zero looks the user up on every request, as DRF does.
     #[serde(deserialize_with = "check::user_ttl")]
+    #[default(Duration::from_secs(1))]
     pub user_ttl: Duration,
     /// `TLS_VERIFY`, default true: check a `rediss://` server's certificate. Heroku Redis serves
     /// a self-signed one, so it needs `false` (the connection is still encrypted).
+    #[default(true)]
     pub tls_verify: bool,
-}
-
-impl Default for Caches {
-    fn default() -> Self {
-        Self {
-            url: "locmem://".to_owned(),
-            key_prefix: String::new(),
-            user_ttl: Duration::from_secs(1),
-            tls_verify: true,
-        }
-    }
 }
 
 impl Caches {
@@ -624,42 +553,35 @@ impl fmt::Debug for Caches {
 
 /// `[BRUTE_FORCE]`: failed-login counters per username and per client address, with Keycloak's
 /// brute-force detection settings (its names in our spelling) and its defaults where it has them.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, SmartDefault)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields, default)]
 pub struct BruteForce {
     /// `ENABLED`, default true (Keycloak: `bruteForceProtected`, off by default there).
+    #[default(true)]
     pub enabled: bool,
     /// `FAILURE_FACTOR`, default 5 (Keycloak's `failureFactor`, 30 there): failures of one
     /// username before it is locked; at least 1.
     #[serde(deserialize_with = "check::failure_factor")]
+    #[default(5)]
     pub failure_factor: u32,
     /// `ADDRESS_FAILURE_FACTOR`, default 50 (ours): failures from one client address, whatever
     /// the usernames, before the address is locked; 0 turns the per-address counter off.
+    #[default(50)]
     pub address_failure_factor: u32,
     /// `WAIT_INCREMENT`, default 1 minute (Keycloak's `waitIncrementSeconds`): the lock after a
     /// failure is this times failures / factor, so it grows with every further factor failures.
     #[serde(deserialize_with = "check::lockout_duration")]
+    #[default(Duration::from_secs(60))]
     pub wait_increment: Duration,
     /// `MAX_WAIT`, default 15 minutes (Keycloak's `maxFailureWaitSeconds`): the longest lock.
     #[serde(deserialize_with = "check::lockout_duration")]
+    #[default(Duration::from_secs(15 * 60))]
     pub max_wait: Duration,
     /// `FAILURE_RESET_TIME`, default 12 hours (Keycloak's `maxDeltaTimeSeconds`): counters start
     /// again from zero this long after the last counted attempt.
     #[serde(deserialize_with = "check::lockout_duration")]
+    #[default(Duration::from_secs(12 * 60 * 60))]
     pub failure_reset_time: Duration,
-}
-
-impl Default for BruteForce {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            failure_factor: 5,
-            address_failure_factor: 50,
-            wait_increment: Duration::from_secs(60),
-            max_wait: Duration::from_secs(15 * 60),
-            failure_reset_time: Duration::from_secs(12 * 60 * 60),
-        }
-    }
 }
 
 impl BruteForce {
