@@ -458,8 +458,8 @@ pub(crate) fn by_hand<'de, D: Deserializer<'de>, T>(_: D) -> Result<T, D::Error>
     Err(de::Error::custom("read in build.rs"))
 }
 
-/// Deserializes `T` with serde's own value deserializer: for unit tests of `deserialize_with`
-/// functions (a `toml::Value` in TOML syntax).
+/// A file value written in TOML syntax (`{ anon = "5/min" }`), for unit tests of
+/// `deserialize_with` functions.
 #[cfg(test)]
 pub(crate) fn toml_value(text: &str) -> ValueDe {
     let table: toml::Table = format!("v = {text}").parse().unwrap_or_default();
