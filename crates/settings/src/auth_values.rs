@@ -3,38 +3,35 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::SettingsError;
-use crate::sources::{Entry, Raw};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
+
+use crate::de::wrong;
 use crate::validate::Rule;
-use crate::value;
 use crate::{Rate, SimpleJwt, ThrottleClass, VerifyingKey};
-
-type Result<T> = std::result::Result<T, SettingsError>;
-
-crate::value::from_entry! {
-    BTreeMap<String, Option<Rate>> => throttle_rates;
-    Vec<VerifyingKey> => verifying_keys;
-}
 
 /// `DEFAULT_THROTTLE_RATES`: a table of scope = "N/period"; `"None"` or `""` is DRF's `None`
 /// (the scope exists but is not throttled). Replaces DRF's default table as a whole, as DRF does.
-pub(crate) fn throttle_rates(entry: &Entry) -> Result<BTreeMap<String, Option<Rate>>> {
+pub(crate) fn throttle_rates<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, Option<Rate>>, D::Error> {
     const EXPECTED: &str =
         "a table of scope = \"requests/period\", e.g. { anon = \"100/day\", login = \"5/min\" }";
-    let toml::Value::Table(table) = value::as_toml(entry) else {
-        return Err(value::wrong_type(entry, EXPECTED, &value::as_toml(entry)));
+    let value = toml::Value::deserialize(d)?;
+    let toml::Value::Table(table) = value else {
+        return Err(wrong(EXPECTED, &value));
     };
     table
         .into_iter()
         .map(|(scope, rate)| {
             let toml::Value::String(text) = &rate else {
-                return Err(value::wrong_type(entry, EXPECTED, &rate));
+                return Err(wrong(EXPECTED, &rate));
             };
             let rate = match text.trim() {
                 "" | "None" | "none" => None,
                 text => Some(
                     Rate::parse(text)
-                        .map_err(|reason| value::invalid(entry, format!("{scope}: {reason}")))?,
+                        .map_err(|reason| D::Error::custom(format!("{scope}: {reason}")))?,
                 ),
             };
             Ok((scope, rate))
@@ -75,28 +72,18 @@ pub(crate) fn throttles_have_rates(
 /// variables is often on one line with literal `\n`s (Heroku, CI secrets): those become line
 /// breaks. An HMAC secret is never read as a path (a secret that happens to name a file would
 /// silently change). The value is never echoed: it may be a secret.
-pub(crate) fn key_text(entry: &Entry, may_be_path: bool) -> Result<Option<String>> {
-    let Some(text) = value::optional_string(entry)? else {
-        return Ok(None);
-    };
+pub(crate) fn key_text(text: String, may_be_path: bool) -> Result<String, String> {
     if is_pem(&text) {
-        return Ok(Some(unescape_pem(text)));
+        return Ok(unescape_pem(text));
     }
     if !may_be_path {
-        return Ok(Some(text));
+        return Ok(text);
     }
-    let path = text.trim();
-    match std::fs::read_to_string(path) {
-        Ok(contents) if is_pem(&contents) => Ok(Some(contents)),
-        Ok(_) => Err(value::invalid(
-            entry,
-            "names a file that holds no PEM key (\"-----BEGIN ...\")",
-        )),
-        Err(e) => Err(value::invalid(
-            entry,
-            format!(
-                "is not PEM text (\"-----BEGIN ...\") and the file it names cannot be read ({e})"
-            ),
+    match std::fs::read_to_string(text.trim()) {
+        Ok(contents) if is_pem(&contents) => Ok(contents),
+        Ok(_) => Err("names a file that holds no PEM key (\"-----BEGIN ...\")".to_owned()),
+        Err(e) => Err(format!(
+            "is not PEM text (\"-----BEGIN ...\") and the file it names cannot be read ({e})"
         )),
     }
 }
@@ -114,47 +101,40 @@ fn unescape_pem(text: String) -> String {
 }
 
 /// `VERIFYING_KEYS = [{ KID = "2024-01", KEY = "<PEM or path>" }, ...]`: earlier public keys.
-pub(crate) fn verifying_keys(entry: &Entry) -> Result<Vec<VerifyingKey>> {
+pub(crate) fn verifying_keys<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<VerifyingKey>, D::Error> {
     const EXPECTED: &str =
         "a list of tables like { KID = \"2024-01\", KEY = \"<PEM public key or path>\" }";
-    let toml::Value::Array(items) = value::as_toml(entry) else {
-        return Err(value::wrong_type(entry, EXPECTED, &value::as_toml(entry)));
+    let value = toml::Value::deserialize(d)?;
+    let toml::Value::Array(items) = value else {
+        return Err(wrong(EXPECTED, &value));
     };
     let mut keys = Vec::new();
     for item in items {
         let toml::Value::Table(table) = &item else {
-            return Err(value::wrong_type(entry, EXPECTED, &item));
+            return Err(wrong(EXPECTED, &item));
         };
         if let Some(other) = table.keys().find(|k| *k != "KID" && *k != "KEY") {
-            return Err(value::invalid(
-                entry,
-                format!("unknown field {other:?}: each entry has exactly KID and KEY"),
-            ));
+            return Err(D::Error::custom(format!(
+                "unknown field {other:?}: each entry has exactly KID and KEY"
+            )));
         }
         let field = |name: &str| match table.get(name) {
             Some(toml::Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
-            _ => Err(value::invalid(
-                entry,
-                format!("each entry needs {name} as a non-empty string ({EXPECTED})"),
-            )),
+            _ => Err(D::Error::custom(format!(
+                "each entry needs {name} as a non-empty string ({EXPECTED})"
+            ))),
         };
         let kid = field("KID")?;
-        let one = Entry {
-            key: entry.key,
-            origin: entry.origin.clone(),
-            raw: Raw::Toml(toml::Value::String(field("KEY")?)),
-        };
-        let key = key_text(&one, true)?.unwrap_or_default();
+        let key = key_text(field("KEY")?, true).map_err(D::Error::custom)?;
         if key.contains("PRIVATE KEY-----") {
-            return Err(value::invalid(
-                entry,
-                format!(
-                    "the KEY of {kid:?} is a private key: give the public key (it is published)"
-                ),
-            ));
+            return Err(D::Error::custom(format!(
+                "the KEY of {kid:?} is a private key: give the public key (it is published)"
+            )));
         }
         if keys.iter().any(|k: &VerifyingKey| k.kid == kid) {
-            return Err(value::invalid(entry, format!("KID {kid:?} appears twice")));
+            return Err(D::Error::custom(format!("KID {kid:?} appears twice")));
         }
         keys.push(VerifyingKey { kid, key });
     }
@@ -192,39 +172,31 @@ pub(crate) fn claims_distinct(jwt: &SimpleJwt) -> Rule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Origin;
-    use crate::schema::Key;
-    use crate::RestFramework;
 
-    fn file(name: &'static str, text: &str) -> Entry {
-        let table: toml::Table = format!("v = {text}").parse().expect("toml");
-        Entry {
-            key: Key::in_section(RestFramework::SECTION, name),
-            origin: Origin::File("settings.toml".into()),
-            raw: Raw::Toml(table["v"].clone()),
-        }
+    fn file(_name: &'static str, text: &str) -> crate::de::ValueDe {
+        crate::de::toml_value(text)
     }
 
     #[test]
     fn rates_table() {
-        let rates = throttle_rates(&file(
+        let rates = throttle_rates(file(
             "DEFAULT_THROTTLE_RATES",
             r#"{ anon = "5/min", user = "None" }"#,
         ))
         .expect("rates");
         assert_eq!(rates["anon"].map(|r| r.num_requests), Some(5));
         assert_eq!(rates["user"], None);
-        let err = throttle_rates(&file("DEFAULT_THROTTLE_RATES", r#"{ anon = "5/week" }"#))
+        let err = throttle_rates(file("DEFAULT_THROTTLE_RATES", r#"{ anon = "5/week" }"#))
             .expect_err("bad rate")
             .to_string();
         assert!(err.contains("anon: \"5/week\" is not a rate"), "{err}");
-        assert!(throttle_rates(&file("DEFAULT_THROTTLE_RATES", r#""5/min""#)).is_err());
+        assert!(throttle_rates(file("DEFAULT_THROTTLE_RATES", r#""5/min""#)).is_err());
     }
 
     #[test]
     fn classes_need_their_scope() {
-        let rates = throttle_rates(&file("DEFAULT_THROTTLE_RATES", r#"{ anon = "5/min" }"#))
-            .expect("rates");
+        let rates =
+            throttle_rates(file("DEFAULT_THROTTLE_RATES", r#"{ anon = "5/min" }"#)).expect("rates");
         assert!(throttles_have_rates(&[ThrottleClass::AnonRateThrottle], &rates).is_ok());
         let err = throttles_have_rates(&[ThrottleClass::ScopedRateThrottle], &rates)
             .expect_err("no login rate");
@@ -233,7 +205,7 @@ mod tests {
 
     #[test]
     fn verifying_keys_shape() {
-        let ok = verifying_keys(&file(
+        let ok = verifying_keys(file(
             "DEFAULT_THROTTLE_RATES",
             r#"[{ KID = "old", KEY = "-----BEGIN PUBLIC KEY-----\nAA\n-----END PUBLIC KEY-----" }]"#,
         ))
@@ -247,7 +219,7 @@ mod tests {
             r#"["-----BEGIN PUBLIC KEY-----"]"#,
             r#"[{ KID = "a", KEY = "/nonexistent/key.pem" }]"#,
         ] {
-            assert!(verifying_keys(&file("X", bad)).is_err(), "{bad}");
+            assert!(verifying_keys(file("X", bad)).is_err(), "{bad}");
         }
     }
 }

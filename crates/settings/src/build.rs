@@ -1,20 +1,37 @@
-//! Turning the layered raw values into `Settings`: each section's declared keys (see `section!`),
-//! then the keys whose conversion depends on others and the rules across several keys.
+//! Turning the layered values into `Settings`: each section's struct (see `de.rs`), then the keys
+//! whose reading depends on others and the rules across several keys.
 
 use std::time::Duration;
 
+use serde::Deserialize;
+use smart_default::SmartDefault;
+
 use crate::auth_values;
+use crate::de::{self, Section};
 use crate::error::{Origin, SettingsError};
-use crate::section::{Apply, Section};
-use crate::sources::{Entry, Layered};
+use crate::sources::Layered;
 use crate::validate::{self, KeyOrigins, Rule};
-use crate::value;
 use crate::{
-    BruteForce, Caches, Databases, LogDestination, Passwords, RestAuth, RestFramework, Secret,
-    Server, Settings, SimpleJwt, SqliteSynchronous, TrustedProxy,
+    BruteForce, Caches, Databases, PasswordValidator, Passwords, RestAuth, RestFramework, Secret,
+    SecretUrl, Server, Settings, SimpleJwt,
 };
 
 type Result<T> = std::result::Result<T, SettingsError>;
+
+/// The keys outside any section.
+#[derive(Deserialize, SmartDefault)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields, default)]
+pub(crate) struct TopLevel {
+    /// Read first, by hand: an unset SECRET_KEY is reported before any other top-level problem.
+    #[serde(deserialize_with = "de::by_hand")]
+    secret_key: Option<String>,
+    debug: bool,
+    #[serde(deserialize_with = "crate::password_validators::parse")]
+    #[default(PasswordValidator::django_defaults())]
+    auth_password_validators: Vec<PasswordValidator>,
+    #[serde(deserialize_with = "crate::check::csrf_trusted_origins")]
+    csrf_trusted_origins: Vec<String>,
+}
 
 /// Assembles and validates the settings. `fallback_secret` stands in for an unset SECRET_KEY.
 pub(crate) fn settings(layered: &Layered, fallback_secret: Option<Secret>) -> Result<Settings> {
@@ -23,21 +40,12 @@ pub(crate) fn settings(layered: &Layered, fallback_secret: Option<Secret>) -> Re
         section: None,
     };
     let (secret_key, secret_origin) = secret_key(&top, fallback_secret)?;
-    let mut debug = false;
-    top.set("DEBUG", &mut debug, value::boolean)?;
-    let mut auth_password_validators = crate::PasswordValidator::django_defaults();
-    top.set(
-        "AUTH_PASSWORD_VALIDATORS",
-        &mut auth_password_validators,
-        crate::password_validators::parse,
-    )?;
-    let mut csrf_trusted_origins = Vec::new();
-    top.set_checked(
-        "CSRF_TRUSTED_ORIGINS",
-        &mut csrf_trusted_origins,
-        value::string_list,
-        |origins| validate::csrf_trusted_origins(origins),
-    )?;
+    let TopLevel {
+        secret_key: _,
+        debug,
+        auth_password_validators,
+        csrf_trusted_origins,
+    } = top.read(&["SECRET_KEY"])?;
 
     let section = |name| Section {
         layered,
@@ -63,18 +71,35 @@ pub(crate) fn settings(layered: &Layered, fallback_secret: Option<Secret>) -> Re
     Ok(settings)
 }
 
-/// A section: its defaults, the keys some layer set, then `rule` across its keys.
-fn read<T: Default + Apply>(s: &Section, rule: impl Fn(&T, &Section) -> Result<()>) -> Result<T> {
-    let mut section = T::default();
-    section.apply(s)?;
+/// A section's struct, then `rule` across its keys.
+fn read<T: serde::de::DeserializeOwned>(
+    s: &Section,
+    rule: impl Fn(&T, &Section) -> Result<()>,
+) -> Result<T> {
+    let section = s.read(&[])?;
     rule(&section, s)?;
     Ok(section)
 }
 
+/// A key read by hand: its text (an empty string is unset), then `convert`, whose reason the
+/// message shows after the key and where its value came from. `None` when no layer set it.
+fn by_hand<T>(
+    s: &Section,
+    name: &'static str,
+    convert: impl FnOnce(Option<String>) -> std::result::Result<T, String>,
+) -> Result<Option<T>> {
+    let Some(entry) = s.entry(name) else {
+        return Ok(None);
+    };
+    let text = de::convert(entry, Option::<String>::deserialize)?;
+    convert(text)
+        .map(Some)
+        .map_err(|reason| SettingsError::invalid(entry.key, &entry.origin, reason))
+}
+
 fn secret_key(top: &Section, fallback: Option<Secret>) -> Result<(Secret, Origin)> {
-    let mut text = None;
     // An empty SECRET_KEY (e.g. `SECRET_KEY=` in a compose file) counts as unset.
-    top.set("SECRET_KEY", &mut text, value::optional_string)?;
+    let text = by_hand(top, "SECRET_KEY", Ok)?.flatten();
     let explicit = text.map(Secret::new).zip(top.origin("SECRET_KEY"));
     explicit
         .or_else(|| fallback.map(|s| (s, Origin::Fallback)))
@@ -157,20 +182,22 @@ fn simple_jwt(
     secret_key: &Secret,
     secret_origin: Origin,
 ) -> Result<(SimpleJwt, KeyOrigins)> {
-    let mut jwt = SimpleJwt::with_signing_key(secret_key.clone());
-    jwt.apply(s)?;
+    let mut jwt: SimpleJwt = s.read(&["SIGNING_KEY", "VERIFYING_KEY", "JWK_URL"])?;
+    jwt.signing_key = secret_key.clone();
 
     // SIGNING_KEY: unset or empty means "use SECRET_KEY", as in simplejwt. For asymmetric
     // algorithms both keys may also be paths of PEM files.
     let may_be_path = !jwt.algorithm.is_hmac();
-    let key_text = |e: &Entry| auth_values::key_text(e, may_be_path);
-    let mut signing_key = None;
-    s.set("SIGNING_KEY", &mut signing_key, key_text)?;
+    let key_text = |text: Option<String>| {
+        text.map(|text| auth_values::key_text(text, may_be_path))
+            .transpose()
+    };
+    let signing_key = by_hand(s, "SIGNING_KEY", key_text)?.flatten();
     let signing_origin = signing_key.as_ref().and(s.origin("SIGNING_KEY"));
     if let Some(text) = signing_key {
         jwt.signing_key = Secret::new(text);
     }
-    s.set("VERIFYING_KEY", &mut jwt.verifying_key, key_text)?;
+    jwt.verifying_key = by_hand(s, "VERIFYING_KEY", key_text)?.flatten();
     let verifying_origin = jwt.verifying_key.as_ref().and(s.origin("VERIFYING_KEY"));
 
     if let (Err(reason), Some(origin)) = (
@@ -184,12 +211,10 @@ fn simple_jwt(
         ));
     }
     let algorithm = jwt.algorithm;
-    s.set_checked(
-        "JWK_URL",
-        &mut jwt.jwk_url,
-        |entry| Ok(value::optional_string(entry)?.map(crate::SecretUrl::new)),
-        |url| validate::jwk_url(url.as_ref().map(crate::SecretUrl::expose), algorithm),
-    )?;
+    jwt.jwk_url = by_hand(s, "JWK_URL", |url| {
+        validate::jwk_url(url.as_deref(), algorithm).map(|()| url.map(SecretUrl::new))
+    })?
+    .flatten();
     let jwk_url_origin = jwt.jwk_url.as_ref().and(s.origin("JWK_URL"));
     if let (false, Some(origin)) = (jwt.verifying_keys.is_empty(), s.origin("VERIFYING_KEYS")) {
         if jwt.algorithm.is_hmac() {
@@ -216,48 +241,4 @@ fn simple_jwt(
         jwk_url: jwk_url_origin,
     };
     Ok((jwt, origins))
-}
-
-crate::value::from_entry! {
-    Option<Vec<String>> => audience;
-    Vec<TrustedProxy> => trusted_proxies;
-    LogDestination => log_destination;
-    SqliteSynchronous => sqlite_synchronous;
-}
-
-/// `FULL` or `NORMAL`, in any case (as SQLite takes them); `OFF` and `EXTRA` are not offered.
-fn sqlite_synchronous(entry: &Entry) -> Result<SqliteSynchronous> {
-    let text = value::string(entry)?;
-    match text.trim().to_ascii_uppercase().as_str() {
-        "FULL" => Ok(SqliteSynchronous::Full),
-        "NORMAL" => Ok(SqliteSynchronous::Normal),
-        _ => Err(value::invalid(
-            entry,
-            format!("{text:?} is not FULL or NORMAL (FULL, the default, keeps every answered write through a power loss)"),
-        )),
-    }
-}
-
-/// One or several `aud` values; an empty string or list means none, like simplejwt's `None`.
-fn audience(entry: &Entry) -> Result<Option<Vec<String>>> {
-    let list: Vec<String> = value::string_list(entry)?
-        .into_iter()
-        .filter(|a| !a.trim().is_empty())
-        .collect();
-    Ok(Some(list).filter(|list| !list.is_empty()))
-}
-
-/// A list of addresses or networks; a string may also hold several separated by commas, as
-/// gunicorn's FORWARDED_ALLOW_IPS does (`SERVER__TRUSTED_PROXIES=10.0.0.1,10.0.0.2`).
-fn trusted_proxies(entry: &Entry) -> Result<Vec<TrustedProxy>> {
-    value::string_list(entry)?
-        .iter()
-        .flat_map(|item| item.split(','))
-        .filter(|item| !item.trim().is_empty())
-        .map(|item| TrustedProxy::parse(item).map_err(|reason| value::invalid(entry, reason)))
-        .collect()
-}
-
-fn log_destination(entry: &Entry) -> Result<LogDestination> {
-    value::string(entry).map(|text| LogDestination::parse(&text))
 }

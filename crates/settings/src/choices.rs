@@ -51,9 +51,10 @@ macro_rules! choices {
             }
         }
 
-        crate::value::from_entry! {
-            $name => crate::value::choice;
-            Vec<$name> => crate::value::choice_list;
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+            }
         }
 
         impl FromStr for $name {
@@ -79,7 +80,7 @@ macro_rules! choices {
 
 choices! {
     /// `SIMPLE_JWT.ALGORITHM`. Serde and `Display` use exactly the JOSE names (`HS256`, `EdDSA`, ...).
-    #[derive(Serialize, Deserialize)]
+    #[derive(Serialize)]
     pub enum Algorithm ("algorithm", module "", note "") {
         HS256 = "HS256",
         HS384 = "HS384",
@@ -112,7 +113,7 @@ impl Algorithm {
 
 choices! {
     /// `SIMPLE_JWT.USER_ID_FIELD`: the user column whose value goes into the user id claim.
-    #[derive(Serialize, Deserialize)]
+    #[derive(Serialize)]
     #[serde(rename_all = "lowercase")]
     pub enum UserIdField ("user id field", module "", note "") {
         Id = "id",
@@ -206,8 +207,12 @@ impl FromStr for AuthenticationClass {
     }
 }
 
-crate::value::from_entry! {
-    Vec<AuthenticationClass> => crate::value::choice_list;
+impl<'de> Deserialize<'de> for AuthenticationClass {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 choices! {

@@ -18,32 +18,37 @@
 //!
 //! # Adding a setting: one edit
 //!
-//! Each section below is declared with `section!`, one entry per key, its name spelled once:
+//! Each section is a `#[derive(Deserialize, SmartDefault)]` struct (serde's `rename_all =
+//! "SCREAMING_SNAKE_CASE"`, `deny_unknown_fields`, `default`); a key is one field, its name spelled
+//! once, its default next to it:
 //!
 //! ```text
 //! /// `QUERY_TIMEOUT`, default 10 seconds: what it does, in a sentence.
-//! query_timeout: Duration = Duration::from_secs(10),
-//!     "QUERY_TIMEOUT", check |d| validate::query_timeout(*d);
+//! #[serde(deserialize_with = "check::query_timeout")]   // only if it has a rule
+//! #[default(Duration::from_secs(10))]                   // only if not the type's Default
+//! pub query_timeout: Duration,
 //! ```
 //!
-//! That entry is the public field, its built-in default, the key (in the file `[DATABASES]
-//! QUERY_TIMEOUT = ...`, in the environment `DATABASES__QUERY_TIMEOUT=...`, in the
-//! "valid keys" lists and the "did you mean" hints) and an optional rule (`validate::*`: a
-//! reason that the message shows after the key and where its value came from). Place it where
-//! the key should appear in the "valid keys" list. The conversion follows the field's type, as
-//! serde's `Deserialize` would: `value::FromEntry` is implemented for `bool`, `String`,
-//! `Option<String>` (empty = unset), `Vec<String>` (one string = a list of one), `u32`, `usize`,
-//! `Duration` (seconds or "5m"), every choice enum and `Vec` of it (declared with `choices!` in
-//! `choices.rs`), and the few composite values; a new kind of value is one `from_entry!` line.
+//! The field is the key: in the file `[DATABASES] QUERY_TIMEOUT = ...`, in the environment
+//! `DATABASES__QUERY_TIMEOUT=...`, in the "valid keys" lists and the "did you mean" hints (the
+//! key lists are the field names serde's derive gives, recovered by `de::keys`). Place it where
+//! the key should appear in the "valid keys" list. The value is read by the field type's
+//! `Deserialize` over `de::ValueDe`, which reads environment text as that type asks and words the
+//! messages (key, where its value came from, what was expected): `bool`, `String`, `Option<_>`
+//! (empty = unset), `Vec<_>` (one string = a list of one), `u32`, `usize`, `Duration` (seconds or
+//! "5m") and the choice enums (`choices.rs`) need nothing more; a composite value is a
+//! `deserialize_with` function. A rule (`validate::*`: a reason that the message shows after the
+//! key and where its value came from) is one line of the `check` module at the end of this file.
 //!
-//! What takes more than that entry: a platform environment alias (`DATABASE_URL`, `REDIS_URL`,
-//! ...) is one more arm in `sources::classify`; a key whose value must never be echoed in
-//! messages, one more arm in `Key::is_sensitive`; a rule across several keys, a few lines in
-//! `build.rs`; a top-level key (outside any section), `schema::TOP_LEVEL` and `build.rs`.
+//! What takes more than that: a platform environment alias (`DATABASE_URL`, `REDIS_URL`, ...) is
+//! one more arm in `sources::classify`; a key whose value must never be echoed in messages, one
+//! more arm in `Key::is_sensitive`; a rule across several keys, a few lines in `build.rs`; a
+//! top-level key (outside any section), a field of `build::TopLevel`.
 
 mod auth_values;
 mod build;
 mod choices;
+mod de;
 mod duration;
 mod error;
 mod load;
@@ -51,15 +56,16 @@ mod password_validators;
 mod rate;
 mod schema;
 mod secret;
-mod section;
 mod serving;
 mod sources;
 mod validate;
-mod value;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+use smart_default::SmartDefault;
 
 pub use auth_values::throttle_scope;
 pub use choices::{
@@ -71,8 +77,6 @@ pub use password_validators::{PasswordValidator, UserAttribute};
 pub use rate::Rate;
 pub use secret::{redact_url, Secret, SecretUrl};
 pub use serving::{LogDestination, TrustedProxy};
-
-use section::section;
 
 /// True for a secret that is no secret: a Django "django-insecure-" key, a dictionary word, a
 /// placeholder such as "change-me", or fewer than 5 distinct characters. For `manage check`.
@@ -116,156 +120,182 @@ pub struct Settings {
     pub csrf_trusted_origins: Vec<String>,
 }
 
-section! {
-    /// `[REST_AUTH]`: dj-rest-auth's `JWT_AUTH_*` settings, which put the tokens in cookies. Off
-    /// unless a cookie is named. Defaults are dj-rest-auth's except where noted (safer ones).
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct RestAuth in "REST_AUTH" {
-        /// `JWT_AUTH_COOKIE`: the access token's cookie, default none (no access cookie).
-        jwt_auth_cookie: Option<String> = None, "JWT_AUTH_COOKIE", check build::cookie_name;
-        /// `JWT_AUTH_REFRESH_COOKIE`: the refresh token's cookie, default none (no refresh cookie).
-        jwt_auth_refresh_cookie: Option<String> = None,
-            "JWT_AUTH_REFRESH_COOKIE", check build::cookie_name;
-        /// `JWT_AUTH_REFRESH_COOKIE_PATH`, default `/api/token/` (dj-rest-auth: `/`): the refresh
-        /// cookie goes to the token views (refresh, logout) and nowhere else.
-        jwt_auth_refresh_cookie_path: String = "/api/token/".to_owned(),
-            "JWT_AUTH_REFRESH_COOKIE_PATH", check |path| validate::cookie_path(path);
-        /// `JWT_AUTH_SECURE`, default true (dj-rest-auth: false): cookies only over HTTPS.
-        jwt_auth_secure: bool = true, "JWT_AUTH_SECURE";
-        /// `JWT_AUTH_HTTPONLY`, default true: scripts cannot read the token cookies, and the refresh
-        /// token is left out of response bodies when it travels in its cookie.
-        jwt_auth_httponly: bool = true, "JWT_AUTH_HTTPONLY";
-        /// `JWT_AUTH_SAMESITE`, default `Lax`.
-        jwt_auth_samesite: SameSite = SameSite::Lax, "JWT_AUTH_SAMESITE";
-        /// `JWT_AUTH_COOKIE_DOMAIN`, default none (the cookies belong to the host that set them).
-        jwt_auth_cookie_domain: Option<String> = None,
-            "JWT_AUTH_COOKIE_DOMAIN",
-            check |domain| domain.as_deref().map_or(Ok(()), validate::cookie_domain);
-        /// `JWT_AUTH_COOKIE_USE_CSRF`, default true (dj-rest-auth: false): a request authenticated by
-        /// a cookie must pass Django's CSRF check on unsafe methods.
-        jwt_auth_cookie_use_csrf: bool = true, "JWT_AUTH_COOKIE_USE_CSRF";
-        /// `JWT_AUTH_COOKIE_ENFORCE_CSRF_ON_UNAUTHENTICATED`, default false: CSRF checks even on
-        /// unsafe requests without any token cookie.
-        jwt_auth_cookie_enforce_csrf_on_unauthenticated: bool = false,
-            "JWT_AUTH_COOKIE_ENFORCE_CSRF_ON_UNAUTHENTICATED";
-        /// `JWT_AUTH_RETURN_EXPIRATION`, default false: login and refresh answers also carry
-        /// `access_expiration` / `refresh_expiration`.
-        jwt_auth_return_expiration: bool = false, "JWT_AUTH_RETURN_EXPIRATION";
-    }
+/// `[REST_AUTH]`: dj-rest-auth's `JWT_AUTH_*` settings, which put the tokens in cookies. Off
+/// unless a cookie is named. Defaults are dj-rest-auth's except where noted (safer ones).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, SmartDefault)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields, default)]
+pub struct RestAuth {
+    /// `JWT_AUTH_COOKIE`: the access token's cookie, default none (no access cookie).
+    #[serde(deserialize_with = "check::cookie")]
+    pub jwt_auth_cookie: Option<String>,
+    /// `JWT_AUTH_REFRESH_COOKIE`: the refresh token's cookie, default none (no refresh cookie).
+    #[serde(deserialize_with = "check::cookie")]
+    pub jwt_auth_refresh_cookie: Option<String>,
+    /// `JWT_AUTH_REFRESH_COOKIE_PATH`, default `/api/token/` (dj-rest-auth: `/`): the refresh
+    /// cookie goes to the token views (refresh, logout) and nowhere else.
+    #[serde(deserialize_with = "check::cookie_path")]
+    #[default("/api/token/".to_owned())]
+    pub jwt_auth_refresh_cookie_path: String,
+    /// `JWT_AUTH_SECURE`, default true (dj-rest-auth: false): cookies only over HTTPS.
+    #[default(true)]
+    pub jwt_auth_secure: bool,
+    /// `JWT_AUTH_HTTPONLY`, default true: scripts cannot read the token cookies, and the refresh
+    /// token is left out of response bodies when it travels in its cookie.
+    #[default(true)]
+    pub jwt_auth_httponly: bool,
+    /// `JWT_AUTH_SAMESITE`, default `Lax`.
+    #[default(SameSite::Lax)]
+    pub jwt_auth_samesite: SameSite,
+    /// `JWT_AUTH_COOKIE_DOMAIN`, default none (the cookies belong to the host that set them).
+    #[serde(deserialize_with = "check::cookie_domain")]
+    pub jwt_auth_cookie_domain: Option<String>,
+    /// `JWT_AUTH_COOKIE_USE_CSRF`, default true (dj-rest-auth: false): a request authenticated by
+    /// a cookie must pass Django's CSRF check on unsafe methods.
+    #[default(true)]
+    pub jwt_auth_cookie_use_csrf: bool,
+    /// `JWT_AUTH_COOKIE_ENFORCE_CSRF_ON_UNAUTHENTICATED`, default false: CSRF checks even on
+    /// unsafe requests without any token cookie.
+    pub jwt_auth_cookie_enforce_csrf_on_unauthenticated: bool,
+    /// `JWT_AUTH_RETURN_EXPIRATION`, default false: login and refresh answers also carry
+    /// `access_expiration` / `refresh_expiration`.
+    pub jwt_auth_return_expiration: bool,
 }
 
 impl RestAuth {
+    pub(crate) const SECTION: &'static str = "REST_AUTH";
+
     /// Whether tokens travel in cookies at all (either cookie is named).
     pub fn uses_cookies(&self) -> bool {
         self.jwt_auth_cookie.is_some() || self.jwt_auth_refresh_cookie.is_some()
     }
 }
 
-section! {
-    /// `[REST_FRAMEWORK]`: the subset of DRF's settings this server honours.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct RestFramework in "REST_FRAMEWORK" {
-        /// `DEFAULT_AUTHENTICATION_CLASSES`, default `[JWTAuthentication]` (what simplejwt's docs install).
-        default_authentication_classes: Vec<AuthenticationClass> =
-            vec![AuthenticationClass::JwtAuthentication],
-            "DEFAULT_AUTHENTICATION_CLASSES";
-        /// `DEFAULT_PERMISSION_CLASSES`, default `[AllowAny]` (DRF's own default).
-        default_permission_classes: Vec<PermissionClass> = vec![PermissionClass::AllowAny],
-            "DEFAULT_PERMISSION_CLASSES";
-        /// `DEFAULT_THROTTLE_CLASSES`, default none (DRF's default).
-        default_throttle_classes: Vec<ThrottleClass> = Vec::new(), "DEFAULT_THROTTLE_CLASSES";
-        /// `DEFAULT_THROTTLE_RATES`: scope (`anon`, `user`, `login`) to rate; `None` is DRF's `None`
-        /// (that scope is not throttled). Every configured class must find its scope here.
-        /// Default: DRF's, the scopes exist, unthrottled.
-        default_throttle_rates: BTreeMap<String, Option<Rate>> =
-            [("anon".to_owned(), None), ("user".to_owned(), None)].into_iter().collect(),
-            "DEFAULT_THROTTLE_RATES";
-    }
+/// `[REST_FRAMEWORK]`: the subset of DRF's settings this server honours.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, SmartDefault)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields, default)]
+pub struct RestFramework {
+    /// `DEFAULT_AUTHENTICATION_CLASSES`, default `[JWTAuthentication]` (what simplejwt's docs install).
+    #[default(_code = r#"vec![AuthenticationClass::JwtAuthentication]"#)]
+    pub default_authentication_classes: Vec<AuthenticationClass>,
+    /// `DEFAULT_PERMISSION_CLASSES`, default `[AllowAny]` (DRF's own default).
+    #[default(_code = r#"vec![PermissionClass::AllowAny]"#)]
+    pub default_permission_classes: Vec<PermissionClass>,
+    /// `DEFAULT_THROTTLE_CLASSES`, default none (DRF's default).
+    pub default_throttle_classes: Vec<ThrottleClass>,
+    /// `DEFAULT_THROTTLE_RATES`: scope (`anon`, `user`, `login`) to rate; `None` is DRF's `None`
+    /// (that scope is not throttled). Every configured class must find its scope here.
+    /// Default: DRF's, the scopes exist, unthrottled.
+    #[serde(deserialize_with = "auth_values::throttle_rates")]
+    #[default([("anon".to_owned(), None), ("user".to_owned(), None)].into_iter().collect())]
+    pub default_throttle_rates: BTreeMap<String, Option<Rate>>,
 }
 
-section! {
-    /// `[SIMPLE_JWT]`: djangorestframework-simplejwt's settings, same names and defaults.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct SimpleJwt in "SIMPLE_JWT" {
-        /// `ACCESS_TOKEN_LIFETIME`, default 5 minutes.
-        access_token_lifetime: Duration = Duration::from_secs(5 * 60), "ACCESS_TOKEN_LIFETIME";
-        /// `REFRESH_TOKEN_LIFETIME`, default 1 day.
-        refresh_token_lifetime: Duration = Duration::from_secs(24 * 60 * 60),
-            "REFRESH_TOKEN_LIFETIME";
-        /// `ROTATE_REFRESH_TOKENS`, default false.
-        rotate_refresh_tokens: bool = false, "ROTATE_REFRESH_TOKENS";
-        /// `BLACKLIST_AFTER_ROTATION`, default false.
-        blacklist_after_rotation: bool = false, "BLACKLIST_AFTER_ROTATION";
-        /// `UPDATE_LAST_LOGIN`, default false.
-        update_last_login: bool = false, "UPDATE_LAST_LOGIN";
-        /// `ALGORITHM`, default HS256.
-        algorithm: Algorithm = Algorithm::HS256, "ALGORITHM";
-        /// `SIGNING_KEY`, default `SECRET_KEY`. A PEM private key for non-HMAC algorithms.
-        signing_key: Secret = Secret::new(String::new()), "SIGNING_KEY", by hand;
-        /// `VERIFYING_KEY`: PEM public key, required for non-HMAC algorithms. Default none.
-        verifying_key: Option<String> = None, "VERIFYING_KEY", by hand;
-        /// `AUDIENCE`: one or several `aud` values. Default none.
-        audience: Option<Vec<String>> = None, "AUDIENCE";
-        /// `ISSUER`: the `iss` claim. Default none.
-        issuer: Option<String> = None, "ISSUER";
-        /// `JWK_URL`: verify tokens against this JWKS (another issuer's) instead of VERIFYING_KEY.
-        jwk_url: Option<SecretUrl> = None, "JWK_URL", by hand;
-        /// `LEEWAY`: clock skew tolerated when checking `exp`/`nbf`. Default 0.
-        leeway: Duration = Duration::ZERO, "LEEWAY";
-        /// `AUTH_HEADER_TYPES`, default `["Bearer"]`; never empty.
-        auth_header_types: Vec<String> = vec!["Bearer".to_owned()],
-            "AUTH_HEADER_TYPES", check |types| validate::auth_header_types(types);
-        /// `AUTH_HEADER_NAME`, default `HTTP_AUTHORIZATION` (Django `request.META` spelling).
-        auth_header_name: String = "HTTP_AUTHORIZATION".to_owned(),
-            "AUTH_HEADER_NAME",
-            check |name| validate::auth_header_name(name, &header_from_meta(name));
-        /// `USER_ID_FIELD`, default `id`.
-        user_id_field: UserIdField = UserIdField::Id, "USER_ID_FIELD";
-        /// `USER_ID_CLAIM`, default `user_id`.
-        user_id_claim: String = "user_id".to_owned(),
-            "USER_ID_CLAIM", check |claim| validate::not_empty(claim);
-        /// `AUTH_TOKEN_CLASSES`: token kinds that authenticate requests, default `[AccessToken]`.
-        auth_token_classes: Vec<TokenClass> = vec![TokenClass::AccessToken],
-            "AUTH_TOKEN_CLASSES",
-            check |classes| validate::not_empty_list(classes, "[\"AccessToken\"]");
-        /// `TOKEN_TYPE_CLAIM`, default `token_type`.
-        token_type_claim: String = "token_type".to_owned(),
-            "TOKEN_TYPE_CLAIM", check |claim| validate::not_empty(claim);
-        /// `JTI_CLAIM`, default `jti`.
-        jti_claim: String = "jti".to_owned(), "JTI_CLAIM", check |claim| validate::not_empty(claim);
-        /// `SLIDING_TOKEN_REFRESH_EXP_CLAIM`, default `refresh_exp`.
-        sliding_token_refresh_exp_claim: String = "refresh_exp".to_owned(),
-            "SLIDING_TOKEN_REFRESH_EXP_CLAIM", check |claim| validate::not_empty(claim);
-        /// `SLIDING_TOKEN_LIFETIME`, default 5 minutes.
-        sliding_token_lifetime: Duration = Duration::from_secs(5 * 60), "SLIDING_TOKEN_LIFETIME";
-        /// `SLIDING_TOKEN_REFRESH_LIFETIME`, default 1 day.
-        sliding_token_refresh_lifetime: Duration = Duration::from_secs(24 * 60 * 60),
-            "SLIDING_TOKEN_REFRESH_LIFETIME";
-        /// `CHECK_REVOKE_TOKEN`, default false: tokens carry a hash of the password hash and die
-        /// when the password changes.
-        check_revoke_token: bool = false, "CHECK_REVOKE_TOKEN";
-        /// `REVOKE_TOKEN_CLAIM`, default `hash_password`.
-        revoke_token_claim: String = "hash_password".to_owned(),
-            "REVOKE_TOKEN_CLAIM", check |claim| validate::not_empty(claim);
-        /// `CHECK_USER_IS_ACTIVE`, default true.
-        check_user_is_active: bool = true, "CHECK_USER_IS_ACTIVE";
-        // Ours from here on (no simplejwt equivalent): see docs/auth-settings.md.
-        /// `TOKEN_USER_CLAIMS` (ours): user fields copied into every token, default none.
-        token_user_claims: Vec<UserClaim> = Vec::new(), "TOKEN_USER_CLAIMS";
-        /// `KEY_ID` (ours): the `kid` of the signing key; when set, tokens carry it in their header.
-        key_id: Option<String> = None, "KEY_ID";
-        /// `VERIFYING_KEYS` (ours): earlier public keys still accepted and published, for rotation.
-        verifying_keys: Vec<VerifyingKey> = Vec::new(), "VERIFYING_KEYS";
-        /// `REFRESH_TOKEN_REUSE_DETECTION` (ours), default true: presenting a refresh token that was
-        /// already rotated revokes every refresh token of its login (RFC 9700 §4.14). Takes effect
-        /// only with ROTATE_REFRESH_TOKENS and BLACKLIST_AFTER_ROTATION: see `detects_refresh_reuse`.
-        refresh_token_reuse_detection: bool = true, "REFRESH_TOKEN_REUSE_DETECTION";
-        /// `REFRESH_TOKEN_REUSE_INTERVAL` (ours), default 10 s (GoTrue's REFRESH_TOKEN_REUSE_INTERVAL):
-        /// a reuse this soon after the rotation is refused without revoking the login, so a client's
-        /// honest double-submit (or a race of its own tabs) does not log it out.
-        refresh_token_reuse_interval: Duration = Duration::from_secs(10),
-            "REFRESH_TOKEN_REUSE_INTERVAL";
-    }
+impl RestFramework {
+    pub(crate) const SECTION: &'static str = "REST_FRAMEWORK";
+}
+
+/// `[SIMPLE_JWT]`: djangorestframework-simplejwt's settings, same names and defaults. Its
+/// `Default` signs with an empty key: build it with [`SimpleJwt::with_signing_key`].
+#[derive(Debug, Clone, PartialEq, Deserialize, SmartDefault)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields, default)]
+pub struct SimpleJwt {
+    /// `ACCESS_TOKEN_LIFETIME`, default 5 minutes.
+    #[default(Duration::from_secs(5 * 60))]
+    pub access_token_lifetime: Duration,
+    /// `REFRESH_TOKEN_LIFETIME`, default 1 day.
+    #[default(Duration::from_secs(24 * 60 * 60))]
+    pub refresh_token_lifetime: Duration,
+    /// `ROTATE_REFRESH_TOKENS`, default false.
+    pub rotate_refresh_tokens: bool,
+    /// `BLACKLIST_AFTER_ROTATION`, default false.
+    pub blacklist_after_rotation: bool,
+    /// `UPDATE_LAST_LOGIN`, default false.
+    pub update_last_login: bool,
+    /// `ALGORITHM`, default HS256.
+    #[default(Algorithm::HS256)]
+    pub algorithm: Algorithm,
+    /// `SIGNING_KEY`, default `SECRET_KEY`. A PEM private key for non-HMAC algorithms.
+    #[serde(deserialize_with = "de::by_hand")]
+    #[default(Secret::new(String::new()))]
+    pub signing_key: Secret,
+    /// `VERIFYING_KEY`: PEM public key, required for non-HMAC algorithms. Default none.
+    #[serde(deserialize_with = "de::by_hand")]
+    pub verifying_key: Option<String>,
+    /// `AUDIENCE`: one or several `aud` values. Default none.
+    #[serde(deserialize_with = "audience")]
+    pub audience: Option<Vec<String>>,
+    /// `ISSUER`: the `iss` claim. Default none.
+    pub issuer: Option<String>,
+    /// `JWK_URL`: verify tokens against this JWKS (another issuer's) instead of VERIFYING_KEY.
+    #[serde(deserialize_with = "de::by_hand")]
+    pub jwk_url: Option<SecretUrl>,
+    /// `LEEWAY`: clock skew tolerated when checking `exp`/`nbf`. Default 0.
+    pub leeway: Duration,
+    /// `AUTH_HEADER_TYPES`, default `["Bearer"]`; never empty.
+    #[serde(deserialize_with = "check::auth_header_types")]
+    #[default(_code = r#"vec!["Bearer".to_owned()]"#)]
+    pub auth_header_types: Vec<String>,
+    /// `AUTH_HEADER_NAME`, default `HTTP_AUTHORIZATION` (Django `request.META` spelling).
+    #[serde(deserialize_with = "check::auth_header_name")]
+    #[default("HTTP_AUTHORIZATION".to_owned())]
+    pub auth_header_name: String,
+    /// `USER_ID_FIELD`, default `id`.
+    #[default(UserIdField::Id)]
+    pub user_id_field: UserIdField,
+    /// `USER_ID_CLAIM`, default `user_id`.
+    #[serde(deserialize_with = "check::not_empty")]
+    #[default("user_id".to_owned())]
+    pub user_id_claim: String,
+    /// `AUTH_TOKEN_CLASSES`: token kinds that authenticate requests, default `[AccessToken]`.
+    #[serde(deserialize_with = "check::auth_token_classes")]
+    #[default(_code = r#"vec![TokenClass::AccessToken]"#)]
+    pub auth_token_classes: Vec<TokenClass>,
+    /// `TOKEN_TYPE_CLAIM`, default `token_type`.
+    #[serde(deserialize_with = "check::not_empty")]
+    #[default("token_type".to_owned())]
+    pub token_type_claim: String,
+    /// `JTI_CLAIM`, default `jti`.
+    #[serde(deserialize_with = "check::not_empty")]
+    #[default("jti".to_owned())]
+    pub jti_claim: String,
+    /// `SLIDING_TOKEN_REFRESH_EXP_CLAIM`, default `refresh_exp`.
+    #[serde(deserialize_with = "check::not_empty")]
+    #[default("refresh_exp".to_owned())]
+    pub sliding_token_refresh_exp_claim: String,
+    /// `SLIDING_TOKEN_LIFETIME`, default 5 minutes.
+    #[default(Duration::from_secs(5 * 60))]
+    pub sliding_token_lifetime: Duration,
+    /// `SLIDING_TOKEN_REFRESH_LIFETIME`, default 1 day.
+    #[default(Duration::from_secs(24 * 60 * 60))]
+    pub sliding_token_refresh_lifetime: Duration,
+    /// `CHECK_REVOKE_TOKEN`, default false: tokens carry a hash of the password hash and die
+    /// when the password changes.
+    pub check_revoke_token: bool,
+    /// `REVOKE_TOKEN_CLAIM`, default `hash_password`.
+    #[serde(deserialize_with = "check::not_empty")]
+    #[default("hash_password".to_owned())]
+    pub revoke_token_claim: String,
+    /// `CHECK_USER_IS_ACTIVE`, default true.
+    #[default(true)]
+    pub check_user_is_active: bool,
+    // Ours from here on (no simplejwt equivalent): see docs/auth-settings.md.
+    /// `TOKEN_USER_CLAIMS` (ours): user fields copied into every token, default none.
+    pub token_user_claims: Vec<UserClaim>,
+    /// `KEY_ID` (ours): the `kid` of the signing key; when set, tokens carry it in their header.
+    pub key_id: Option<String>,
+    /// `VERIFYING_KEYS` (ours): earlier public keys still accepted and published, for rotation.
+    #[serde(deserialize_with = "auth_values::verifying_keys")]
+    pub verifying_keys: Vec<VerifyingKey>,
+    /// `REFRESH_TOKEN_REUSE_DETECTION` (ours), default true: presenting a refresh token that was
+    /// already rotated revokes every refresh token of its login (RFC 9700 §4.14). Takes effect
+    /// only with ROTATE_REFRESH_TOKENS and BLACKLIST_AFTER_ROTATION: see `detects_refresh_reuse`.
+    #[default(true)]
+    pub refresh_token_reuse_detection: bool,
+    /// `REFRESH_TOKEN_REUSE_INTERVAL` (ours), default 10 s (GoTrue's REFRESH_TOKEN_REUSE_INTERVAL):
+    /// a reuse this soon after the rotation is refused without revoking the login, so a client's
+    /// honest double-submit (or a race of its own tabs) does not log it out.
+    #[default(Duration::from_secs(10))]
+    pub refresh_token_reuse_interval: Duration,
 }
 
 /// One `SIMPLE_JWT.VERIFYING_KEYS` entry: `{ KID = "2024-01", KEY = "<PEM or path>" }`.
@@ -277,11 +307,13 @@ pub struct VerifyingKey {
 }
 
 impl SimpleJwt {
+    pub(crate) const SECTION: &'static str = "SIMPLE_JWT";
+
     /// simplejwt's defaults, signing with `signing_key` (simplejwt defaults it to `SECRET_KEY`).
     pub fn with_signing_key(signing_key: Secret) -> Self {
         Self {
             signing_key,
-            ..Self::defaults()
+            ..Self::default()
         }
     }
 
@@ -307,24 +339,43 @@ fn header_from_meta(name: &str) -> String {
     name.replace('_', "-").to_ascii_lowercase()
 }
 
-section! {
-    /// `[DATABASES]`: one database, given as a URL (dj-database-url style) instead of Django's dict.
-    #[derive(Clone, PartialEq, Eq)]
-    pub struct Databases in "DATABASES" {
-        /// `URL`, default `sqlite:///db.sqlite3`; the `DATABASE_URL` environment variable overrides it.
-        url: String = "sqlite:///db.sqlite3".to_owned(),
-            "URL", check |url| validate::not_empty(url);
-        /// `POOL_SIZE`, default 10, at least 1.
-        pool_size: u32 = 10, "POOL_SIZE", check |&n| validate::at_least_one(n);
-        /// `CONNECT_TIMEOUT`, default 5 seconds.
-        connect_timeout: Duration = Duration::from_secs(5), "CONNECT_TIMEOUT";
-        /// `QUERY_TIMEOUT`, default 10 seconds: PostgreSQL only, the longest a request's queries may
-        /// take before the connection is given up (see `users::deadline`).
-        query_timeout: Duration = Duration::from_secs(10),
-            "QUERY_TIMEOUT", check |d| validate::query_timeout(*d);
-        /// `SQLITE_SYNCHRONOUS`, default `FULL`: SQLite only, its `PRAGMA synchronous`.
-        sqlite_synchronous: SqliteSynchronous = SqliteSynchronous::Full, "SQLITE_SYNCHRONOUS";
-    }
+/// `AUDIENCE`: one or several `aud` values; an empty string or list means none, like
+/// simplejwt's `None`.
+fn audience<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    let list: Vec<String> = Vec::<String>::deserialize(d)?
+        .into_iter()
+        .filter(|a| !a.trim().is_empty())
+        .collect();
+    Ok(Some(list).filter(|list| !list.is_empty()))
+}
+
+/// `[DATABASES]`: one database, given as a URL (dj-database-url style) instead of Django's dict.
+#[derive(Clone, PartialEq, Eq, Deserialize, SmartDefault)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields, default)]
+pub struct Databases {
+    /// `URL`, default `sqlite:///db.sqlite3`; the `DATABASE_URL` environment variable overrides it.
+    #[serde(deserialize_with = "check::not_empty")]
+    #[default("sqlite:///db.sqlite3".to_owned())]
+    pub url: String,
+    /// `POOL_SIZE`, default 10, at least 1.
+    #[serde(deserialize_with = "check::at_least_one_u32")]
+    #[default(10)]
+    pub pool_size: u32,
+    /// `CONNECT_TIMEOUT`, default 5 seconds.
+    #[default(Duration::from_secs(5))]
+    pub connect_timeout: Duration,
+    /// `QUERY_TIMEOUT`, default 10 seconds: PostgreSQL only, the longest a request's queries may
+    /// take before the connection is given up (see `users::deadline`).
+    #[serde(deserialize_with = "check::query_timeout")]
+    #[default(Duration::from_secs(10))]
+    pub query_timeout: Duration,
+    /// `SQLITE_SYNCHRONOUS`, default `FULL`: SQLite only, its `PRAGMA synchronous`.
+    #[default(SqliteSynchronous::Full)]
+    pub sqlite_synchronous: SqliteSynchronous,
+}
+
+impl Databases {
+    pub(crate) const SECTION: &'static str = "DATABASES";
 }
 
 /// `DATABASES.SQLITE_SYNCHRONOUS`: when SQLite syncs its write-ahead log to the disk.
@@ -347,6 +398,18 @@ impl SqliteSynchronous {
     }
 }
 
+/// `FULL` or `NORMAL`, in any case (as SQLite takes them); `OFF` and `EXTRA` are not offered.
+impl<'de> Deserialize<'de> for SqliteSynchronous {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        match text.trim().to_ascii_uppercase().as_str() {
+            "FULL" => Ok(SqliteSynchronous::Full),
+            "NORMAL" => Ok(SqliteSynchronous::Normal),
+            _ => Err(serde::de::Error::custom(format!("{text:?} is not FULL or NORMAL (FULL, the default, keeps every answered write through a power loss)"))),
+        }
+    }
+}
+
 // Hand-written so that `{:?}` of the settings never prints a database password.
 impl fmt::Debug for Databases {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -360,84 +423,120 @@ impl fmt::Debug for Databases {
     }
 }
 
-section! {
-    /// `[SERVER]`: how the HTTP server listens, its worker processes, timeouts and logs. Names and
-    /// defaults follow gunicorn's where it has the same setting.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct Server in "SERVER" {
-        /// `BIND`: `host:port` or `unix:/path.sock` addresses, default `["127.0.0.1:8000"]`;
-        /// `PORT=N` means `["0.0.0.0:N"]`.
-        bind: Vec<String> = vec!["127.0.0.1:8000".to_owned()], "BIND", check |b| validate::bind(b);
-        /// `WORKERS`: worker processes, default none (one per core); `WEB_CONCURRENCY` also sets it.
-        workers: Option<usize> = None,
-            "WORKERS", check |w| w.map_or(Ok(()), validate::at_least_one);
-        /// `THREADS`: request-handling threads in each worker process, default 1.
-        threads: usize = 1, "THREADS", check |&n| validate::at_least_one(n);
-        /// `MAX_BODY_SIZE` in bytes, default 2.5 MiB (Django's `DATA_UPLOAD_MAX_MEMORY_SIZE`).
-        max_body_size: usize = 2_621_440, "MAX_BODY_SIZE", check |&n| validate::at_least_one(n);
-        /// `LIMIT_REQUEST_LINE`: the longest request line (`GET /path?query HTTP/1.1`) in bytes,
-        /// default 4094; longer ones get 414. 0 = no limit; at most 8190 (gunicorn's).
-        limit_request_line: usize = 4094,
-            "LIMIT_REQUEST_LINE", check |&n| validate::at_most(n, Server::MAX_REQUEST_LINE);
-        /// `LIMIT_REQUEST_FIELDS`: the most header fields a request may have, default 100; more get
-        /// 431. 0 = gunicorn's maximum, 32768.
-        limit_request_fields: usize = 100,
-            "LIMIT_REQUEST_FIELDS", check |&n| validate::at_most(n, Server::MAX_REQUEST_FIELDS);
-        /// `LIMIT_REQUEST_FIELD_SIZE`: the longest header field (`Name: value` and its CRLF) in
-        /// bytes, default 8190; longer ones get 431. 0 = no limit.
-        limit_request_field_size: usize = 8190, "LIMIT_REQUEST_FIELD_SIZE";
-        /// `TIMEOUT`: a request running longer is answered 503 and abandoned, a worker process sending
-        /// no heartbeat that long is killed and replaced; default 30 s, 0 = none.
-        timeout: Duration = Duration::from_secs(30), "TIMEOUT";
-        /// `GRACEFUL_TIMEOUT`: how long a stopping worker may finish its requests, default 30 s.
-        graceful_timeout: Duration = Duration::from_secs(30), "GRACEFUL_TIMEOUT";
-        /// `KEEP_ALIVE`: how long an idle client connection stays open, default 5 s, 0 = close.
-        keep_alive: Duration = Duration::from_secs(5), "KEEP_ALIVE";
-        /// `TRUSTED_PROXIES`: peers whose X-Forwarded-For / X-Forwarded-Proto are believed; default
-        /// `["127.0.0.1", "::1"]` (gunicorn's). Unix-socket peers are always trusted.
-        trusted_proxies: Vec<TrustedProxy> = serving::default_trusted_proxies(), "TRUSTED_PROXIES";
-        /// `ACCESS_LOG`: `"-"` (stdout, the default), a file path, or `""` for none.
-        access_log: LogDestination = LogDestination::Std, "ACCESS_LOG";
-        /// `ERROR_LOG`: `"-"` (stderr, the default), a file path, or `""` for none.
-        error_log: LogDestination = LogDestination::Std, "ERROR_LOG";
-    }
+/// `[SERVER]`: how the HTTP server listens, its worker processes, timeouts and logs. Names and
+/// defaults follow gunicorn's where it has the same setting.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, SmartDefault)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields, default)]
+pub struct Server {
+    /// `BIND`: `host:port` or `unix:/path.sock` addresses, default `["127.0.0.1:8000"]`;
+    /// `PORT=N` means `["0.0.0.0:N"]`.
+    #[serde(deserialize_with = "check::bind")]
+    #[default(_code = r#"vec!["127.0.0.1:8000".to_owned()]"#)]
+    pub bind: Vec<String>,
+    /// `WORKERS`: worker processes, default none (one per core); `WEB_CONCURRENCY` also sets it.
+    #[serde(deserialize_with = "workers")]
+    pub workers: Option<usize>,
+    /// `THREADS`: request-handling threads in each worker process, default 1.
+    #[serde(deserialize_with = "check::at_least_one_usize")]
+    #[default(1)]
+    pub threads: usize,
+    /// `MAX_BODY_SIZE` in bytes, default 2.5 MiB (Django's `DATA_UPLOAD_MAX_MEMORY_SIZE`).
+    #[serde(deserialize_with = "check::at_least_one_usize")]
+    #[default(2_621_440)]
+    pub max_body_size: usize,
+    /// `LIMIT_REQUEST_LINE`: the longest request line (`GET /path?query HTTP/1.1`) in bytes,
+    /// default 4094; longer ones get 414. 0 = no limit; at most 8190 (gunicorn's).
+    #[serde(deserialize_with = "check::limit_request_line")]
+    #[default(4094)]
+    pub limit_request_line: usize,
+    /// `LIMIT_REQUEST_FIELDS`: the most header fields a request may have, default 100; more get
+    /// 431. 0 = gunicorn's maximum, 32768.
+    #[serde(deserialize_with = "check::limit_request_fields")]
+    #[default(100)]
+    pub limit_request_fields: usize,
+    /// `LIMIT_REQUEST_FIELD_SIZE`: the longest header field (`Name: value` and its CRLF) in
+    /// bytes, default 8190; longer ones get 431. 0 = no limit.
+    #[default(8190)]
+    pub limit_request_field_size: usize,
+    /// `TIMEOUT`: a request running longer is answered 503 and abandoned, a worker process sending
+    /// no heartbeat that long is killed and replaced; default 30 s, 0 = none.
+    #[default(Duration::from_secs(30))]
+    pub timeout: Duration,
+    /// `GRACEFUL_TIMEOUT`: how long a stopping worker may finish its requests, default 30 s.
+    #[default(Duration::from_secs(30))]
+    pub graceful_timeout: Duration,
+    /// `KEEP_ALIVE`: how long an idle client connection stays open, default 5 s, 0 = close.
+    #[default(Duration::from_secs(5))]
+    pub keep_alive: Duration,
+    /// `TRUSTED_PROXIES`: peers whose X-Forwarded-For / X-Forwarded-Proto are believed; default
+    /// `["127.0.0.1", "::1"]` (gunicorn's). Unix-socket peers are always trusted.
+    #[serde(deserialize_with = "serving::trusted_proxies")]
+    #[default(serving::default_trusted_proxies())]
+    pub trusted_proxies: Vec<TrustedProxy>,
+    /// `ACCESS_LOG`: `"-"` (stdout, the default), a file path, or `""` for none.
+    #[default(LogDestination::Std)]
+    pub access_log: LogDestination,
+    /// `ERROR_LOG`: `"-"` (stderr, the default), a file path, or `""` for none.
+    #[default(LogDestination::Std)]
+    pub error_log: LogDestination,
 }
 
 impl Server {
+    pub(crate) const SECTION: &'static str = "SERVER";
     /// gunicorn's largest `limit_request_line` (`MAX_REQUEST_LINE`).
     pub const MAX_REQUEST_LINE: usize = 8190;
     /// gunicorn's largest `limit_request_fields` (`MAX_HEADERS`), and what 0 means.
     pub const MAX_REQUEST_FIELDS: usize = 32768;
 }
 
-section! {
-    /// `[PASSWORDS]`: password hashing cost.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct Passwords in "PASSWORDS" {
-        /// `BCRYPT_ROUNDS`: bcrypt cost, default 12 (Django's `BCryptSHA256PasswordHasher`), 4..=16.
-        bcrypt_rounds: u32 = 12, "BCRYPT_ROUNDS", check |&r| validate::bcrypt_rounds(r);
-    }
+/// `WORKERS`: at least 1 (an empty value is not a number here, unlike other optional keys).
+fn workers<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    let n = usize::deserialize(d)?;
+    validate::at_least_one(n).map_err(serde::de::Error::custom)?;
+    Ok(Some(n))
 }
 
-section! {
-    /// `[CACHES]`: where throttle counters live (Django's `CACHES["default"]`, given as a URL).
-    #[derive(Clone, PartialEq, Eq)]
-    pub struct Caches in "CACHES" {
-        /// `URL`, default `locmem://` (in-process); `redis://host:6379/0` shares counters between
-        /// instances. The `CACHE_URL` environment variable overrides it, and `REDIS_URL` (Heroku
-        /// Redis') does when neither `CACHE_URL` nor `CACHES__URL` is set.
-        url: String = "locmem://".to_owned(), "URL", check |url| build::cache_url(url);
-        /// `KEY_PREFIX`, default empty: prepended to every cache key (Django's `KEY_PREFIX`).
-        key_prefix: String = String::new(), "KEY_PREFIX";
-        /// `USER_TTL`, default 1 second, at most a minute: how long a worker process may reuse a user
-        /// row it loaded to authenticate a token (JWTAuthentication's `get_user`), so a burst of
-        /// requests costs one lookup. A deactivation, password change or deletion made elsewhere
-        /// takes effect within this time. Zero looks the user up on every request, as DRF does.
-        user_ttl: Duration = Duration::from_secs(1), "USER_TTL", check build::user_ttl;
-        /// `TLS_VERIFY`, default true: check a `rediss://` server's certificate. Heroku Redis serves
-        /// a self-signed one, so it needs `false` (the connection is still encrypted).
-        tls_verify: bool = true, "TLS_VERIFY";
-    }
+/// `[PASSWORDS]`: password hashing cost.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, SmartDefault)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields, default)]
+pub struct Passwords {
+    /// `BCRYPT_ROUNDS`: bcrypt cost, default 12 (Django's `BCryptSHA256PasswordHasher`), 4..=16.
+    #[serde(deserialize_with = "check::bcrypt_rounds")]
+    #[default(12)]
+    pub bcrypt_rounds: u32,
+}
+
+impl Passwords {
+    pub(crate) const SECTION: &'static str = "PASSWORDS";
+}
+
+/// `[CACHES]`: where throttle counters live (Django's `CACHES["default"]`, given as a URL).
+#[derive(Clone, PartialEq, Eq, Deserialize, SmartDefault)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields, default)]
+pub struct Caches {
+    /// `URL`, default `locmem://` (in-process); `redis://host:6379/0` shares counters between
+    /// instances. The `CACHE_URL` environment variable overrides it, and `REDIS_URL` (Heroku
+    /// Redis') does when neither `CACHE_URL` nor `CACHES__URL` is set.
+    #[serde(deserialize_with = "check::cache_url")]
+    #[default("locmem://".to_owned())]
+    pub url: String,
+    /// `KEY_PREFIX`, default empty: prepended to every cache key (Django's `KEY_PREFIX`).
+    pub key_prefix: String,
+    /// `USER_TTL`, default 1 second, at most a minute: how long a worker process may reuse a user
+    /// row it loaded to authenticate a token (JWTAuthentication's `get_user`), so a burst of
+    /// requests costs one lookup. A deactivation, password change or deletion made elsewhere
+    /// takes effect within this time. Zero looks the user up on every request, as DRF does.
+    #[serde(deserialize_with = "check::user_ttl")]
+    #[default(Duration::from_secs(1))]
+    pub user_ttl: Duration,
+    /// `TLS_VERIFY`, default true: check a `rediss://` server's certificate. Heroku Redis serves
+    /// a self-signed one, so it needs `false` (the connection is still encrypted).
+    #[default(true)]
+    pub tls_verify: bool,
+}
+
+impl Caches {
+    pub(crate) const SECTION: &'static str = "CACHES";
 }
 
 // Hand-written so that `{:?}` of the settings never prints a Redis password.
@@ -452,49 +551,69 @@ impl fmt::Debug for Caches {
     }
 }
 
-section! {
-    /// `[BRUTE_FORCE]`: failed-login counters per username and per client address, with Keycloak's
-    /// brute-force detection settings (its names in our spelling) and its defaults where it has them.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct BruteForce in "BRUTE_FORCE" {
-        /// `ENABLED`, default true (Keycloak: `bruteForceProtected`, off by default there).
-        enabled: bool = true, "ENABLED";
-        /// `FAILURE_FACTOR`, default 5 (Keycloak's `failureFactor`, 30 there): failures of one
-        /// username before it is locked; at least 1.
-        failure_factor: u32 = 5, "FAILURE_FACTOR", check build::failure_factor;
-        /// `ADDRESS_FAILURE_FACTOR`, default 50 (ours): failures from one client address, whatever
-        /// the usernames, before the address is locked; 0 turns the per-address counter off.
-        address_failure_factor: u32 = 50, "ADDRESS_FAILURE_FACTOR";
-        /// `WAIT_INCREMENT`, default 1 minute (Keycloak's `waitIncrementSeconds`): the lock after a
-        /// failure is this times failures / factor, so it grows with every further factor failures.
-        wait_increment: Duration = Duration::from_secs(60),
-            "WAIT_INCREMENT", check |d| validate::lockout_duration(*d);
-        /// `MAX_WAIT`, default 15 minutes (Keycloak's `maxFailureWaitSeconds`): the longest lock.
-        max_wait: Duration = Duration::from_secs(15 * 60),
-            "MAX_WAIT", check |d| validate::lockout_duration(*d);
-        /// `FAILURE_RESET_TIME`, default 12 hours (Keycloak's `maxDeltaTimeSeconds`): counters start
-        /// again from zero this long after the last counted attempt.
-        failure_reset_time: Duration = Duration::from_secs(12 * 60 * 60),
-            "FAILURE_RESET_TIME", check |d| validate::lockout_duration(*d);
-    }
+/// `[BRUTE_FORCE]`: failed-login counters per username and per client address, with Keycloak's
+/// brute-force detection settings (its names in our spelling) and its defaults where it has them.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, SmartDefault)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields, default)]
+pub struct BruteForce {
+    /// `ENABLED`, default true (Keycloak: `bruteForceProtected`, off by default there).
+    #[default(true)]
+    pub enabled: bool,
+    /// `FAILURE_FACTOR`, default 5 (Keycloak's `failureFactor`, 30 there): failures of one
+    /// username before it is locked; at least 1.
+    #[serde(deserialize_with = "check::failure_factor")]
+    #[default(5)]
+    pub failure_factor: u32,
+    /// `ADDRESS_FAILURE_FACTOR`, default 50 (ours): failures from one client address, whatever
+    /// the usernames, before the address is locked; 0 turns the per-address counter off.
+    #[default(50)]
+    pub address_failure_factor: u32,
+    /// `WAIT_INCREMENT`, default 1 minute (Keycloak's `waitIncrementSeconds`): the lock after a
+    /// failure is this times failures / factor, so it grows with every further factor failures.
+    #[serde(deserialize_with = "check::lockout_duration")]
+    #[default(Duration::from_secs(60))]
+    pub wait_increment: Duration,
+    /// `MAX_WAIT`, default 15 minutes (Keycloak's `maxFailureWaitSeconds`): the longest lock.
+    #[serde(deserialize_with = "check::lockout_duration")]
+    #[default(Duration::from_secs(15 * 60))]
+    pub max_wait: Duration,
+    /// `FAILURE_RESET_TIME`, default 12 hours (Keycloak's `maxDeltaTimeSeconds`): counters start
+    /// again from zero this long after the last counted attempt.
+    #[serde(deserialize_with = "check::lockout_duration")]
+    #[default(Duration::from_secs(12 * 60 * 60))]
+    pub failure_reset_time: Duration,
 }
 
-/// The sections that have built-in defaults of their own (SIMPLE_JWT's signing key is SECRET_KEY).
-macro_rules! default_from_defaults {
-    ($($name:ident),*) => {
-        $(impl Default for $name {
-            fn default() -> Self {
-                Self::defaults()
-            }
-        })*
-    };
+impl BruteForce {
+    pub(crate) const SECTION: &'static str = "BRUTE_FORCE";
 }
-default_from_defaults!(
-    RestAuth,
-    RestFramework,
-    Databases,
-    Server,
-    Passwords,
-    Caches,
-    BruteForce
-);
+
+/// The rules of single keys, as `deserialize_with` functions.
+mod check {
+    use super::*;
+
+    de::checked! {
+        cookie: Option<String> = build::cookie_name;
+        cookie_path: String = |path| validate::cookie_path(path);
+        cookie_domain: Option<String> =
+            |domain| domain.as_deref().map_or(Ok(()), validate::cookie_domain);
+        not_empty: String = |text| validate::not_empty(text);
+        auth_header_types: Vec<String> = |types| validate::auth_header_types(types);
+        auth_header_name: String =
+            |name| validate::auth_header_name(name, &header_from_meta(name));
+        auth_token_classes: Vec<TokenClass> =
+            |classes| validate::not_empty_list(classes, "[\"AccessToken\"]");
+        at_least_one_u32: u32 = |&n| validate::at_least_one(n);
+        at_least_one_usize: usize = |&n| validate::at_least_one(n);
+        query_timeout: Duration = |d| validate::query_timeout(*d);
+        bind: Vec<String> = |b| validate::bind(b);
+        limit_request_line: usize = |&n| validate::at_most(n, Server::MAX_REQUEST_LINE);
+        limit_request_fields: usize = |&n| validate::at_most(n, Server::MAX_REQUEST_FIELDS);
+        bcrypt_rounds: u32 = |&r| validate::bcrypt_rounds(r);
+        cache_url: String = |url| build::cache_url(url);
+        user_ttl: Duration = build::user_ttl;
+        failure_factor: u32 = build::failure_factor;
+        lockout_duration: Duration = |d| validate::lockout_duration(*d);
+        csrf_trusted_origins: Vec<String> = |origins| validate::csrf_trusted_origins(origins);
+    }
+}

@@ -11,11 +11,10 @@
 
 use std::path::PathBuf;
 
-use crate::error::SettingsError;
-use crate::sources::Entry;
-use crate::value;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
 
-type Result<T> = std::result::Result<T, SettingsError>;
+use crate::de::wrong;
 
 /// The module Django's validators live in; `NAME` may omit it.
 const MODULE: &str = "django.contrib.auth.password_validation.";
@@ -98,25 +97,21 @@ const CLASSES: [&str; 4] = [
     "NumericPasswordValidator",
 ];
 
-crate::value::from_entry! {
-    Vec<PasswordValidator> => parse;
-}
-
 /// The setting's value: a list of `{ NAME = "...", OPTIONS = { ... } }` tables.
-pub(crate) fn parse(entry: &Entry) -> Result<Vec<PasswordValidator>> {
+pub(crate) fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PasswordValidator>, D::Error> {
     const EXPECTED: &str =
         "a list of tables like { NAME = \"django.contrib.auth.password_validation.MinimumLengthValidator\", OPTIONS = { min_length = 10 } }";
-    match value::as_toml(entry) {
+    match toml::Value::deserialize(d)? {
         toml::Value::Array(items) => items
             .iter()
             .enumerate()
             .map(|(i, item)| match item {
                 toml::Value::Table(table) => one(table)
-                    .map_err(|reason| value::invalid(entry, format!("entry {}: {reason}", i + 1))),
-                other => Err(value::wrong_type(entry, EXPECTED, other)),
+                    .map_err(|reason| D::Error::custom(format!("entry {}: {reason}", i + 1))),
+                other => Err(wrong(EXPECTED, other)),
             })
             .collect(),
-        other => Err(value::wrong_type(entry, EXPECTED, &other)),
+        other => Err(wrong(EXPECTED, &other)),
     }
 }
 
@@ -263,16 +258,17 @@ fn number(value: &toml::Value, name: &str) -> std::result::Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Origin;
+    use crate::error::{Origin, SettingsError};
     use crate::schema::Key;
-    use crate::sources::Raw;
+    use crate::sources::{Entry, Raw};
 
-    fn env(text: &str) -> Result<Vec<PasswordValidator>> {
-        parse(&Entry {
+    fn env(text: &str) -> Result<Vec<PasswordValidator>, SettingsError> {
+        let entry = Entry {
             key: Key::top("AUTH_PASSWORD_VALIDATORS"),
             origin: Origin::Env("AUTH_PASSWORD_VALIDATORS".into()),
             raw: Raw::Env(text.to_owned()),
-        })
+        };
+        crate::de::convert(&entry, parse)
     }
 
     #[test]

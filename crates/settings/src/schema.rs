@@ -1,6 +1,9 @@
 //! The names of every setting: sections, their keys, and which values must never be echoed.
 
 use std::fmt;
+use std::sync::OnceLock;
+
+use crate::de;
 
 use crate::{BruteForce, Caches, Databases, Passwords, RestAuth, RestFramework, Server, SimpleJwt};
 
@@ -10,25 +13,42 @@ pub(crate) const SERVER: &str = Server::SECTION;
 pub(crate) const CACHES: &str = Caches::SECTION;
 pub(crate) const REST_AUTH: &str = RestAuth::SECTION;
 
-/// Keys outside any section.
-pub(crate) const TOP_LEVEL: &[&str] = &[
-    "SECRET_KEY",
-    "DEBUG",
-    "AUTH_PASSWORD_VALIDATORS",
-    "CSRF_TRUSTED_ORIGINS",
-];
+/// Keys outside any section, in the order messages list them.
+pub(crate) fn top_level_keys() -> &'static [&'static str] {
+    de::keys::<crate::build::TopLevel>()
+}
 
-/// Each section and its keys (declared with the section's struct, in `lib.rs`), in docs order.
-pub(crate) const SECTIONS: &[(&str, &[&str])] = &[
-    (RestFramework::SECTION, RestFramework::KEYS),
-    (SimpleJwt::SECTION, SimpleJwt::KEYS),
-    (Databases::SECTION, Databases::KEYS),
-    (Server::SECTION, Server::KEYS),
-    (Passwords::SECTION, Passwords::KEYS),
-    (Caches::SECTION, Caches::KEYS),
-    (BruteForce::SECTION, BruteForce::KEYS),
-    (RestAuth::SECTION, RestAuth::KEYS),
-];
+/// Each section and its keys (the fields of the section's struct, in `lib.rs`), in docs order.
+pub(crate) fn sections() -> &'static [(&'static str, &'static [&'static str])] {
+    static SECTIONS: OnceLock<[(&str, &[&str]); 8]> = OnceLock::new();
+    SECTIONS.get_or_init(|| {
+        [
+            (RestFramework::SECTION, de::keys::<RestFramework>()),
+            (SimpleJwt::SECTION, de::keys::<SimpleJwt>()),
+            (Databases::SECTION, de::keys::<Databases>()),
+            (Server::SECTION, de::keys::<Server>()),
+            (Passwords::SECTION, de::keys::<Passwords>()),
+            (Caches::SECTION, de::keys::<Caches>()),
+            (BruteForce::SECTION, de::keys::<BruteForce>()),
+            (RestAuth::SECTION, de::keys::<RestAuth>()),
+        ]
+    })
+}
+
+/// What may appear at the top level of the file: the top-level keys, then the sections.
+pub(crate) fn top_level_listing() -> &'static [&'static str] {
+    static NAMES: OnceLock<Vec<String>> = OnceLock::new();
+    static LISTING: OnceLock<Vec<&str>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        let sections = sections().iter().map(|(name, _)| format!("[{name}]"));
+        top_level_keys()
+            .iter()
+            .map(|k| k.to_string())
+            .chain(sections)
+            .collect()
+    });
+    LISTING.get_or_init(|| names.iter().map(String::as_str).collect())
+}
 
 /// simplejwt settings that exist in Django but not here: named specifically so a ported
 /// configuration gets "not supported" rather than a bare "unknown".
@@ -120,34 +140,18 @@ impl fmt::Display for Key {
 
 /// The known section named exactly `name`, with its static name and keys.
 pub(crate) fn section(name: &str) -> Option<(&'static str, &'static [&'static str])> {
-    SECTIONS.iter().copied().find(|(s, _)| *s == name)
+    sections().iter().copied().find(|(s, _)| *s == name)
 }
 
 /// The static spelling of a top-level key.
 pub(crate) fn top_level(name: &str) -> Option<&'static str> {
-    TOP_LEVEL.iter().copied().find(|k| *k == name)
+    top_level_keys().iter().copied().find(|k| *k == name)
 }
 
 /// The static spelling of `name` inside `keys`.
 pub(crate) fn key_in(keys: &'static [&'static str], name: &str) -> Option<&'static str> {
     keys.iter().copied().find(|k| *k == name)
 }
-
-/// What may appear at the top level of the file: the top-level keys, then the sections.
-pub(crate) const TOP_LEVEL_LISTING: &[&str] = &[
-    "SECRET_KEY",
-    "DEBUG",
-    "AUTH_PASSWORD_VALIDATORS",
-    "CSRF_TRUSTED_ORIGINS",
-    "[REST_FRAMEWORK]",
-    "[SIMPLE_JWT]",
-    "[DATABASES]",
-    "[SERVER]",
-    "[PASSWORDS]",
-    "[CACHES]",
-    "[BRUTE_FORCE]",
-    "[REST_AUTH]",
-];
 
 /// A hint for an unknown `name` among `valid`: unsupported simplejwt settings, wrong case, typos.
 pub(crate) fn hint(section: Option<&str>, name: &str, valid: &[&str]) -> String {
@@ -236,7 +240,10 @@ mod tests {
     }
 
     #[test]
+    #[allow(non_snake_case)] // the lists' names when they were constants
     fn top_level_listing_matches_the_schema() {
+        let (TOP_LEVEL, SECTIONS, TOP_LEVEL_LISTING) =
+            (top_level_keys(), sections(), top_level_listing());
         let expected: Vec<String> = TOP_LEVEL
             .iter()
             .map(|k| k.to_string())
@@ -245,9 +252,11 @@ mod tests {
         assert_eq!(TOP_LEVEL_LISTING, expected);
     }
 
-    /// A key declared twice in a `section!` would be read twice and listed twice.
+    /// A key declared twice (a field renamed onto another's key) would be listed twice.
     #[test]
+    #[allow(non_snake_case)] // the list's name when it was a constant
     fn declared_keys_are_unique_and_upper_case() {
+        let SECTIONS = sections();
         for (section, keys) in SECTIONS {
             let unique: std::collections::BTreeSet<_> = keys.iter().collect();
             assert_eq!(unique.len(), keys.len(), "[{section}]");

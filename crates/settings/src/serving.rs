@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use ipnet::{IpNet, Ipv4Net};
+use serde::{Deserialize, Deserializer};
 
 /// One `TRUSTED_PROXIES` entry: an address, a network in CIDR form, or `*` (any peer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +109,25 @@ impl LogDestination {
             path => LogDestination::File(PathBuf::from(path)),
         }
     }
+}
+
+impl<'de> Deserialize<'de> for LogDestination {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(|text| LogDestination::parse(&text))
+    }
+}
+
+/// A list of addresses or networks; a string may also hold several separated by commas, as
+/// gunicorn's FORWARDED_ALLOW_IPS does (`SERVER__TRUSTED_PROXIES=10.0.0.1,10.0.0.2`).
+pub(crate) fn trusted_proxies<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<TrustedProxy>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .flat_map(|item| item.split(','))
+        .filter(|item| !item.trim().is_empty())
+        .map(|item| TrustedProxy::parse(item).map_err(serde::de::Error::custom))
+        .collect()
 }
 
 impl fmt::Display for LogDestination {

@@ -54,7 +54,7 @@ impl Layered {
                         key: section.to_owned(),
                         origin,
                         expected: format!("a table (a [{section}] section)"),
-                        found: crate::value::describe(&value, false),
+                        found: crate::de::describe(&value, false),
                     });
                 };
                 for (name, value) in inner {
@@ -201,11 +201,11 @@ fn unknown_in_section(
 }
 
 fn unknown_top_level(name: &str, is_table: bool, origin: Origin) -> SettingsError {
-    let sections: Vec<&str> = schema::SECTIONS.iter().map(|(s, _)| *s).collect();
+    let sections: Vec<&str> = schema::sections().iter().map(|(s, _)| *s).collect();
     let candidates: Vec<&str> = if is_table {
         sections
     } else {
-        schema::TOP_LEVEL.to_vec()
+        schema::top_level_keys().to_vec()
     };
     SettingsError::UnknownKey {
         key: if is_table {
@@ -215,7 +215,7 @@ fn unknown_top_level(name: &str, is_table: bool, origin: Origin) -> SettingsErro
         },
         origin,
         section: None,
-        valid: schema::TOP_LEVEL_LISTING,
+        valid: schema::top_level_listing(),
         hint: schema::hint(None, name, &candidates),
     }
 }
