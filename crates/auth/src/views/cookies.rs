@@ -20,6 +20,7 @@ use settings::{RestAuth, SimpleJwt};
 
 use crate::api::request::cookie as read;
 use crate::api::{ApiError, RequestData};
+use crate::authn::challenge;
 use crate::authn::csrf::{self, new_csrf_secret, CSRF_COOKIE};
 use crate::state::AuthState;
 use crate::views::service::{self, Pair, Refreshed};
@@ -132,7 +133,7 @@ pub async fn logout(
         Ok(()) => HttpResponse::Ok().json(json!({ "detail": "Successfully logged out." })),
         // The server's own failures are not the client's logout: no cookie is cleared.
         Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => return Err(e),
-        Err(refused) => refused.error_response(),
+        Err(refused) => challenge::token_view(state, refused).error_response(),
     };
     cleared(state, &mut res)?;
     Ok(res)

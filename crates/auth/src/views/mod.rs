@@ -12,11 +12,11 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::{from_fn, DefaultHeaders, Next};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, Handler, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use crate::api::{request, ApiError, Fields, RequestData};
-use crate::authn::{AuthUser, RequireUser};
+use crate::authn::{challenge, AuthUser, RequireUser};
 use crate::limits::throttle;
 use crate::state::AuthState;
 use crate::views::schema::Me;
@@ -270,6 +270,30 @@ async fn change_password(
     Ok(res)
 }
 
+/// `handler`, whose 401s answer with the challenge `kind` gives them (`challenge::token_view` or
+/// `challenge::protected_view`): the kind of view decides, where it is declared.
+fn answering<F, Args>(
+    kind: fn(&AuthState, ApiError) -> ApiError,
+    handler: F,
+) -> impl Handler<(HttpRequest, Args), Output = Result<HttpResponse, ApiError>>
+where
+    F: Handler<Args, Output = Result<HttpResponse, ApiError>>,
+    Args: FromRequest + 'static,
+{
+    move |req: HttpRequest, args: Args| {
+        let handler = handler.clone();
+        async move {
+            handler
+                .call(args)
+                .await
+                .map_err(|e| match req.app_data::<State>() {
+                    Some(state) => kind(state, e),
+                    None => e,
+                })
+        }
+    }
+}
+
 /// An authenticated POST view: authentication runs before the method check (401 without a
 /// token, 405 with one), as for /api/me/.
 fn user_post_view<F, Args>(
@@ -279,9 +303,8 @@ fn user_post_view<F, Args>(
     handler: F,
 ) -> impl actix_web::dev::HttpServiceFactory
 where
-    F: actix_web::Handler<Args> + Clone + 'static,
-    Args: actix_web::FromRequest + 'static,
-    F::Output: actix_web::Responder + 'static,
+    F: Handler<Args, Output = Result<HttpResponse, ApiError>>,
+    Args: FromRequest + 'static,
 {
     web::resource(path)
         .wrap(
@@ -289,7 +312,7 @@ where
                 .add(("Allow", TOKEN_ALLOW))
                 .add(("Vary", "Accept")),
         )
-        .route(web::post().to(handler))
+        .route(web::post().to(answering(challenge::protected_view, handler)))
         .route(
             web::method(Method::OPTIONS)
                 .to(move |_: RequireUser| async move { metadata(name, description) }),
@@ -389,7 +412,7 @@ async fn throttled(
 }
 
 /// A token view: POST does the work, OPTIONS describes it, anything else is 405 (no
-/// authentication on token views, as in simplejwt).
+/// authentication on token views, as in simplejwt; their 401s answer with simplejwt's challenge).
 fn token_view<F, Args>(
     path: &str,
     throttle_scope: Option<&'static str>,
@@ -398,9 +421,8 @@ fn token_view<F, Args>(
     handler: F,
 ) -> impl actix_web::dev::HttpServiceFactory
 where
-    F: actix_web::Handler<Args> + Clone + 'static,
-    Args: actix_web::FromRequest + 'static,
-    F::Output: actix_web::Responder + 'static,
+    F: Handler<Args, Output = Result<HttpResponse, ApiError>>,
+    Args: FromRequest + 'static,
 {
     web::resource(path)
         .wrap(from_fn(move |req, next| {
@@ -411,7 +433,7 @@ where
                 .add(("Allow", TOKEN_ALLOW))
                 .add(("Vary", "Accept")),
         )
-        .route(web::post().to(handler))
+        .route(web::post().to(answering(challenge::token_view, handler)))
         .route(web::method(Method::OPTIONS).to(move || async move { metadata(name, description) }))
         .default_service(web::to(|req: HttpRequest| async move {
             Err::<HttpResponse, _>(not_allowed(&req, TOKEN_ALLOW))
