@@ -19,7 +19,7 @@ use crate::api::{request, ApiError, Fields, RequestData};
 use crate::authn::{challenge, AuthUser, RequireUser};
 use crate::limits::throttle;
 use crate::state::AuthState;
-use crate::views::schema::Me;
+use crate::views::schema::{Empty, Jwks, Me};
 
 type State = web::Data<AuthState>;
 
@@ -66,7 +66,7 @@ fn credentials(data: &RequestData) -> Result<(String, String), ApiError> {
     operation_id = "token_obtain_pair",
     request_body = crate::views::schema::TokenObtainRequest,
     responses(
-        (status = 200, description = "An access and refresh token pair.", body = crate::views::service::Pair),
+        (status = 200, description = "An access and refresh token pair.", body = crate::views::bodies::PairBody),
         (status = 400, description = "Field errors, or a body that does not parse.", body = crate::views::schema::BadRequest),
         (status = 401, description = "No active account found with the given credentials.", body = crate::views::schema::ErrorDetail),
         (status = 403, description = "With REST_AUTH cookies: an `Origin` (or HTTPS `Referer`) that is neither this host nor in CSRF_TRUSTED_ORIGINS (`CSRF Failed: ...`).", body = crate::views::schema::ErrorDetail),
@@ -133,7 +133,7 @@ async fn refresh_sliding(state: State, data: RequestData) -> Result<HttpResponse
     operation_id = "token_refresh",
     request_body = crate::views::schema::RefreshRequest,
     responses(
-        (status = 200, description = "A new access token, and a new refresh token when ROTATE_REFRESH_TOKENS is on. With REST_AUTH.JWT_AUTH_REFRESH_COOKIE the body may omit `refresh`: the cookie's token is used, and the new tokens are also set as cookies.", body = crate::views::service::Refreshed),
+        (status = 200, description = "A new access token, and a new refresh token when ROTATE_REFRESH_TOKENS is on. With REST_AUTH.JWT_AUTH_REFRESH_COOKIE the body may omit `refresh`: the cookie's token is used, and the new tokens are also set as cookies.", body = crate::views::bodies::RefreshedBody),
         (status = 400, description = "Field errors, or a body that does not parse.", body = crate::views::schema::BadRequest),
         (status = 401, description = "Invalid, expired or blacklisted token (code `token_not_valid`), or its user may no longer sign in.", body = crate::views::schema::ErrorDetail),
         (status = 403, description = "With REST_AUTH cookies: an `Origin` (or HTTPS `Referer`) that is neither this host nor in CSRF_TRUSTED_ORIGINS, or the refresh token came from its cookie without a passing CSRF check (`CSRF Failed: ...`).", body = crate::views::schema::ErrorDetail),
@@ -193,7 +193,7 @@ async fn logout(
 async fn verify(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
     let raw = one_field(&data, "token")?;
     service::verify(&state, raw).await?;
-    Ok(HttpResponse::Ok().json(json!({})))
+    Ok(HttpResponse::Ok().json(Empty {}))
 }
 
 #[utoipa::path(
@@ -211,7 +211,7 @@ async fn verify(state: State, data: RequestData) -> Result<HttpResponse, ApiErro
 async fn blacklist(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
     let raw = one_field(&data, "refresh")?;
     service::blacklist_token(&state, raw).await?;
-    Ok(HttpResponse::Ok().json(json!({})))
+    Ok(HttpResponse::Ok().json(Empty {}))
 }
 
 #[utoipa::path(
@@ -234,7 +234,7 @@ async fn logout_all(
 ) -> Result<HttpResponse, ApiError> {
     same_site_sender(&req, &state)?;
     service::logout_all(&state, auth.user).await?;
-    let mut res = HttpResponse::Ok().json(json!({}));
+    let mut res = HttpResponse::Ok().json(Empty {});
     cookies::cleared(&state, &mut res)?;
     Ok(res)
 }
@@ -371,10 +371,11 @@ async fn me(RequireUser(auth): RequireUser) -> HttpResponse {
 )]
 /// The verifying keys as a JWK Set (RFC 7517), for other services to verify our tokens. Empty
 /// for HMAC algorithms: the secret is never published.
-async fn jwks(state: State) -> HttpResponse {
-    HttpResponse::Ok()
+async fn jwks(state: State) -> Result<HttpResponse, ApiError> {
+    let body = Jwks::of(state.backend.jwks()).map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=300"))
-        .json(state.backend.jwks())
+        .json(body))
 }
 
 /// DRF's OPTIONS answer (SimpleMetadata, without the per-field "actions").
