@@ -1,5 +1,5 @@
 //! The OpenAPI document of the token views: every `#[utoipa::path]` of `views`, the body schemas
-//! of `schema` and `service`, and the answers any operation can give.
+//! of `schema`, `bodies` and `service`, and the answers any operation can give.
 
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::{ResponseBuilder, ResponsesBuilder};
