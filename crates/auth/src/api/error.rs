@@ -1,6 +1,6 @@
 //! Every error a client can see, and its one mapping to a status and a DRF-shaped JSON body.
 
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, HeaderValue, WWW_AUTHENTICATE};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::{json, Map, Value};
@@ -37,6 +37,14 @@ pub enum ApiError {
     /// 401 (403 when no authentication class is configured) `{"detail": "Authentication credentials were not provided."}`.
     #[error("Authentication credentials were not provided.")]
     NotAuthenticated,
+    /// One of the 401s above with the `WWW-Authenticate` value it answers with, attached where
+    /// the 401 was raised (`ApiError::challenged`): the view that refused knows which challenge
+    /// is its own (`authn::challenge`). A 401 without one answers without the header.
+    #[error("{error}")]
+    Challenged {
+        error: Box<ApiError>,
+        challenge: HeaderValue,
+    },
     /// 403 `{"detail": "You do not have permission to perform this action."}`.
     #[error("You do not have permission to perform this action.")]
     PermissionDenied,
@@ -93,8 +101,35 @@ impl ApiError {
         ApiError::Internal(e.to_string())
     }
 
+    /// This error answering with `challenge` as its `WWW-Authenticate`, when it is a 401 (DRF
+    /// sends the header with every 401 and with nothing else). A 401 that carries a challenge
+    /// already keeps it: it was decided nearer to where the 401 was raised.
+    pub fn challenged(self, challenge: Option<HeaderValue>) -> Self {
+        match challenge {
+            Some(challenge)
+                if self.status_code() == StatusCode::UNAUTHORIZED
+                    && !matches!(self, ApiError::Challenged { .. }) =>
+            {
+                ApiError::Challenged {
+                    error: Box::new(self),
+                    challenge,
+                }
+            }
+            _ => self,
+        }
+    }
+
+    /// The `WWW-Authenticate` value this error answers with, if any.
+    pub fn challenge(&self) -> Option<&HeaderValue> {
+        match self {
+            ApiError::Challenged { challenge, .. } => Some(challenge),
+            _ => None,
+        }
+    }
+
     fn body(&self) -> Value {
         match self {
+            ApiError::Challenged { error, .. } => error.body(),
             ApiError::Fields(map) => Value::Object(map.clone()),
             ApiError::NonField(msg) => json!({ "non_field_errors": [msg] }),
             ApiError::Parse(msg) => json!({ "detail": msg }),
@@ -179,6 +214,7 @@ pub const UNAVAILABLE_RETRY_AFTER: &str = "5";
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
+            ApiError::Challenged { error, .. } => error.status_code(),
             ApiError::Fields(_) | ApiError::NonField(_) | ApiError::Parse(_) => {
                 StatusCode::BAD_REQUEST
             }
@@ -224,7 +260,9 @@ impl ResponseError for ApiError {
         if let ApiError::Unavailable(_) = self {
             res.insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER));
         }
-        // WWW-Authenticate is added to every 401 in one place: see `challenge::add_challenge`.
+        if let Some(challenge) = self.challenge() {
+            res.insert_header((WWW_AUTHENTICATE, challenge.clone()));
+        }
         res.json(self.body())
     }
 }
@@ -271,5 +309,51 @@ fn is_contention(kind: &diesel::result::DatabaseErrorKind, message: &str) -> boo
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(e: actix_web::error::BlockingError) -> Self {
         ApiError::Internal(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_401_carries_a_challenge_and_the_first_one_given_stays() {
+        let basic = HeaderValue::from_static("Basic realm=\"api\"");
+        let bearer = HeaderValue::from_static("Bearer realm=\"api\"");
+        let e = ApiError::NotAuthenticated
+            .challenged(Some(basic.clone()))
+            .challenged(Some(bearer.clone()));
+        assert_eq!(e.challenge(), Some(&basic));
+        assert_eq!(e.body(), ApiError::NotAuthenticated.body());
+        assert_eq!(e.to_string(), ApiError::NotAuthenticated.to_string());
+        let res = e.error_response();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(res.headers().get(WWW_AUTHENTICATE), Some(&basic));
+
+        let code = ApiError::token(&crate::tokens::TokenError::Blacklisted);
+        let res = code.challenged(Some(bearer.clone())).error_response();
+        assert_eq!(res.headers().get(WWW_AUTHENTICATE), Some(&bearer));
+
+        // Not a 401: no challenge, whatever is offered.
+        for other in [
+            ApiError::PermissionDenied,
+            ApiError::NonField("no".into()),
+            ApiError::Throttled { wait: None },
+        ] {
+            let other = other.challenged(Some(bearer.clone()));
+            assert_eq!(other.challenge(), None, "{other}");
+            assert!(other
+                .error_response()
+                .headers()
+                .get(WWW_AUTHENTICATE)
+                .is_none());
+        }
+        // A 401 nobody gave a challenge (no authentication class names one) answers without.
+        let bare = ApiError::NotAuthenticated.challenged(None);
+        assert!(bare
+            .error_response()
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .is_none());
     }
 }

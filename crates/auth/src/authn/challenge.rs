@@ -1,34 +1,30 @@
-//! Adds `WWW-Authenticate` to every 401, in one place. Protected views use their first
-//! authentication class's challenge (DRF's `get_authenticate_header`); the token views always
-//! use simplejwt's `Bearer realm="api"` (from AUTH_HEADER_TYPES), as TokenViewBase does.
+//! Which `WWW-Authenticate` challenge a 401 answers with, decided by the kind of view that
+//! refused and attached to the error (`ApiError::challenged`), whose one mapping to HTTP sets the
+//! header. Protected views use their first authentication class's challenge (DRF's
+//! `get_authenticate_header`); the token views always use simplejwt's `Bearer realm="api"` (from
+//! AUTH_HEADER_TYPES), as TokenViewBase does.
 
-use actix_web::dev::ServiceResponse;
-use actix_web::http::header::{HeaderValue, WWW_AUTHENTICATE};
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpMessage};
+use actix_web::http::header::HeaderValue;
 use settings::{AuthenticationClass, Settings, SimpleJwt};
 
+use crate::api::ApiError;
 use crate::authn::basic;
 use crate::state::AuthState;
 
-/// Marks a request handled by a view behind DEFAULT_AUTHENTICATION_CLASSES.
-#[derive(Debug, Clone, Copy)]
-pub struct ProtectedView;
+/// A protected view's refusal (from its authentication, its permissions or the view itself): its
+/// 401 answers with the first authentication class's challenge.
+pub fn protected_view(state: &AuthState, error: ApiError) -> ApiError {
+    error.challenged(view_challenge(&state.settings).and_then(header))
+}
 
-/// Adds the challenge to a 401 (any other answer is left as it is).
-pub fn add_challenge<B>(res: &mut ServiceResponse<B>) {
-    if res.status() != StatusCode::UNAUTHORIZED {
-        return;
-    }
-    let protected = res.request().extensions().get::<ProtectedView>().is_some();
-    let value = match res.request().app_data::<web::Data<AuthState>>() {
-        Some(state) if protected => view_challenge(&state.settings),
-        Some(state) => Some(token_challenge(state.jwt())),
-        None => Some("Bearer realm=\"api\"".to_owned()),
-    };
-    if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
-        res.headers_mut().insert(WWW_AUTHENTICATE, value);
-    }
+/// A token view's refusal: its 401 answers with simplejwt's challenge.
+pub fn token_view(state: &AuthState, error: ApiError) -> ApiError {
+    error.challenged(header(token_challenge(state.jwt())))
+}
+
+/// A challenge as a header value; none when a setting made it unsendable.
+fn header(challenge: String) -> Option<HeaderValue> {
+    HeaderValue::from_str(&challenge).ok()
 }
 
 /// The `WWW-Authenticate` value of the token views' 401s and of JWT authentication: the first

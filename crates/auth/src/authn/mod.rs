@@ -14,7 +14,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use actix_web::{web, FromRequest, HttpRequest};
 
 use settings::{AuthenticationClass, PermissionClass, SimpleJwt};
 use users::User;
@@ -22,7 +22,6 @@ use users::User;
 use crate::api::error::TokenMessage;
 use crate::api::request;
 use crate::api::ApiError;
-use crate::authn::challenge::ProtectedView;
 use crate::state::AuthState;
 use crate::store::blacklist;
 use crate::store::lookup::{self, UserKey};
@@ -263,8 +262,29 @@ pub async fn authenticate(
 }
 
 /// The guard of a view that needs a user: authentication, then DEFAULT_PERMISSION_CLASSES plus
-/// IsAuthenticated, then DEFAULT_THROTTLE_CLASSES. Runs before the method check, as in DRF (so a wrong method with no token is 401).
+/// IsAuthenticated, then DEFAULT_THROTTLE_CLASSES. Runs before the method check, as in DRF (so a
+/// wrong method with no token is 401). Its 401s carry the first authentication class's
+/// challenge, not the token views'.
 pub struct RequireUser(pub Authenticated);
+
+async fn require_user(req: &HttpRequest, state: &AuthState) -> Result<Authenticated, ApiError> {
+    let auth = authenticate(req, state).await?;
+    let rf = &state.settings.rest_framework;
+    let mut classes = rf.default_permission_classes.clone();
+    classes.push(PermissionClass::IsAuthenticated);
+    permissions::check(
+        &classes,
+        auth.as_ref().map(|a| &a.user),
+        req.method(),
+        !rf.default_authentication_classes.is_empty(),
+    )?;
+    // DRF's order: authentication, permissions, then throttles (which see the user).
+    state
+        .throttles
+        .check(req, auth.as_ref().map(|a| &a.user as _), None)
+        .await?;
+    auth.ok_or(ApiError::NotAuthenticated)
+}
 
 impl FromRequest for RequireUser {
     type Error = ApiError;
@@ -277,24 +297,10 @@ impl FromRequest for RequireUser {
                 .app_data::<web::Data<AuthState>>()
                 .cloned()
                 .ok_or_else(|| ApiError::internal("AuthState missing from app data"))?;
-            // Its 401s carry the first authentication class's challenge, not the token views'.
-            req.extensions_mut().insert(ProtectedView);
-            let auth = authenticate(&req, &state).await?;
-            let rf = &state.settings.rest_framework;
-            let mut classes = rf.default_permission_classes.clone();
-            classes.push(PermissionClass::IsAuthenticated);
-            permissions::check(
-                &classes,
-                auth.as_ref().map(|a| &a.user),
-                req.method(),
-                !rf.default_authentication_classes.is_empty(),
-            )?;
-            // DRF's order: authentication, permissions, then throttles (which see the user).
-            state
-                .throttles
-                .check(&req, auth.as_ref().map(|a| &a.user as _), None)
-                .await?;
-            auth.map(RequireUser).ok_or(ApiError::NotAuthenticated)
+            require_user(&req, &state)
+                .await
+                .map(RequireUser)
+                .map_err(|e| challenge::protected_view(&state, e))
         })
     }
 }

@@ -1,64 +1,93 @@
 //! The JSON bodies of the token views that hand out tokens, as simplejwt writes them and, with
 //! dj-rest-auth's cookies on, as dj-rest-auth does: the same body whether cookies are on or off,
 //! less the refresh token an HttpOnly cookie carries, plus the `*_expiration` fields when
-//! JWT_AUTH_RETURN_EXPIRATION asks for them.
+//! JWT_AUTH_RETURN_EXPIRATION asks for them. The views serialize these types, and the OpenAPI
+//! document describes them (as `Pair` and `Refreshed`).
 
 use std::time::Duration;
-
-use serde_json::{json, Map, Value};
 
 use crate::state::AuthState;
 use crate::views::cookies;
 use crate::views::service::{Pair, Refreshed};
 
-/// TokenObtainPairView's body; with an HttpOnly refresh cookie `"refresh": ""`, as dj-rest-auth's
-/// LoginView.
-pub fn pair(state: &AuthState, pair: &Pair) -> Value {
-    let mut body = Map::new();
-    body.insert("refresh".into(), json!(pair.refresh));
-    body.insert("access".into(), json!(pair.access));
-    if cookies::hides_refresh(&state.settings.rest_auth) {
-        body.insert("refresh".into(), json!(""));
-    }
-    insert_expirations(state, &mut body, true);
-    Value::Object(body)
+/// TokenObtainPairView's body: simplejwt's pair; with an HttpOnly refresh cookie `"refresh":
+/// ""`, as dj-rest-auth's LoginView.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Pair)]
+pub struct PairBody {
+    pub refresh: String,
+    pub access: String,
+    /// With JWT_AUTH_RETURN_EXPIRATION: when the access token expires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub access_expiration: Option<Expiration>,
+    /// With JWT_AUTH_RETURN_EXPIRATION: when the refresh token expires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub refresh_expiration: Option<Expiration>,
 }
 
-/// TokenRefreshView's body: the new access token, and the rotated refresh token unless an
-/// HttpOnly cookie carries it.
-pub fn refreshed(state: &AuthState, refreshed: &Refreshed) -> Value {
-    let mut body = Map::new();
-    body.insert("access".into(), json!(refreshed.access));
-    if let Some(rotated) = &refreshed.refresh {
-        if !cookies::hides_refresh(&state.settings.rest_auth) {
-            body.insert("refresh".into(), json!(rotated));
-        }
-    }
-    insert_expirations(state, &mut body, refreshed.refresh.is_some());
-    Value::Object(body)
+/// TokenRefreshView's body: the new access token, and the rotated refresh token (when
+/// ROTATE_REFRESH_TOKENS) unless an HttpOnly cookie carries it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Refreshed)]
+pub struct RefreshedBody {
+    pub access: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<String>,
+    /// With JWT_AUTH_RETURN_EXPIRATION: when the access token expires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub access_expiration: Option<Expiration>,
+    /// With JWT_AUTH_RETURN_EXPIRATION and a rotated refresh token: when it expires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub refresh_expiration: Option<Expiration>,
 }
 
-/// dj-rest-auth's JWT_AUTH_RETURN_EXPIRATION: `access_expiration` in `body`, and
-/// `refresh_expiration` when the response hands out a refresh token.
-fn insert_expirations(state: &AuthState, body: &mut Map<String, Value>, with_refresh: bool) {
+/// dj-rest-auth's `*_expiration`: now plus the lifetime, as DRF writes a datetime; `null` past
+/// the last date chrono can represent.
+pub type Expiration = Option<String>;
+
+pub fn pair(state: &AuthState, pair: &Pair) -> PairBody {
+    let hidden = cookies::hides_refresh(&state.settings.rest_auth);
+    let (access_expiration, refresh_expiration) = expirations(state, true);
+    PairBody {
+        refresh: if hidden {
+            String::new()
+        } else {
+            pair.refresh.clone()
+        },
+        access: pair.access.clone(),
+        access_expiration,
+        refresh_expiration,
+    }
+}
+
+pub fn refreshed(state: &AuthState, refreshed: &Refreshed) -> RefreshedBody {
+    let hidden = cookies::hides_refresh(&state.settings.rest_auth);
+    let (access_expiration, refresh_expiration) = expirations(state, refreshed.refresh.is_some());
+    RefreshedBody {
+        access: refreshed.access.clone(),
+        refresh: refreshed.refresh.clone().filter(|_| !hidden),
+        access_expiration,
+        refresh_expiration,
+    }
+}
+
+/// dj-rest-auth's JWT_AUTH_RETURN_EXPIRATION: `access_expiration`, and `refresh_expiration` when
+/// the response hands out a refresh token.
+fn expirations(state: &AuthState, with_refresh: bool) -> (Option<Expiration>, Option<Expiration>) {
     if !state.settings.rest_auth.jwt_auth_return_expiration {
-        return;
+        return (None, None);
     }
     let jwt = state.jwt();
-    let mut insert = |field: &str, lifetime| {
-        body.insert(field.into(), expiration(lifetime));
-    };
-    insert("access_expiration", jwt.access_token_lifetime);
-    if with_refresh {
-        insert("refresh_expiration", jwt.refresh_token_lifetime);
-    }
+    let refresh = with_refresh.then(|| expiration(jwt.refresh_token_lifetime));
+    (Some(expiration(jwt.access_token_lifetime)), refresh)
 }
 
-/// dj-rest-auth's `*_expiration`: now plus the lifetime, as DRF writes a datetime.
-fn expiration(lifetime: Duration) -> Value {
-    later(lifetime).map_or(Value::Null, |at| {
-        json!(at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
-    })
+fn expiration(lifetime: Duration) -> Expiration {
+    later(lifetime).map(|at| at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
 }
 
 /// Now plus `after`, if chrono can represent it (lifetimes are settings: never panic on them).

@@ -15,13 +15,15 @@ use std::time::Duration;
 use actix_web::cookie::time::{self, OffsetDateTime};
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
-use serde_json::{json, Value};
+use serde_json::Value;
 use settings::{RestAuth, SimpleJwt};
 
 use crate::api::request::cookie as read;
 use crate::api::{ApiError, RequestData};
+use crate::authn::challenge;
 use crate::authn::csrf::{self, new_csrf_secret, CSRF_COOKIE};
 use crate::state::AuthState;
+use crate::views::schema::ErrorDetail;
 use crate::views::service::{self, Pair, Refreshed};
 
 /// Django's `CSRF_COOKIE_AGE`: a year, in seconds.
@@ -129,10 +131,10 @@ pub async fn logout(
         }),
     };
     let mut res = match outcome {
-        Ok(()) => HttpResponse::Ok().json(json!({ "detail": "Successfully logged out." })),
+        Ok(()) => HttpResponse::Ok().json(ErrorDetail::detail("Successfully logged out.")),
         // The server's own failures are not the client's logout: no cookie is cleared.
         Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => return Err(e),
-        Err(refused) => refused.error_response(),
+        Err(refused) => challenge::token_view(state, refused).error_response(),
     };
     cleared(state, &mut res)?;
     Ok(res)

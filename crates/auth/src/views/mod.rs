@@ -12,14 +12,14 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::{from_fn, DefaultHeaders, Next};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, Handler, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use crate::api::{request, ApiError, Fields, RequestData};
-use crate::authn::{AuthUser, RequireUser};
+use crate::authn::{challenge, AuthUser, RequireUser};
 use crate::limits::throttle;
 use crate::state::AuthState;
-use crate::views::schema::Me;
+use crate::views::schema::{Empty, Jwks, Me};
 
 type State = web::Data<AuthState>;
 
@@ -66,7 +66,7 @@ fn credentials(data: &RequestData) -> Result<(String, String), ApiError> {
     operation_id = "token_obtain_pair",
     request_body = crate::views::schema::TokenObtainRequest,
     responses(
-        (status = 200, description = "An access and refresh token pair.", body = crate::views::service::Pair),
+        (status = 200, description = "An access and refresh token pair.", body = crate::views::bodies::PairBody),
         (status = 400, description = "Field errors, or a body that does not parse.", body = crate::views::schema::BadRequest),
         (status = 401, description = "No active account found with the given credentials.", body = crate::views::schema::ErrorDetail),
         (status = 403, description = "With REST_AUTH cookies: an `Origin` (or HTTPS `Referer`) that is neither this host nor in CSRF_TRUSTED_ORIGINS (`CSRF Failed: ...`).", body = crate::views::schema::ErrorDetail),
@@ -133,7 +133,7 @@ async fn refresh_sliding(state: State, data: RequestData) -> Result<HttpResponse
     operation_id = "token_refresh",
     request_body = crate::views::schema::RefreshRequest,
     responses(
-        (status = 200, description = "A new access token, and a new refresh token when ROTATE_REFRESH_TOKENS is on. With REST_AUTH.JWT_AUTH_REFRESH_COOKIE the body may omit `refresh`: the cookie's token is used, and the new tokens are also set as cookies.", body = crate::views::service::Refreshed),
+        (status = 200, description = "A new access token, and a new refresh token when ROTATE_REFRESH_TOKENS is on. With REST_AUTH.JWT_AUTH_REFRESH_COOKIE the body may omit `refresh`: the cookie's token is used, and the new tokens are also set as cookies.", body = crate::views::bodies::RefreshedBody),
         (status = 400, description = "Field errors, or a body that does not parse.", body = crate::views::schema::BadRequest),
         (status = 401, description = "Invalid, expired or blacklisted token (code `token_not_valid`), or its user may no longer sign in.", body = crate::views::schema::ErrorDetail),
         (status = 403, description = "With REST_AUTH cookies: an `Origin` (or HTTPS `Referer`) that is neither this host nor in CSRF_TRUSTED_ORIGINS, or the refresh token came from its cookie without a passing CSRF check (`CSRF Failed: ...`).", body = crate::views::schema::ErrorDetail),
@@ -193,7 +193,7 @@ async fn logout(
 async fn verify(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
     let raw = one_field(&data, "token")?;
     service::verify(&state, raw).await?;
-    Ok(HttpResponse::Ok().json(json!({})))
+    Ok(HttpResponse::Ok().json(Empty {}))
 }
 
 #[utoipa::path(
@@ -211,7 +211,7 @@ async fn verify(state: State, data: RequestData) -> Result<HttpResponse, ApiErro
 async fn blacklist(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
     let raw = one_field(&data, "refresh")?;
     service::blacklist_token(&state, raw).await?;
-    Ok(HttpResponse::Ok().json(json!({})))
+    Ok(HttpResponse::Ok().json(Empty {}))
 }
 
 #[utoipa::path(
@@ -234,7 +234,7 @@ async fn logout_all(
 ) -> Result<HttpResponse, ApiError> {
     same_site_sender(&req, &state)?;
     service::logout_all(&state, auth.user).await?;
-    let mut res = HttpResponse::Ok().json(json!({}));
+    let mut res = HttpResponse::Ok().json(Empty {});
     cookies::cleared(&state, &mut res)?;
     Ok(res)
 }
@@ -270,6 +270,30 @@ async fn change_password(
     Ok(res)
 }
 
+/// `handler`, whose 401s answer with the challenge `kind` gives them (`challenge::token_view` or
+/// `challenge::protected_view`): the kind of view decides, where it is declared.
+fn answering<F, Args>(
+    kind: fn(&AuthState, ApiError) -> ApiError,
+    handler: F,
+) -> impl Handler<(HttpRequest, Args), Output = Result<HttpResponse, ApiError>>
+where
+    F: Handler<Args, Output = Result<HttpResponse, ApiError>>,
+    Args: FromRequest + 'static,
+{
+    move |req: HttpRequest, args: Args| {
+        let handler = handler.clone();
+        async move {
+            handler
+                .call(args)
+                .await
+                .map_err(|e| match req.app_data::<State>() {
+                    Some(state) => kind(state, e),
+                    None => e,
+                })
+        }
+    }
+}
+
 /// An authenticated POST view: authentication runs before the method check (401 without a
 /// token, 405 with one), as for /api/me/.
 fn user_post_view<F, Args>(
@@ -279,9 +303,8 @@ fn user_post_view<F, Args>(
     handler: F,
 ) -> impl actix_web::dev::HttpServiceFactory
 where
-    F: actix_web::Handler<Args> + Clone + 'static,
-    Args: actix_web::FromRequest + 'static,
-    F::Output: actix_web::Responder + 'static,
+    F: Handler<Args, Output = Result<HttpResponse, ApiError>>,
+    Args: FromRequest + 'static,
 {
     web::resource(path)
         .wrap(
@@ -289,7 +312,7 @@ where
                 .add(("Allow", TOKEN_ALLOW))
                 .add(("Vary", "Accept")),
         )
-        .route(web::post().to(handler))
+        .route(web::post().to(answering(challenge::protected_view, handler)))
         .route(
             web::method(Method::OPTIONS)
                 .to(move |_: RequireUser| async move { metadata(name, description) }),
@@ -348,10 +371,11 @@ async fn me(RequireUser(auth): RequireUser) -> HttpResponse {
 )]
 /// The verifying keys as a JWK Set (RFC 7517), for other services to verify our tokens. Empty
 /// for HMAC algorithms: the secret is never published.
-async fn jwks(state: State) -> HttpResponse {
-    HttpResponse::Ok()
+async fn jwks(state: State) -> Result<HttpResponse, ApiError> {
+    let body = Jwks::of(state.backend.jwks()).map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=300"))
-        .json(state.backend.jwks())
+        .json(body))
 }
 
 /// DRF's OPTIONS answer (SimpleMetadata, without the per-field "actions").
@@ -389,7 +413,7 @@ async fn throttled(
 }
 
 /// A token view: POST does the work, OPTIONS describes it, anything else is 405 (no
-/// authentication on token views, as in simplejwt).
+/// authentication on token views, as in simplejwt; their 401s answer with simplejwt's challenge).
 fn token_view<F, Args>(
     path: &str,
     throttle_scope: Option<&'static str>,
@@ -398,9 +422,8 @@ fn token_view<F, Args>(
     handler: F,
 ) -> impl actix_web::dev::HttpServiceFactory
 where
-    F: actix_web::Handler<Args> + Clone + 'static,
-    Args: actix_web::FromRequest + 'static,
-    F::Output: actix_web::Responder + 'static,
+    F: Handler<Args, Output = Result<HttpResponse, ApiError>>,
+    Args: FromRequest + 'static,
 {
     web::resource(path)
         .wrap(from_fn(move |req, next| {
@@ -411,7 +434,7 @@ where
                 .add(("Allow", TOKEN_ALLOW))
                 .add(("Vary", "Accept")),
         )
-        .route(web::post().to(handler))
+        .route(web::post().to(answering(challenge::token_view, handler)))
         .route(web::method(Method::OPTIONS).to(move || async move { metadata(name, description) }))
         .default_service(web::to(|req: HttpRequest| async move {
             Err::<HttpResponse, _>(not_allowed(&req, TOKEN_ALLOW))

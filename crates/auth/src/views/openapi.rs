@@ -1,5 +1,5 @@
 //! The OpenAPI document of the token views: every `#[utoipa::path]` of `views`, the body schemas
-//! of `schema` and `service`, and the answers any operation can give.
+//! of `schema`, `bodies` and `service`, and the answers any operation can give.
 
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::{ResponseBuilder, ResponsesBuilder};
@@ -7,11 +7,12 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref};
 use utoipa::{Modify, OpenApi};
 
+use crate::views::bodies::{PairBody, RefreshedBody};
 use crate::views::schema::{
     BadRequest, Empty, ErrorDetail, FieldErrors, Jwks, Me, TokenMessage, TokenNotValid,
     Unauthorized,
 };
-use crate::views::service::{Pair, Refreshed, Slid};
+use crate::views::service::Slid;
 
 /// The answers any operation can give, whatever its view: defined once under
 /// `components/responses` and referenced from every operation by [`CommonResponses`].
@@ -131,8 +132,8 @@ fn add_common(op: &mut Operation) {
         crate::views::me,
     ),
     components(schemas(
-        Pair,
-        Refreshed,
+        PairBody,
+        RefreshedBody,
         Slid,
         Empty,
         Me,

@@ -2,7 +2,7 @@
 //! right, the new one passes AUTH_PASSWORD_VALIDATORS, and then every session of the user ends.
 
 use actix_web::web;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use users::validators::UserAttributes;
 
 use crate::api::{ApiError, Fields, RequestData};
@@ -10,6 +10,7 @@ use crate::authn::AuthUser;
 use crate::state::AuthState;
 use crate::store::sessions;
 use crate::tokens::now;
+use crate::views::schema::ErrorDetail;
 use crate::views::service;
 
 /// Django's PasswordChangeForm message for a wrong old password.
@@ -50,7 +51,7 @@ pub async fn change(
     user: AuthUser,
     old: String,
     new: String,
-) -> Result<Value, ApiError> {
+) -> Result<ErrorDetail, ApiError> {
     let settings = state.settings.clone();
     let user = state
         .with_conn(move |conn| service::database_user(conn, &settings.simple_jwt, &user))
@@ -107,5 +108,5 @@ pub async fn change(
     // This process's authentications see the new password (and its end of old tokens) at once.
     state.users.forget(id, &user.username);
     log::info!("password changed: user {id}, {ended} token(s) blacklisted");
-    Ok(json!({ "detail": SAVED }))
+    Ok(ErrorDetail::detail(SAVED))
 }

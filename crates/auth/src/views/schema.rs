@@ -3,8 +3,9 @@
 //! The request types here are documentation only: the views parse bodies DRF-style (JSON, form or
 //! multipart) through `api::Fields`, so the schema describes what that parser accepts: required
 //! CharFields that may not be blank (empty or only whitespace). The error
-//! types mirror `api::error::ApiError::body`, the one place error bodies are made. `Me` is what
-//! `/api/me/` serializes.
+//! types mirror `api::error::ApiError::body`, the one place error bodies are made. The answer
+//! types (`Empty`, `Me`, `Jwks`, and `ErrorDetail` for a `{"detail"}` answer) are what the views
+//! serialize; so are `bodies::PairBody` and `bodies::RefreshedBody` and `service::Slid`.
 
 use std::collections::BTreeMap;
 
@@ -52,7 +53,7 @@ pub struct PasswordChangeRequest {
 }
 
 /// An empty object: the answer of verify, blacklist and logout-all.
-#[derive(ToSchema)]
+#[derive(serde::Serialize, ToSchema)]
 pub struct Empty {}
 
 /// The authenticated user (from the database, or from the token's claims with
@@ -70,10 +71,22 @@ pub struct Me {
 }
 
 /// A JSON Web Key Set (RFC 7517); empty for HMAC algorithms.
-#[derive(ToSchema)]
+#[derive(serde::Serialize, ToSchema)]
 pub struct Jwks {
     #[schema(value_type = Vec<Object>)]
     pub keys: Vec<serde_json::Value>,
+}
+
+impl Jwks {
+    /// The token backend's key set, each key as jsonwebtoken writes it.
+    pub fn of(set: &jsonwebtoken::jwk::JwkSet) -> Result<Jwks, serde_json::Error> {
+        let keys = set
+            .keys
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<_, _>>()?;
+        Ok(Jwks { keys })
+    }
 }
 
 /// DRF serializer errors: each field (or `non_field_errors`) with its messages.
@@ -81,12 +94,24 @@ pub struct Jwks {
 #[schema(example = json!({"username": ["This field is required."]}))]
 pub struct FieldErrors(pub BTreeMap<String, Vec<String>>);
 
-/// DRF's `{"detail": ...}`, with simplejwt's (and our) `code` where one applies.
-#[derive(ToSchema)]
+/// DRF's `{"detail": ...}`, with simplejwt's (and our) `code` where one applies. Also the answer
+/// of logout and of the password change (`{"detail"}` alone).
+#[derive(serde::Serialize, ToSchema)]
 #[schema(example = json!({"detail": "Token is invalid", "code": "token_not_valid"}))]
 pub struct ErrorDetail {
     pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+}
+
+impl ErrorDetail {
+    /// `{"detail": detail}`.
+    pub fn detail(detail: impl Into<String>) -> Self {
+        ErrorDetail {
+            detail: detail.into(),
+            code: None,
+        }
+    }
 }
 
 /// One token class's reason for refusing a token.

@@ -1,7 +1,7 @@
 //! The headers every answer carries, set in one pass after the view: Django's security headers
-//! (where the view set none of its own) and, on a 401, the `WWW-Authenticate` challenge. One
-//! function instead of two actix middleware layers (DefaultHeaders, ErrorHandlers): each layer
-//! costs every request a service call and a future of its own.
+//! (where the view set none of its own). One function instead of an actix middleware layer
+//! (DefaultHeaders): each layer costs every request a service call and a future of its own. A
+//! 401's `WWW-Authenticate` is not set here: the error carries it (`auth::api::ApiError`).
 
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
@@ -40,7 +40,6 @@ pub fn add_security_headers(headers: &mut HeaderMap) {
 /// `Connection: close` (`crate::prefork::drain`).
 pub fn finish<B>(res: &mut ServiceResponse<B>) {
     add_security_headers(res.headers_mut());
-    auth::authn::challenge::add_challenge(res);
     if crate::prefork::drain::draining() {
         res.response_mut()
             .head_mut()
