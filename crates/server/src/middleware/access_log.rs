@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
@@ -24,7 +24,7 @@ use actix_web::HttpMessage;
 
 use settings::LogDestination;
 
-use crate::middleware::proxy::ClientInfo;
+use crate::middleware::proxy::{push_addr, ClientInfo};
 
 /// Where access lines go.
 #[derive(Debug)]
@@ -47,7 +47,7 @@ const CHUNK: usize = 4096;
 /// Lines not yet written, shared by the process's request threads: a `write` per request was
 /// the largest cost of the middleware stack (a system call on every request). A thread writes
 /// the buffer out every [`FLUSH_EVERY`]; once the graceful stop has begun
-/// (`crate::prefork::drain::begin`) what was pending is written out ([`flush_all`]) and then
+/// (`crate::prefork::drain::begin` calls [`flush_all`]) what was pending is written out and then
 /// each line at once: a clean stop loses no line, however soon after it the process exits. A fast stop (QUIT)
 /// or a crash can lose the last [`FLUSH_EVERY`] of lines.
 #[derive(Debug)]
@@ -86,7 +86,7 @@ impl Buffer {
         let mut pending = self.lock();
         pending.extend_from_slice(line.as_bytes());
         pending.push(b'\n');
-        if pending.len() >= FLUSH_AT || crate::prefork::drain::draining() {
+        if pending.len() >= FLUSH_AT || WRITE_THROUGH.load(Ordering::Relaxed) {
             self.write_out(&mut pending);
         }
     }
@@ -127,10 +127,14 @@ fn registry() -> MutexGuard<'static, Vec<Weak<Buffer>>> {
     buffers
 }
 
-/// Writes out every buffered line of the process. Called when the graceful stop begins
-/// (`crate::prefork::drain::begin`), after which each line is written at once: so the lines of
-/// a clean stop are all written whenever the process then exits, whatever the timer.
+/// Set by [`flush_all`]: from then on each line is written at once.
+static WRITE_THROUGH: AtomicBool = AtomicBool::new(false);
+
+/// Writes out every buffered line of the process, and from then on each line at once. Called
+/// when the graceful stop begins (`crate::prefork::drain::begin`): so the lines of a clean stop
+/// are all written whenever the process then exits, whatever the timer.
 pub fn flush_all() {
+    WRITE_THROUGH.store(true, Ordering::Relaxed);
     let buffers: Vec<Arc<Buffer>> = registry().iter().filter_map(Weak::upgrade).collect();
     for buffer in buffers {
         buffer.flush();
@@ -366,31 +370,6 @@ fn request_line(req: &ServiceRequest) -> String {
     line
 }
 
-/// The client address as gunicorn prints it (`-` when unknown); IPv4 by hand, its `Display`
-/// being the costlier part of the line.
-pub(crate) fn push_addr(out: &mut String, addr: Option<IpAddr>) {
-    match addr {
-        None => out.push('-'),
-        Some(IpAddr::V4(v4)) => {
-            for (i, octet) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    out.push('.');
-                }
-                if octet >= 100 {
-                    out.push(char::from(b'0' + octet / 100));
-                }
-                if octet >= 10 {
-                    out.push(char::from(b'0' + octet / 10 % 10));
-                }
-                out.push(char::from(b'0' + octet % 10));
-            }
-        }
-        Some(ip @ IpAddr::V6(_)) => {
-            let _ = write!(out, "{ip}");
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,24 +413,6 @@ mod tests {
             push_decimal(&mut out, n, width);
             assert_eq!(out, text);
         }
-    }
-
-    #[test]
-    fn addresses_as_display_prints_them() {
-        for text in [
-            "0.0.0.0",
-            "9.10.99.100",
-            "255.255.255.255",
-            "203.0.113.7",
-            "2001:db8::1",
-        ] {
-            let mut out = String::new();
-            push_addr(&mut out, Some(text.parse().unwrap()));
-            assert_eq!(out, text);
-        }
-        let mut out = String::new();
-        push_addr(&mut out, None);
-        assert_eq!(out, "-");
     }
 
     #[test]
