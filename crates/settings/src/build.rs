@@ -9,11 +9,13 @@ use smart_default::SmartDefault;
 use crate::auth_values;
 use crate::de::{self, Section};
 use crate::error::{Origin, SettingsError};
+use crate::key::{
+    BRUTE_FORCE, CACHES, DATABASES, PASSWORDS, REST_AUTH, REST_FRAMEWORK, SERVER, SIMPLE_JWT,
+};
 use crate::sources::Layered;
 use crate::validate::{self, KeyOrigins, Rule};
 use crate::{
-    BruteForce, Caches, Databases, PasswordValidator, Passwords, RestAuth, RestFramework, Secret,
-    SecretUrl, Server, Settings, SimpleJwt,
+    BruteForce, PasswordValidator, RestAuth, RestFramework, Secret, SecretUrl, Settings, SimpleJwt,
 };
 
 type Result<T> = std::result::Result<T, SettingsError>;
@@ -51,20 +53,19 @@ pub(crate) fn settings(layered: &Layered, fallback_secret: Option<Secret>) -> Re
         layered,
         section: Some(name),
     };
-    let (simple_jwt, origins) =
-        simple_jwt(&section(SimpleJwt::SECTION), &secret_key, secret_origin)?;
+    let (simple_jwt, origins) = simple_jwt(&section(SIMPLE_JWT), &secret_key, secret_origin)?;
     let settings = Settings {
         secret_key,
         debug,
-        rest_framework: read(&section(RestFramework::SECTION), throttle_rates)?,
+        rest_framework: read(&section(REST_FRAMEWORK), throttle_rates)?,
         simple_jwt,
-        databases: read(&section(Databases::SECTION), |_, _| Ok(()))?,
-        server: read(&section(Server::SECTION), |_, _| Ok(()))?,
-        passwords: read(&section(Passwords::SECTION), |_, _| Ok(()))?,
-        caches: read(&section(Caches::SECTION), |_, _| Ok(()))?,
-        brute_force: read(&section(BruteForce::SECTION), lock_lengths)?,
+        databases: read(&section(DATABASES), |_, _| Ok(()))?,
+        server: read(&section(SERVER), |_, _| Ok(()))?,
+        passwords: read(&section(PASSWORDS), |_, _| Ok(()))?,
+        caches: read(&section(CACHES), |_, _| Ok(()))?,
+        brute_force: read(&section(BRUTE_FORCE), lock_lengths)?,
         auth_password_validators,
-        rest_auth: read(&section(RestAuth::SECTION), cookies_differ)?,
+        rest_auth: read(&section(REST_AUTH), cookies_differ)?,
         csrf_trusted_origins,
     };
     validate::signing_keys(&settings, &origins)?;

@@ -17,8 +17,9 @@ use serde::de::value::{MapDeserializer, SeqDeserializer};
 use serde::de::{self, DeserializeSeed, Deserializer, Expected, IntoDeserializer, Unexpected};
 
 use crate::error::{Origin, SettingsError};
-use crate::schema::Key;
-use crate::sources::{Entry, Layered, Raw};
+use crate::key::Key;
+use crate::raw::{describe, Entry, Raw};
+use crate::sources::Layered;
 
 const A_LIST: &str = "a string or a list of strings";
 const A_DURATION: &str =
@@ -113,37 +114,6 @@ pub(crate) fn wrong<E: de::Error>(expected: &str, found: &toml::Value) -> E {
         Table(_) => Unexpected::Map,
     };
     E::invalid_type(unexpected, &expected)
-}
-
-/// "the string \"yes please\"", or just "a string" for sensitive keys.
-pub(crate) fn describe(value: &toml::Value, sensitive: bool) -> String {
-    use toml::Value::*;
-    let kind = match value {
-        String(_) => "a string",
-        Integer(_) => "an integer",
-        Float(_) => "a number",
-        Boolean(_) => "a boolean",
-        Datetime(_) => "a date-time",
-        Array(_) => "a list",
-        Table(_) => "a table",
-    };
-    if sensitive {
-        return kind.to_owned();
-    }
-    match value {
-        String(s) if s.chars().count() > 60 => {
-            format!(
-                "the string {:?}...",
-                s.chars().take(60).collect::<std::string::String>()
-            )
-        }
-        String(s) => format!("the string {s:?}"),
-        Integer(i) => format!("the integer {i}"),
-        Float(f) => format!("the number {f}"),
-        Boolean(b) => format!("the boolean {b}"),
-        Datetime(d) => format!("the date-time {d}"),
-        Array(_) | Table(_) => kind.to_owned(),
-    }
 }
 
 /// `text` as a single TOML value, or as a string when it is not one.
@@ -474,7 +444,7 @@ pub(crate) fn toml_value(text: &str) -> ValueDe {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::SIMPLE_JWT;
+    use crate::key::SIMPLE_JWT;
     use serde::Deserialize;
 
     type Result<T> = std::result::Result<T, SettingsError>;

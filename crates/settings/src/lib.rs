@@ -51,9 +51,11 @@ mod choices;
 mod de;
 mod duration;
 mod error;
+mod key;
 mod load;
 mod password_validators;
 mod rate;
+mod raw;
 mod schema;
 mod secret;
 mod serving;
@@ -162,8 +164,6 @@ pub struct RestAuth {
 }
 
 impl RestAuth {
-    pub(crate) const SECTION: &'static str = "REST_AUTH";
-
     /// Whether tokens travel in cookies at all (either cookie is named).
     pub fn uses_cookies(&self) -> bool {
         self.jwt_auth_cookie.is_some() || self.jwt_auth_refresh_cookie.is_some()
@@ -188,10 +188,6 @@ pub struct RestFramework {
     #[serde(deserialize_with = "auth_values::throttle_rates")]
     #[default([("anon".to_owned(), None), ("user".to_owned(), None)].into_iter().collect())]
     pub default_throttle_rates: BTreeMap<String, Option<Rate>>,
-}
-
-impl RestFramework {
-    pub(crate) const SECTION: &'static str = "REST_FRAMEWORK";
 }
 
 /// `[SIMPLE_JWT]`: djangorestframework-simplejwt's settings, same names and defaults. Its
@@ -307,8 +303,6 @@ pub struct VerifyingKey {
 }
 
 impl SimpleJwt {
-    pub(crate) const SECTION: &'static str = "SIMPLE_JWT";
-
     /// simplejwt's defaults, signing with `signing_key` (simplejwt defaults it to `SECRET_KEY`).
     pub fn with_signing_key(signing_key: Secret) -> Self {
         Self {
@@ -372,10 +366,6 @@ pub struct Databases {
     /// `SQLITE_SYNCHRONOUS`, default `FULL`: SQLite only, its `PRAGMA synchronous`.
     #[default(SqliteSynchronous::Full)]
     pub sqlite_synchronous: SqliteSynchronous,
-}
-
-impl Databases {
-    pub(crate) const SECTION: &'static str = "DATABASES";
 }
 
 /// `DATABASES.SQLITE_SYNCHRONOUS`: when SQLite syncs its write-ahead log to the disk.
@@ -482,7 +472,6 @@ pub struct Server {
 }
 
 impl Server {
-    pub(crate) const SECTION: &'static str = "SERVER";
     /// gunicorn's largest `limit_request_line` (`MAX_REQUEST_LINE`).
     pub const MAX_REQUEST_LINE: usize = 8190;
     /// gunicorn's largest `limit_request_fields` (`MAX_HEADERS`), and what 0 means.
@@ -504,10 +493,6 @@ pub struct Passwords {
     #[serde(deserialize_with = "check::bcrypt_rounds")]
     #[default(12)]
     pub bcrypt_rounds: u32,
-}
-
-impl Passwords {
-    pub(crate) const SECTION: &'static str = "PASSWORDS";
 }
 
 /// `[CACHES]`: where throttle counters live (Django's `CACHES["default"]`, given as a URL).
@@ -533,10 +518,6 @@ pub struct Caches {
     /// a self-signed one, so it needs `false` (the connection is still encrypted).
     #[default(true)]
     pub tls_verify: bool,
-}
-
-impl Caches {
-    pub(crate) const SECTION: &'static str = "CACHES";
 }
 
 // Hand-written so that `{:?}` of the settings never prints a Redis password.
@@ -582,10 +563,6 @@ pub struct BruteForce {
     #[serde(deserialize_with = "check::lockout_duration")]
     #[default(Duration::from_secs(12 * 60 * 60))]
     pub failure_reset_time: Duration,
-}
-
-impl BruteForce {
-    pub(crate) const SECTION: &'static str = "BRUTE_FORCE";
 }
 
 /// The rules of single keys, as `deserialize_with` functions.

@@ -259,8 +259,8 @@ fn number(value: &toml::Value, name: &str) -> std::result::Result<f64, String> {
 mod tests {
     use super::*;
     use crate::error::{Origin, SettingsError};
-    use crate::schema::Key;
-    use crate::sources::{Entry, Raw};
+    use crate::key::Key;
+    use crate::raw::{Entry, Raw};
 
     fn env(text: &str) -> Result<Vec<PasswordValidator>, SettingsError> {
         let entry = Entry {

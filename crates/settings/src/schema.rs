@@ -1,17 +1,14 @@
-//! The names of every setting: sections, their keys, and which values must never be echoed.
+//! The names of every setting: each section's keys, what the top level may hold, and the hints
+//! for an unknown key (did you mean, removed and unsupported settings).
 
-use std::fmt;
 use std::sync::OnceLock;
 
 use crate::de;
+use crate::key::{
+    BRUTE_FORCE, CACHES, DATABASES, PASSWORDS, REST_AUTH, REST_FRAMEWORK, SERVER, SIMPLE_JWT,
+};
 
 use crate::{BruteForce, Caches, Databases, Passwords, RestAuth, RestFramework, Server, SimpleJwt};
-
-pub(crate) const SIMPLE_JWT: &str = SimpleJwt::SECTION;
-pub(crate) const DATABASES: &str = Databases::SECTION;
-pub(crate) const SERVER: &str = Server::SECTION;
-pub(crate) const CACHES: &str = Caches::SECTION;
-pub(crate) const REST_AUTH: &str = RestAuth::SECTION;
 
 /// Keys outside any section, in the order messages list them.
 pub(crate) fn top_level_keys() -> &'static [&'static str] {
@@ -23,14 +20,14 @@ pub(crate) fn sections() -> &'static [(&'static str, &'static [&'static str])] {
     static SECTIONS: OnceLock<[(&str, &[&str]); 8]> = OnceLock::new();
     SECTIONS.get_or_init(|| {
         [
-            (RestFramework::SECTION, de::keys::<RestFramework>()),
-            (SimpleJwt::SECTION, de::keys::<SimpleJwt>()),
-            (Databases::SECTION, de::keys::<Databases>()),
-            (Server::SECTION, de::keys::<Server>()),
-            (Passwords::SECTION, de::keys::<Passwords>()),
-            (Caches::SECTION, de::keys::<Caches>()),
-            (BruteForce::SECTION, de::keys::<BruteForce>()),
-            (RestAuth::SECTION, de::keys::<RestAuth>()),
+            (REST_FRAMEWORK, de::keys::<RestFramework>()),
+            (SIMPLE_JWT, de::keys::<SimpleJwt>()),
+            (DATABASES, de::keys::<Databases>()),
+            (SERVER, de::keys::<Server>()),
+            (PASSWORDS, de::keys::<Passwords>()),
+            (CACHES, de::keys::<Caches>()),
+            (BRUTE_FORCE, de::keys::<BruteForce>()),
+            (REST_AUTH, de::keys::<RestAuth>()),
         ]
     })
 }
@@ -94,49 +91,6 @@ const REMOVED_SIMPLE_JWT: &[(&str, &str)] = &[
     ("SECRET_KEY", "SIGNING_KEY (or the top-level SECRET_KEY, which it defaults to)"),
     ("TOKEN_BACKEND_CLASS", "ALGORITHM, SIGNING_KEY, VERIFYING_KEY, AUDIENCE, ISSUER, JWK_URL and LEEWAY, which configure the one token backend"),
 ];
-
-/// A setting's address: `SECRET_KEY` or `SIMPLE_JWT.LEEWAY`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct Key {
-    pub section: Option<&'static str>,
-    pub name: &'static str,
-}
-
-impl Key {
-    pub(crate) const fn top(name: &'static str) -> Self {
-        Key {
-            section: None,
-            name,
-        }
-    }
-
-    pub(crate) const fn in_section(section: &'static str, name: &'static str) -> Self {
-        Key {
-            section: Some(section),
-            name,
-        }
-    }
-
-    /// Values of these keys are never echoed in messages (a database URL carries a password).
-    pub(crate) fn is_sensitive(&self) -> bool {
-        matches!(
-            (self.section, self.name),
-            (None, "SECRET_KEY")
-                | (Some(SIMPLE_JWT), "SIGNING_KEY" | "VERIFYING_KEY")
-                | (Some(DATABASES), "URL")
-                | (Some(CACHES), "URL")
-        )
-    }
-}
-
-impl fmt::Display for Key {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.section {
-            Some(section) => write!(f, "{section}.{}", self.name),
-            None => f.write_str(self.name),
-        }
-    }
-}
 
 /// The known section named exactly `name`, with its static name and keys.
 pub(crate) fn section(name: &str) -> Option<(&'static str, &'static [&'static str])> {
@@ -264,16 +218,5 @@ mod tests {
                 assert_eq!(key.to_ascii_uppercase(), *key, "[{section}] {key}");
             }
         }
-    }
-
-    #[test]
-    fn keys_display_dotted() {
-        assert_eq!(Key::top("DEBUG").to_string(), "DEBUG");
-        assert_eq!(
-            Key::in_section(SIMPLE_JWT, "LEEWAY").to_string(),
-            "SIMPLE_JWT.LEEWAY"
-        );
-        assert!(Key::in_section(DATABASES, "URL").is_sensitive());
-        assert!(!Key::in_section(DATABASES, "POOL_SIZE").is_sensitive());
     }
 }
