@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 
-use crate::de::wrong;
 use crate::validate::Rule;
+use crate::value_error::wrong;
 use crate::{Rate, SimpleJwt, ThrottleClass, VerifyingKey};
 
 /// `DEFAULT_THROTTLE_RATES`: a table of scope = "N/period"; `"None"` or `""` is DRF's `None`

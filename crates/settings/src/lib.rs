@@ -31,7 +31,7 @@
 //!
 //! The field is the key: in the file `[DATABASES] QUERY_TIMEOUT = ...`, in the environment
 //! `DATABASES__QUERY_TIMEOUT=...`, in the "valid keys" lists and the "did you mean" hints (the
-//! key lists are the field names serde's derive gives, recovered by `de::keys`). Place it where
+//! key lists are the field names serde's derive gives, recovered by `schema::keys`). Place it where
 //! the key should appear in the "valid keys" list. The value is read by the field type's
 //! `Deserialize` over `de::ValueDe`, which reads environment text as that type asks and words the
 //! messages (key, where its value came from, what was expected): `bool`, `String`, `Option<_>`
@@ -61,6 +61,7 @@ mod secret;
 mod serving;
 mod sources;
 mod validate;
+mod value_error;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 
-use crate::de::wrong;
+use crate::value_error::wrong;
 
 /// The module Django's validators live in; `NAME` may omit it.
 const MODULE: &str = "django.contrib.auth.password_validation.";

@@ -1,18 +1,21 @@
-//! The names of every setting: each section's keys, what the top level may hold, and the hints
-//! for an unknown key (did you mean, removed and unsupported settings).
+//! The names of every setting: each section's keys (read off its struct's derive), what the top
+//! level may hold, and the hints for an unknown key (did you mean, removed and unsupported settings).
 
+use std::cell::Cell;
 use std::sync::OnceLock;
 
-use crate::de;
+use serde::de::{self, Deserializer};
+
 use crate::key::{
     BRUTE_FORCE, CACHES, DATABASES, PASSWORDS, REST_AUTH, REST_FRAMEWORK, SERVER, SIMPLE_JWT,
 };
+use crate::value_error::Error;
 
 use crate::{BruteForce, Caches, Databases, Passwords, RestAuth, RestFramework, Server, SimpleJwt};
 
 /// Keys outside any section, in the order messages list them.
 pub(crate) fn top_level_keys() -> &'static [&'static str] {
-    de::keys::<crate::build::TopLevel>()
+    keys::<crate::build::TopLevel>()
 }
 
 /// Each section and its keys (the fields of the section's struct, in `lib.rs`), in docs order.
@@ -20,14 +23,14 @@ pub(crate) fn sections() -> &'static [(&'static str, &'static [&'static str])] {
     static SECTIONS: OnceLock<[(&str, &[&str]); 8]> = OnceLock::new();
     SECTIONS.get_or_init(|| {
         [
-            (REST_FRAMEWORK, de::keys::<RestFramework>()),
-            (SIMPLE_JWT, de::keys::<SimpleJwt>()),
-            (DATABASES, de::keys::<Databases>()),
-            (SERVER, de::keys::<Server>()),
-            (PASSWORDS, de::keys::<Passwords>()),
-            (CACHES, de::keys::<Caches>()),
-            (BRUTE_FORCE, de::keys::<BruteForce>()),
-            (REST_AUTH, de::keys::<RestAuth>()),
+            (REST_FRAMEWORK, keys::<RestFramework>()),
+            (SIMPLE_JWT, keys::<SimpleJwt>()),
+            (DATABASES, keys::<Databases>()),
+            (SERVER, keys::<Server>()),
+            (PASSWORDS, keys::<Passwords>()),
+            (CACHES, keys::<Caches>()),
+            (BRUTE_FORCE, keys::<BruteForce>()),
+            (REST_AUTH, keys::<RestAuth>()),
         ]
     })
 }
@@ -45,6 +48,40 @@ pub(crate) fn top_level_listing() -> &'static [&'static str] {
             .collect()
     });
     LISTING.get_or_init(|| names.iter().map(String::as_str).collect())
+}
+
+/// A section's keys, in field order: the names serde's derive passes to `deserialize_struct`.
+pub(crate) fn keys<T: de::DeserializeOwned>() -> &'static [&'static str] {
+    let recorder = FieldNames(Cell::new(&[]));
+    // Always an error: the recorder reads the names and gives no values.
+    let _ = T::deserialize(&recorder);
+    recorder.0.get()
+}
+
+struct FieldNames(Cell<&'static [&'static str]>);
+
+impl<'de> Deserializer<'de> for &FieldNames {
+    type Error = Error;
+
+    fn deserialize_any<V: de::Visitor<'de>>(self, _: V) -> Result<V::Value, Error> {
+        Err(Error::Invalid("not a struct".to_owned()))
+    }
+
+    fn deserialize_struct<V: de::Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Error> {
+        self.0.set(fields);
+        Err(Error::Invalid("field names only".to_owned()))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
+    }
 }
 
 /// simplejwt settings that exist in Django but not here: named specifically so a ported
