@@ -283,25 +283,6 @@ impl<'de, 'a, I: Iterator<Item = &'a Entry>> de::MapAccess<'de> for SetKeys<'a, 
     }
 }
 
-/// `deserialize_with` functions for fields with a rule: the field's own `Deserialize`, then the
-/// rule, whose reason the message shows after the key and where its value came from.
-macro_rules! checked {
-    ($($name:ident: $ty:ty = $rule:expr;)*) => {$(
-        pub(crate) fn $name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
-            let value = <$ty as serde::Deserialize>::deserialize(d)?;
-            let rule: fn(&$ty) -> crate::validate::Rule = $rule;
-            rule(&value).map_err(serde::de::Error::custom)?;
-            Ok(value)
-        }
-    )*};
-}
-pub(crate) use checked;
-
-/// `deserialize_with` for a field that `build.rs` reads itself (its key is still a known key).
-pub(crate) fn by_hand<'de, D: Deserializer<'de>, T>(_: D) -> Result<T, D::Error> {
-    Err(de::Error::custom("read in build.rs"))
-}
-
 /// A file value written in TOML syntax (`{ anon = "5/min" }`), for unit tests of
 /// `deserialize_with` functions.
 #[cfg(test)]

@@ -43,7 +43,9 @@
 //! What takes more than that: a platform environment alias (`DATABASE_URL`, `REDIS_URL`, ...) is
 //! one more arm in `sources::classify`; a key whose value must never be echoed in messages, one
 //! more arm in `Key::is_sensitive`; a rule across several keys, a few lines in `build.rs`; a
-//! top-level key (outside any section), a field of `build::TopLevel`.
+//! top-level key (outside any section), a field of `TopLevel` (in this file); a section, its name
+//! in `key.rs`, its struct and its field of `Settings` here, and a line each in `schema::sections`
+//! and `build::settings`.
 
 mod auth_values;
 mod build;
@@ -59,6 +61,7 @@ mod raw;
 mod schema;
 mod secret;
 mod serving;
+mod signing;
 mod sources;
 mod validate;
 mod value_error;
@@ -70,7 +73,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 use smart_default::SmartDefault;
 
-pub use auth_values::throttle_scope;
+pub use auth_values::{throttle_scope, VerifyingKey};
 pub use choices::{
     Algorithm, AuthenticationClass, PermissionClass, SameSite, ThrottleClass, TokenClass,
     UnknownChoice, UserClaim, UserIdField,
@@ -121,6 +124,26 @@ pub struct Settings {
     /// `CSRF_TRUSTED_ORIGINS` (Django's): origins besides the request's own host that may make
     /// cookie-authenticated unsafe requests, e.g. `https://app.example.com`, `https://*.example.com`.
     pub csrf_trusted_origins: Vec<String>,
+}
+
+/// The keys outside any section.
+#[derive(Deserialize, SmartDefault)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields, default)]
+pub(crate) struct TopLevel {
+    /// Read first, by hand: an unset SECRET_KEY is reported before any other top-level problem.
+    #[serde(deserialize_with = "by_hand")]
+    secret_key: Option<String>,
+    debug: bool,
+    #[serde(deserialize_with = "password_validators::parse")]
+    #[default(PasswordValidator::django_defaults())]
+    auth_password_validators: Vec<PasswordValidator>,
+    #[serde(deserialize_with = "check::csrf_trusted_origins")]
+    csrf_trusted_origins: Vec<String>,
+}
+
+/// `deserialize_with` for a field that `build.rs` reads itself (its key is still a known key).
+fn by_hand<'de, D: Deserializer<'de>, T>(_: D) -> Result<T, D::Error> {
+    Err(serde::de::Error::custom("read in build.rs"))
 }
 
 /// `[REST_AUTH]`: dj-rest-auth's `JWT_AUTH_*` settings, which put the tokens in cookies. Off
@@ -212,11 +235,11 @@ pub struct SimpleJwt {
     #[default(Algorithm::HS256)]
     pub algorithm: Algorithm,
     /// `SIGNING_KEY`, default `SECRET_KEY`. A PEM private key for non-HMAC algorithms.
-    #[serde(deserialize_with = "de::by_hand")]
+    #[serde(deserialize_with = "by_hand")]
     #[default(Secret::new(String::new()))]
     pub signing_key: Secret,
     /// `VERIFYING_KEY`: PEM public key, required for non-HMAC algorithms. Default none.
-    #[serde(deserialize_with = "de::by_hand")]
+    #[serde(deserialize_with = "by_hand")]
     pub verifying_key: Option<String>,
     /// `AUDIENCE`: one or several `aud` values. Default none.
     #[serde(deserialize_with = "audience")]
@@ -224,7 +247,7 @@ pub struct SimpleJwt {
     /// `ISSUER`: the `iss` claim. Default none.
     pub issuer: Option<String>,
     /// `JWK_URL`: verify tokens against this JWKS (another issuer's) instead of VERIFYING_KEY.
-    #[serde(deserialize_with = "de::by_hand")]
+    #[serde(deserialize_with = "by_hand")]
     pub jwk_url: Option<SecretUrl>,
     /// `LEEWAY`: clock skew tolerated when checking `exp`/`nbf`. Default 0.
     pub leeway: Duration,
@@ -293,14 +316,6 @@ pub struct SimpleJwt {
     /// honest double-submit (or a race of its own tabs) does not log it out.
     #[default(Duration::from_secs(10))]
     pub refresh_token_reuse_interval: Duration,
-}
-
-/// One `SIMPLE_JWT.VERIFYING_KEYS` entry: `{ KID = "2024-01", KEY = "<PEM or path>" }`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifyingKey {
-    pub kid: String,
-    /// PEM text of a public key (read from the file when a path was given).
-    pub key: String,
 }
 
 impl SimpleJwt {
@@ -570,8 +585,22 @@ pub struct BruteForce {
 mod check {
     use super::*;
 
-    de::checked! {
-        cookie: Option<String> = build::cookie_name;
+    /// `deserialize_with` functions for fields with a rule: the field's own `Deserialize`, then the
+    /// rule, whose reason the message shows after the key and where its value came from.
+    macro_rules! checked {
+        ($($name:ident: $ty:ty = $rule:expr;)*) => {$(
+            pub(crate) fn $name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
+                let value = <$ty as serde::Deserialize>::deserialize(d)?;
+                let rule: fn(&$ty) -> crate::validate::Rule = $rule;
+                rule(&value).map_err(serde::de::Error::custom)?;
+                Ok(value)
+            }
+        )*};
+    }
+
+    checked! {
+        cookie: Option<String> =
+            |cookie| cookie.as_deref().map_or(Ok(()), validate::cookie_name);
         cookie_path: String = |path| validate::cookie_path(path);
         cookie_domain: Option<String> =
             |domain| domain.as_deref().map_or(Ok(()), validate::cookie_domain);
@@ -588,9 +617,9 @@ mod check {
         limit_request_line: usize = |&n| validate::at_most(n, Server::MAX_REQUEST_LINE);
         limit_request_fields: usize = |&n| validate::at_most(n, Server::MAX_REQUEST_FIELDS);
         bcrypt_rounds: u32 = |&r| validate::bcrypt_rounds(r);
-        cache_url: String = |url| build::cache_url(url);
-        user_ttl: Duration = build::user_ttl;
-        failure_factor: u32 = build::failure_factor;
+        cache_url: String = |url| validate::cache_url(url);
+        user_ttl: Duration = validate::user_ttl;
+        failure_factor: u32 = validate::failure_factor;
         lockout_duration: Duration = |d| validate::lockout_duration(*d);
         csrf_trusted_origins: Vec<String> = |origins| validate::csrf_trusted_origins(origins);
     }

@@ -15,7 +15,7 @@ use crate::{BruteForce, Caches, Databases, Passwords, RestAuth, RestFramework, S
 
 /// Keys outside any section, in the order messages list them.
 pub(crate) fn top_level_keys() -> &'static [&'static str] {
-    keys::<crate::build::TopLevel>()
+    keys::<crate::TopLevel>()
 }
 
 /// Each section and its keys (the fields of the section's struct, in `lib.rs`), in docs order.
