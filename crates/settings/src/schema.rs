@@ -1,5 +1,6 @@
 //! The names of every setting: each section's keys (read off its struct's derive), what the top
-//! level may hold, and the hints for an unknown key (did you mean, removed and unsupported settings).
+//! level may hold, and the hints for an unknown key (did you mean, removed and unsupported
+//! settings).
 
 use std::cell::Cell;
 use std::sync::OnceLock;
