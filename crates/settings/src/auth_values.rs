@@ -1,14 +1,16 @@
-//! REST_FRAMEWORK / SIMPLE_JWT values that are more than scalars: throttle rates, keys given as
-//! PEM text or a file path, rotated verifying keys, and the rules that tie several keys together.
+//! REST_FRAMEWORK / SIMPLE_JWT values that are more than scalars: throttle rates (and the rule that
+//! every throttle class finds its scope's rate), keys given as PEM text or a file path, rotated
+//! verifying keys.
 
 use std::collections::BTreeMap;
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 
-use crate::de::wrong;
+use crate::choices::ThrottleClass;
+use crate::rate::Rate;
 use crate::validate::Rule;
-use crate::{Rate, SimpleJwt, ThrottleClass, VerifyingKey};
+use crate::value_error::wrong;
 
 /// `DEFAULT_THROTTLE_RATES`: a table of scope = "N/period"; `"None"` or `""` is DRF's `None`
 /// (the scope exists but is not throttled). Replaces DRF's default table as a whole, as DRF does.
@@ -100,6 +102,14 @@ fn unescape_pem(text: String) -> String {
     }
 }
 
+/// One `SIMPLE_JWT.VERIFYING_KEYS` entry: `{ KID = "2024-01", KEY = "<PEM or path>" }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyingKey {
+    pub kid: String,
+    /// PEM text of a public key (read from the file when a path was given).
+    pub key: String,
+}
+
 /// `VERIFYING_KEYS = [{ KID = "2024-01", KEY = "<PEM or path>" }, ...]`: earlier public keys.
 pub(crate) fn verifying_keys<'de, D: Deserializer<'de>>(
     d: D,
@@ -139,34 +149,6 @@ pub(crate) fn verifying_keys<'de, D: Deserializer<'de>>(
         keys.push(VerifyingKey { kid, key });
     }
     Ok(keys)
-}
-
-/// Claims that several settings name must not collide: a user field copied into the token must
-/// not overwrite the type, id, expiry or revocation claims.
-pub(crate) fn claims_distinct(jwt: &SimpleJwt) -> Rule {
-    let reserved = [
-        ("TOKEN_TYPE_CLAIM", jwt.token_type_claim.as_str()),
-        ("JTI_CLAIM", jwt.jti_claim.as_str()),
-        ("USER_ID_CLAIM", jwt.user_id_claim.as_str()),
-        ("REVOKE_TOKEN_CLAIM", jwt.revoke_token_claim.as_str()),
-        (
-            "SLIDING_TOKEN_REFRESH_EXP_CLAIM",
-            jwt.sliding_token_refresh_exp_claim.as_str(),
-        ),
-        ("a registered claim", "exp"),
-        ("a registered claim", "iat"),
-        ("a registered claim", "aud"),
-        ("a registered claim", "iss"),
-    ];
-    for claim in &jwt.token_user_claims {
-        if let Some((setting, _)) = reserved.iter().find(|(_, name)| *name == claim.as_str()) {
-            return Err(format!(
-                "{:?} is also the name of {setting}: a user field cannot replace it",
-                claim.as_str()
-            ));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

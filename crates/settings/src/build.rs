@@ -1,37 +1,22 @@
 //! Turning the layered values into `Settings`: each section's struct (see `de.rs`), then the keys
 //! whose reading depends on others and the rules across several keys.
 
-use std::time::Duration;
-
 use serde::Deserialize;
-use smart_default::SmartDefault;
 
 use crate::auth_values;
 use crate::de::{self, Section};
 use crate::error::{Origin, SettingsError};
+use crate::key::{
+    BRUTE_FORCE, CACHES, DATABASES, PASSWORDS, REST_AUTH, REST_FRAMEWORK, SERVER, SIMPLE_JWT,
+};
+use crate::signing::{self, KeyOrigins};
 use crate::sources::Layered;
-use crate::validate::{self, KeyOrigins, Rule};
+use crate::validate::{self, Rule};
 use crate::{
-    BruteForce, Caches, Databases, PasswordValidator, Passwords, RestAuth, RestFramework, Secret,
-    SecretUrl, Server, Settings, SimpleJwt,
+    BruteForce, RestAuth, RestFramework, Secret, SecretUrl, Settings, SimpleJwt, TopLevel,
 };
 
 type Result<T> = std::result::Result<T, SettingsError>;
-
-/// The keys outside any section.
-#[derive(Deserialize, SmartDefault)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields, default)]
-pub(crate) struct TopLevel {
-    /// Read first, by hand: an unset SECRET_KEY is reported before any other top-level problem.
-    #[serde(deserialize_with = "de::by_hand")]
-    secret_key: Option<String>,
-    debug: bool,
-    #[serde(deserialize_with = "crate::password_validators::parse")]
-    #[default(PasswordValidator::django_defaults())]
-    auth_password_validators: Vec<PasswordValidator>,
-    #[serde(deserialize_with = "crate::check::csrf_trusted_origins")]
-    csrf_trusted_origins: Vec<String>,
-}
 
 /// Assembles and validates the settings. `fallback_secret` stands in for an unset SECRET_KEY.
 pub(crate) fn settings(layered: &Layered, fallback_secret: Option<Secret>) -> Result<Settings> {
@@ -51,23 +36,22 @@ pub(crate) fn settings(layered: &Layered, fallback_secret: Option<Secret>) -> Re
         layered,
         section: Some(name),
     };
-    let (simple_jwt, origins) =
-        simple_jwt(&section(SimpleJwt::SECTION), &secret_key, secret_origin)?;
+    let (simple_jwt, origins) = simple_jwt(&section(SIMPLE_JWT), &secret_key, secret_origin)?;
     let settings = Settings {
         secret_key,
         debug,
-        rest_framework: read(&section(RestFramework::SECTION), throttle_rates)?,
+        rest_framework: read(&section(REST_FRAMEWORK), throttle_rates)?,
         simple_jwt,
-        databases: read(&section(Databases::SECTION), |_, _| Ok(()))?,
-        server: read(&section(Server::SECTION), |_, _| Ok(()))?,
-        passwords: read(&section(Passwords::SECTION), |_, _| Ok(()))?,
-        caches: read(&section(Caches::SECTION), |_, _| Ok(()))?,
-        brute_force: read(&section(BruteForce::SECTION), lock_lengths)?,
+        databases: read(&section(DATABASES), |_, _| Ok(()))?,
+        server: read(&section(SERVER), |_, _| Ok(()))?,
+        passwords: read(&section(PASSWORDS), |_, _| Ok(()))?,
+        caches: read(&section(CACHES), |_, _| Ok(()))?,
+        brute_force: read(&section(BRUTE_FORCE), lock_lengths)?,
         auth_password_validators,
-        rest_auth: read(&section(RestAuth::SECTION), cookies_differ)?,
+        rest_auth: read(&section(REST_AUTH), cookies_differ)?,
         csrf_trusted_origins,
     };
-    validate::signing_keys(&settings, &origins)?;
+    signing::signing_keys(&settings, &origins)?;
     Ok(settings)
 }
 
@@ -117,11 +101,6 @@ fn throttle_rates(rf: &RestFramework, s: &Section) -> Result<()> {
         })
 }
 
-/// `JWT_AUTH_COOKIE` / `JWT_AUTH_REFRESH_COOKIE`: unset, or a cookie name.
-pub(crate) fn cookie_name(cookie: &Option<String>) -> Rule {
-    cookie.as_deref().map_or(Ok(()), validate::cookie_name)
-}
-
 fn cookies_differ(ra: &RestAuth, s: &Section) -> Result<()> {
     if let (Some(access), Some(refresh), Some(origin)) = (
         &ra.jwt_auth_cookie,
@@ -139,11 +118,6 @@ fn cookies_differ(ra: &RestAuth, s: &Section) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn failure_factor(&n: &u32) -> Rule {
-    validate::at_least_one(n)
-        .map_err(|e| format!("{e} (to turn brute-force protection off, set ENABLED = false)"))
-}
-
 fn lock_lengths(bf: &BruteForce, s: &Section) -> Result<()> {
     if bf.max_wait < bf.wait_increment {
         return Err(s.invalid(
@@ -158,23 +132,32 @@ fn lock_lengths(bf: &BruteForce, s: &Section) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn cache_url(url: &str) -> Rule {
-    let scheme = url.split_once("://").map(|(scheme, _)| scheme);
-    match scheme {
-        Some("locmem" | "redis" | "rediss") => Ok(()),
-        _ => Err("must be locmem:// (in-process, the default) or redis://host:6379/0 (shared by every instance)".to_owned()),
+/// Claims that several settings name must not collide: a user field copied into the token must
+/// not overwrite the type, id, expiry or revocation claims.
+fn claims_distinct(jwt: &SimpleJwt) -> Rule {
+    let reserved = [
+        ("TOKEN_TYPE_CLAIM", jwt.token_type_claim.as_str()),
+        ("JTI_CLAIM", jwt.jti_claim.as_str()),
+        ("USER_ID_CLAIM", jwt.user_id_claim.as_str()),
+        ("REVOKE_TOKEN_CLAIM", jwt.revoke_token_claim.as_str()),
+        (
+            "SLIDING_TOKEN_REFRESH_EXP_CLAIM",
+            jwt.sliding_token_refresh_exp_claim.as_str(),
+        ),
+        ("a registered claim", "exp"),
+        ("a registered claim", "iat"),
+        ("a registered claim", "aud"),
+        ("a registered claim", "iss"),
+    ];
+    for claim in &jwt.token_user_claims {
+        if let Some((setting, _)) = reserved.iter().find(|(_, name)| *name == claim.as_str()) {
+            return Err(format!(
+                "{:?} is also the name of {setting}: a user field cannot replace it",
+                claim.as_str()
+            ));
+        }
     }
-}
-
-/// The longest `[CACHES] USER_TTL`: past it, "deactivated" would no longer mean "locked out".
-const MAX_USER_TTL: Duration = Duration::from_secs(60);
-
-pub(crate) fn user_ttl(ttl: &Duration) -> Rule {
-    if *ttl <= MAX_USER_TTL {
-        Ok(())
-    } else {
-        Err(format!("must be at most {MAX_USER_TTL:?}: a user deactivated or whose password changed keeps access this long; \"0s\" looks the user up on every request"))
-    }
+    Ok(())
 }
 
 fn simple_jwt(
@@ -200,10 +183,7 @@ fn simple_jwt(
     jwt.verifying_key = by_hand(s, "VERIFYING_KEY", key_text)?.flatten();
     let verifying_origin = jwt.verifying_key.as_ref().and(s.origin("VERIFYING_KEY"));
 
-    if let (Err(reason), Some(origin)) = (
-        auth_values::claims_distinct(&jwt),
-        s.origin("TOKEN_USER_CLAIMS"),
-    ) {
+    if let (Err(reason), Some(origin)) = (claims_distinct(&jwt), s.origin("TOKEN_USER_CLAIMS")) {
         return Err(SettingsError::invalid(
             s.key("TOKEN_USER_CLAIMS"),
             &origin,

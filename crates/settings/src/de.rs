@@ -10,141 +10,19 @@
 //! where a list is expected is a list of one, an empty string where an option is expected is
 //! unset, a `Duration` is seconds or text like `"5m"`, and whole numbers are never negative.
 
-use std::cell::Cell;
-use std::fmt;
-
 use serde::de::value::{MapDeserializer, SeqDeserializer};
-use serde::de::{self, DeserializeSeed, Deserializer, Expected, IntoDeserializer, Unexpected};
+use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer};
 
 use crate::error::{Origin, SettingsError};
-use crate::schema::Key;
-use crate::sources::{Entry, Layered, Raw};
+use crate::key::Key;
+use crate::raw::{Entry, Raw};
+use crate::schema::keys;
+use crate::sources::Layered;
+use crate::value_error::{wrong, Error};
 
 const A_LIST: &str = "a string or a list of strings";
 const A_DURATION: &str =
     "a duration (seconds as a number, or text like \"5m\", \"1d\", \"1h 30m\")";
-
-/// A value's problem, before it knows its key.
-#[derive(Debug)]
-pub(crate) enum Error {
-    /// "must be {expected}, found {found}" (`found` is described, or only named for secrets).
-    WrongType {
-        expected: String,
-        found: toml::Value,
-    },
-    /// "is invalid: {reason}" (`de::Error::custom`'s message).
-    Invalid(String),
-    /// Already a settings error (a value inside a section).
-    Located(SettingsError),
-}
-
-impl Error {
-    /// The message for `entry`'s key and origin.
-    pub(crate) fn locate(self, entry: &Entry) -> SettingsError {
-        match self {
-            Error::WrongType { expected, found } => SettingsError::WrongType {
-                key: entry.key.to_string(),
-                origin: entry.origin.clone(),
-                expected,
-                found: describe(&found, entry.key.is_sensitive()),
-            },
-            Error::Invalid(reason) => SettingsError::invalid(entry.key, &entry.origin, reason),
-            Error::Located(error) => error,
-        }
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::WrongType { expected, found } => {
-                write!(f, "must be {expected}, found {}", describe(found, false))
-            }
-            Error::Invalid(reason) => f.write_str(reason),
-            Error::Located(error) => error.fmt(f),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
-impl de::Error for Error {
-    fn custom<T: fmt::Display>(msg: T) -> Self {
-        Error::Invalid(msg.to_string())
-    }
-
-    fn invalid_type(unexpected: Unexpected, expected: &dyn Expected) -> Self {
-        use toml::Value::*;
-        let found = match unexpected {
-            Unexpected::Bool(b) => Boolean(b),
-            Unexpected::Signed(i) => Integer(i),
-            Unexpected::Unsigned(u) => Integer(i64::try_from(u).unwrap_or(i64::MAX)),
-            Unexpected::Float(f) => Float(f),
-            Unexpected::Str(s) => String(s.to_owned()),
-            Unexpected::Seq => Array(Vec::new()),
-            Unexpected::Map => Table(toml::Table::new()),
-            Unexpected::Other(text) => text
-                .strip_prefix("date-time ")
-                .and_then(|d| d.parse().ok())
-                .map_or_else(|| String(text.to_owned()), Datetime),
-            other => String(other.to_string()),
-        };
-        Error::WrongType {
-            expected: expected.to_string(),
-            found,
-        }
-    }
-}
-
-/// A wrong-type error for `found` (a value a conversion took whole, as `toml::Value`).
-pub(crate) fn wrong<E: de::Error>(expected: &str, found: &toml::Value) -> E {
-    use toml::Value::*;
-    let datetime;
-    let unexpected = match found {
-        String(s) => Unexpected::Str(s),
-        Integer(i) => Unexpected::Signed(*i),
-        Float(f) => Unexpected::Float(*f),
-        Boolean(b) => Unexpected::Bool(*b),
-        Datetime(d) => {
-            datetime = format!("date-time {d}");
-            Unexpected::Other(&datetime)
-        }
-        Array(_) => Unexpected::Seq,
-        Table(_) => Unexpected::Map,
-    };
-    E::invalid_type(unexpected, &expected)
-}
-
-/// "the string \"yes please\"", or just "a string" for sensitive keys.
-pub(crate) fn describe(value: &toml::Value, sensitive: bool) -> String {
-    use toml::Value::*;
-    let kind = match value {
-        String(_) => "a string",
-        Integer(_) => "an integer",
-        Float(_) => "a number",
-        Boolean(_) => "a boolean",
-        Datetime(_) => "a date-time",
-        Array(_) => "a list",
-        Table(_) => "a table",
-    };
-    if sensitive {
-        return kind.to_owned();
-    }
-    match value {
-        String(s) if s.chars().count() > 60 => {
-            format!(
-                "the string {:?}...",
-                s.chars().take(60).collect::<std::string::String>()
-            )
-        }
-        String(s) => format!("the string {s:?}"),
-        Integer(i) => format!("the integer {i}"),
-        Float(f) => format!("the number {f}"),
-        Boolean(b) => format!("the boolean {b}"),
-        Datetime(d) => format!("the date-time {d}"),
-        Array(_) | Table(_) => kind.to_owned(),
-    }
-}
 
 /// `text` as a single TOML value, or as a string when it is not one.
 pub(crate) fn env_as_toml(text: &str) -> toml::Value {
@@ -405,59 +283,6 @@ impl<'de, 'a, I: Iterator<Item = &'a Entry>> de::MapAccess<'de> for SetKeys<'a, 
     }
 }
 
-/// A section's keys, in field order: the names serde's derive passes to `deserialize_struct`.
-pub(crate) fn keys<T: de::DeserializeOwned>() -> &'static [&'static str] {
-    let recorder = FieldNames(Cell::new(&[]));
-    // Always an error: the recorder reads the names and gives no values.
-    let _ = T::deserialize(&recorder);
-    recorder.0.get()
-}
-
-struct FieldNames(Cell<&'static [&'static str]>);
-
-impl<'de> Deserializer<'de> for &FieldNames {
-    type Error = Error;
-
-    fn deserialize_any<V: de::Visitor<'de>>(self, _: V) -> Result<V::Value, Error> {
-        Err(Error::Invalid("not a struct".to_owned()))
-    }
-
-    fn deserialize_struct<V: de::Visitor<'de>>(
-        self,
-        _: &'static str,
-        fields: &'static [&'static str],
-        _: V,
-    ) -> Result<V::Value, Error> {
-        self.0.set(fields);
-        Err(Error::Invalid("field names only".to_owned()))
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
-        ignored_any
-    }
-}
-
-/// `deserialize_with` functions for fields with a rule: the field's own `Deserialize`, then the
-/// rule, whose reason the message shows after the key and where its value came from.
-macro_rules! checked {
-    ($($name:ident: $ty:ty = $rule:expr;)*) => {$(
-        pub(crate) fn $name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
-            let value = <$ty as serde::Deserialize>::deserialize(d)?;
-            let rule: fn(&$ty) -> crate::validate::Rule = $rule;
-            rule(&value).map_err(serde::de::Error::custom)?;
-            Ok(value)
-        }
-    )*};
-}
-pub(crate) use checked;
-
-/// `deserialize_with` for a field that `build.rs` reads itself (its key is still a known key).
-pub(crate) fn by_hand<'de, D: Deserializer<'de>, T>(_: D) -> Result<T, D::Error> {
-    Err(de::Error::custom("read in build.rs"))
-}
-
 /// A file value written in TOML syntax (`{ anon = "5/min" }`), for unit tests of
 /// `deserialize_with` functions.
 #[cfg(test)]
@@ -474,7 +299,7 @@ pub(crate) fn toml_value(text: &str) -> ValueDe {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::SIMPLE_JWT;
+    use crate::key::SIMPLE_JWT;
     use serde::Deserialize;
 
     type Result<T> = std::result::Result<T, SettingsError>;

@@ -100,7 +100,7 @@ pub enum SettingsError {
         /// e.g. "SIMPLE_JWT.SIGNING_KEY", or "SECRET_KEY (the signing key, as SIMPLE_JWT.SIGNING_KEY is not set)".
         key: String,
         origin: Origin,
-        algorithm: crate::Algorithm,
+        algorithm: crate::choices::Algorithm,
         min_len: usize,
     },
 
@@ -114,7 +114,7 @@ pub enum SettingsError {
     )]
     KeyRequired {
         key: &'static str,
-        algorithm: crate::Algorithm,
+        algorithm: crate::choices::Algorithm,
         /// Where ALGORITHM was set.
         origin: Origin,
         fix: &'static str,

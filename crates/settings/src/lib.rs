@@ -31,7 +31,7 @@
 //!
 //! The field is the key: in the file `[DATABASES] QUERY_TIMEOUT = ...`, in the environment
 //! `DATABASES__QUERY_TIMEOUT=...`, in the "valid keys" lists and the "did you mean" hints (the
-//! key lists are the field names serde's derive gives, recovered by `de::keys`). Place it where
+//! key lists are the field names serde's derive gives, recovered by `schema::keys`). Place it where
 //! the key should appear in the "valid keys" list. The value is read by the field type's
 //! `Deserialize` over `de::ValueDe`, which reads environment text as that type asks and words the
 //! messages (key, where its value came from, what was expected): `bool`, `String`, `Option<_>`
@@ -43,7 +43,9 @@
 //! What takes more than that: a platform environment alias (`DATABASE_URL`, `REDIS_URL`, ...) is
 //! one more arm in `sources::classify`; a key whose value must never be echoed in messages, one
 //! more arm in `Key::is_sensitive`; a rule across several keys, a few lines in `build.rs`; a
-//! top-level key (outside any section), a field of `build::TopLevel`.
+//! top-level key (outside any section), a field of `TopLevel` (in this file); a section, its name
+//! in `key.rs`, its struct and its field of `Settings` here, and a line each in `schema::sections`
+//! and `build::settings`.
 
 mod auth_values;
 mod build;
@@ -51,14 +53,18 @@ mod choices;
 mod de;
 mod duration;
 mod error;
+mod key;
 mod load;
 mod password_validators;
 mod rate;
+mod raw;
 mod schema;
 mod secret;
 mod serving;
+mod signing;
 mod sources;
 mod validate;
+mod value_error;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -67,7 +73,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 use smart_default::SmartDefault;
 
-pub use auth_values::throttle_scope;
+pub use auth_values::{throttle_scope, VerifyingKey};
 pub use choices::{
     Algorithm, AuthenticationClass, PermissionClass, SameSite, ThrottleClass, TokenClass,
     UnknownChoice, UserClaim, UserIdField,
@@ -120,6 +126,26 @@ pub struct Settings {
     pub csrf_trusted_origins: Vec<String>,
 }
 
+/// The keys outside any section.
+#[derive(Deserialize, SmartDefault)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields, default)]
+pub(crate) struct TopLevel {
+    /// Read first, by hand: an unset SECRET_KEY is reported before any other top-level problem.
+    #[serde(deserialize_with = "by_hand")]
+    secret_key: Option<String>,
+    debug: bool,
+    #[serde(deserialize_with = "password_validators::parse")]
+    #[default(PasswordValidator::django_defaults())]
+    auth_password_validators: Vec<PasswordValidator>,
+    #[serde(deserialize_with = "check::csrf_trusted_origins")]
+    csrf_trusted_origins: Vec<String>,
+}
+
+/// `deserialize_with` for a field that `build.rs` reads itself (its key is still a known key).
+fn by_hand<'de, D: Deserializer<'de>, T>(_: D) -> Result<T, D::Error> {
+    Err(serde::de::Error::custom("read in build.rs"))
+}
+
 /// `[REST_AUTH]`: dj-rest-auth's `JWT_AUTH_*` settings, which put the tokens in cookies. Off
 /// unless a cookie is named. Defaults are dj-rest-auth's except where noted (safer ones).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, SmartDefault)]
@@ -162,8 +188,6 @@ pub struct RestAuth {
 }
 
 impl RestAuth {
-    pub(crate) const SECTION: &'static str = "REST_AUTH";
-
     /// Whether tokens travel in cookies at all (either cookie is named).
     pub fn uses_cookies(&self) -> bool {
         self.jwt_auth_cookie.is_some() || self.jwt_auth_refresh_cookie.is_some()
@@ -190,10 +214,6 @@ pub struct RestFramework {
     pub default_throttle_rates: BTreeMap<String, Option<Rate>>,
 }
 
-impl RestFramework {
-    pub(crate) const SECTION: &'static str = "REST_FRAMEWORK";
-}
-
 /// `[SIMPLE_JWT]`: djangorestframework-simplejwt's settings, same names and defaults. Its
 /// `Default` signs with an empty key: build it with [`SimpleJwt::with_signing_key`].
 #[derive(Debug, Clone, PartialEq, Deserialize, SmartDefault)]
@@ -215,11 +235,11 @@ pub struct SimpleJwt {
     #[default(Algorithm::HS256)]
     pub algorithm: Algorithm,
     /// `SIGNING_KEY`, default `SECRET_KEY`. A PEM private key for non-HMAC algorithms.
-    #[serde(deserialize_with = "de::by_hand")]
+    #[serde(deserialize_with = "by_hand")]
     #[default(Secret::new(String::new()))]
     pub signing_key: Secret,
     /// `VERIFYING_KEY`: PEM public key, required for non-HMAC algorithms. Default none.
-    #[serde(deserialize_with = "de::by_hand")]
+    #[serde(deserialize_with = "by_hand")]
     pub verifying_key: Option<String>,
     /// `AUDIENCE`: one or several `aud` values. Default none.
     #[serde(deserialize_with = "audience")]
@@ -227,7 +247,7 @@ pub struct SimpleJwt {
     /// `ISSUER`: the `iss` claim. Default none.
     pub issuer: Option<String>,
     /// `JWK_URL`: verify tokens against this JWKS (another issuer's) instead of VERIFYING_KEY.
-    #[serde(deserialize_with = "de::by_hand")]
+    #[serde(deserialize_with = "by_hand")]
     pub jwk_url: Option<SecretUrl>,
     /// `LEEWAY`: clock skew tolerated when checking `exp`/`nbf`. Default 0.
     pub leeway: Duration,
@@ -298,17 +318,7 @@ pub struct SimpleJwt {
     pub refresh_token_reuse_interval: Duration,
 }
 
-/// One `SIMPLE_JWT.VERIFYING_KEYS` entry: `{ KID = "2024-01", KEY = "<PEM or path>" }`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifyingKey {
-    pub kid: String,
-    /// PEM text of a public key (read from the file when a path was given).
-    pub key: String,
-}
-
 impl SimpleJwt {
-    pub(crate) const SECTION: &'static str = "SIMPLE_JWT";
-
     /// simplejwt's defaults, signing with `signing_key` (simplejwt defaults it to `SECRET_KEY`).
     pub fn with_signing_key(signing_key: Secret) -> Self {
         Self {
@@ -372,10 +382,6 @@ pub struct Databases {
     /// `SQLITE_SYNCHRONOUS`, default `FULL`: SQLite only, its `PRAGMA synchronous`.
     #[default(SqliteSynchronous::Full)]
     pub sqlite_synchronous: SqliteSynchronous,
-}
-
-impl Databases {
-    pub(crate) const SECTION: &'static str = "DATABASES";
 }
 
 /// `DATABASES.SQLITE_SYNCHRONOUS`: when SQLite syncs its write-ahead log to the disk.
@@ -482,7 +488,6 @@ pub struct Server {
 }
 
 impl Server {
-    pub(crate) const SECTION: &'static str = "SERVER";
     /// gunicorn's largest `limit_request_line` (`MAX_REQUEST_LINE`).
     pub const MAX_REQUEST_LINE: usize = 8190;
     /// gunicorn's largest `limit_request_fields` (`MAX_HEADERS`), and what 0 means.
@@ -504,10 +509,6 @@ pub struct Passwords {
     #[serde(deserialize_with = "check::bcrypt_rounds")]
     #[default(12)]
     pub bcrypt_rounds: u32,
-}
-
-impl Passwords {
-    pub(crate) const SECTION: &'static str = "PASSWORDS";
 }
 
 /// `[CACHES]`: where throttle counters live (Django's `CACHES["default"]`, given as a URL).
@@ -533,10 +534,6 @@ pub struct Caches {
     /// a self-signed one, so it needs `false` (the connection is still encrypted).
     #[default(true)]
     pub tls_verify: bool,
-}
-
-impl Caches {
-    pub(crate) const SECTION: &'static str = "CACHES";
 }
 
 // Hand-written so that `{:?}` of the settings never prints a Redis password.
@@ -584,16 +581,26 @@ pub struct BruteForce {
     pub failure_reset_time: Duration,
 }
 
-impl BruteForce {
-    pub(crate) const SECTION: &'static str = "BRUTE_FORCE";
-}
-
 /// The rules of single keys, as `deserialize_with` functions.
 mod check {
     use super::*;
 
-    de::checked! {
-        cookie: Option<String> = build::cookie_name;
+    /// `deserialize_with` functions for fields with a rule: the field's own `Deserialize`, then the
+    /// rule, whose reason the message shows after the key and where its value came from.
+    macro_rules! checked {
+        ($($name:ident: $ty:ty = $rule:expr;)*) => {$(
+            pub(crate) fn $name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
+                let value = <$ty as serde::Deserialize>::deserialize(d)?;
+                let rule: fn(&$ty) -> crate::validate::Rule = $rule;
+                rule(&value).map_err(serde::de::Error::custom)?;
+                Ok(value)
+            }
+        )*};
+    }
+
+    checked! {
+        cookie: Option<String> =
+            |cookie| cookie.as_deref().map_or(Ok(()), validate::cookie_name);
         cookie_path: String = |path| validate::cookie_path(path);
         cookie_domain: Option<String> =
             |domain| domain.as_deref().map_or(Ok(()), validate::cookie_domain);
@@ -610,9 +617,9 @@ mod check {
         limit_request_line: usize = |&n| validate::at_most(n, Server::MAX_REQUEST_LINE);
         limit_request_fields: usize = |&n| validate::at_most(n, Server::MAX_REQUEST_FIELDS);
         bcrypt_rounds: u32 = |&r| validate::bcrypt_rounds(r);
-        cache_url: String = |url| build::cache_url(url);
-        user_ttl: Duration = build::user_ttl;
-        failure_factor: u32 = build::failure_factor;
+        cache_url: String = |url| validate::cache_url(url);
+        user_ttl: Duration = validate::user_ttl;
+        failure_factor: u32 = validate::failure_factor;
         lockout_duration: Duration = |d| validate::lockout_duration(*d);
         csrf_trusted_origins: Vec<String> = |origins| validate::csrf_trusted_origins(origins);
     }

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 
-use crate::de::wrong;
+use crate::value_error::wrong;
 
 /// The module Django's validators live in; `NAME` may omit it.
 const MODULE: &str = "django.contrib.auth.password_validation.";
@@ -259,8 +259,8 @@ fn number(value: &toml::Value, name: &str) -> std::result::Result<f64, String> {
 mod tests {
     use super::*;
     use crate::error::{Origin, SettingsError};
-    use crate::schema::Key;
-    use crate::sources::{Entry, Raw};
+    use crate::key::Key;
+    use crate::raw::{Entry, Raw};
 
     fn env(text: &str) -> Result<Vec<PasswordValidator>, SettingsError> {
         let entry = Entry {

@@ -1,21 +1,22 @@
-//! The names of every setting: sections, their keys, and which values must never be echoed.
+//! The names of every setting: each section's keys (read off its struct's derive), what the top
+//! level may hold, and the hints for an unknown key (did you mean, removed and unsupported
+//! settings).
 
-use std::fmt;
+use std::cell::Cell;
 use std::sync::OnceLock;
 
-use crate::de;
+use serde::de::{self, Deserializer};
+
+use crate::key::{
+    BRUTE_FORCE, CACHES, DATABASES, PASSWORDS, REST_AUTH, REST_FRAMEWORK, SERVER, SIMPLE_JWT,
+};
+use crate::value_error::Error;
 
 use crate::{BruteForce, Caches, Databases, Passwords, RestAuth, RestFramework, Server, SimpleJwt};
 
-pub(crate) const SIMPLE_JWT: &str = SimpleJwt::SECTION;
-pub(crate) const DATABASES: &str = Databases::SECTION;
-pub(crate) const SERVER: &str = Server::SECTION;
-pub(crate) const CACHES: &str = Caches::SECTION;
-pub(crate) const REST_AUTH: &str = RestAuth::SECTION;
-
 /// Keys outside any section, in the order messages list them.
 pub(crate) fn top_level_keys() -> &'static [&'static str] {
-    de::keys::<crate::build::TopLevel>()
+    keys::<crate::TopLevel>()
 }
 
 /// Each section and its keys (the fields of the section's struct, in `lib.rs`), in docs order.
@@ -23,14 +24,14 @@ pub(crate) fn sections() -> &'static [(&'static str, &'static [&'static str])] {
     static SECTIONS: OnceLock<[(&str, &[&str]); 8]> = OnceLock::new();
     SECTIONS.get_or_init(|| {
         [
-            (RestFramework::SECTION, de::keys::<RestFramework>()),
-            (SimpleJwt::SECTION, de::keys::<SimpleJwt>()),
-            (Databases::SECTION, de::keys::<Databases>()),
-            (Server::SECTION, de::keys::<Server>()),
-            (Passwords::SECTION, de::keys::<Passwords>()),
-            (Caches::SECTION, de::keys::<Caches>()),
-            (BruteForce::SECTION, de::keys::<BruteForce>()),
-            (RestAuth::SECTION, de::keys::<RestAuth>()),
+            (REST_FRAMEWORK, keys::<RestFramework>()),
+            (SIMPLE_JWT, keys::<SimpleJwt>()),
+            (DATABASES, keys::<Databases>()),
+            (SERVER, keys::<Server>()),
+            (PASSWORDS, keys::<Passwords>()),
+            (CACHES, keys::<Caches>()),
+            (BRUTE_FORCE, keys::<BruteForce>()),
+            (REST_AUTH, keys::<RestAuth>()),
         ]
     })
 }
@@ -48,6 +49,40 @@ pub(crate) fn top_level_listing() -> &'static [&'static str] {
             .collect()
     });
     LISTING.get_or_init(|| names.iter().map(String::as_str).collect())
+}
+
+/// A section's keys, in field order: the names serde's derive passes to `deserialize_struct`.
+pub(crate) fn keys<T: de::DeserializeOwned>() -> &'static [&'static str] {
+    let recorder = FieldNames(Cell::new(&[]));
+    // Always an error: the recorder reads the names and gives no values.
+    let _ = T::deserialize(&recorder);
+    recorder.0.get()
+}
+
+struct FieldNames(Cell<&'static [&'static str]>);
+
+impl<'de> Deserializer<'de> for &FieldNames {
+    type Error = Error;
+
+    fn deserialize_any<V: de::Visitor<'de>>(self, _: V) -> Result<V::Value, Error> {
+        Err(Error::Invalid("not a struct".to_owned()))
+    }
+
+    fn deserialize_struct<V: de::Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Error> {
+        self.0.set(fields);
+        Err(Error::Invalid("field names only".to_owned()))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
+    }
 }
 
 /// simplejwt settings that exist in Django but not here: named specifically so a ported
@@ -94,49 +129,6 @@ const REMOVED_SIMPLE_JWT: &[(&str, &str)] = &[
     ("SECRET_KEY", "SIGNING_KEY (or the top-level SECRET_KEY, which it defaults to)"),
     ("TOKEN_BACKEND_CLASS", "ALGORITHM, SIGNING_KEY, VERIFYING_KEY, AUDIENCE, ISSUER, JWK_URL and LEEWAY, which configure the one token backend"),
 ];
-
-/// A setting's address: `SECRET_KEY` or `SIMPLE_JWT.LEEWAY`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct Key {
-    pub section: Option<&'static str>,
-    pub name: &'static str,
-}
-
-impl Key {
-    pub(crate) const fn top(name: &'static str) -> Self {
-        Key {
-            section: None,
-            name,
-        }
-    }
-
-    pub(crate) const fn in_section(section: &'static str, name: &'static str) -> Self {
-        Key {
-            section: Some(section),
-            name,
-        }
-    }
-
-    /// Values of these keys are never echoed in messages (a database URL carries a password).
-    pub(crate) fn is_sensitive(&self) -> bool {
-        matches!(
-            (self.section, self.name),
-            (None, "SECRET_KEY")
-                | (Some(SIMPLE_JWT), "SIGNING_KEY" | "VERIFYING_KEY")
-                | (Some(DATABASES), "URL")
-                | (Some(CACHES), "URL")
-        )
-    }
-}
-
-impl fmt::Display for Key {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.section {
-            Some(section) => write!(f, "{section}.{}", self.name),
-            None => f.write_str(self.name),
-        }
-    }
-}
 
 /// The known section named exactly `name`, with its static name and keys.
 pub(crate) fn section(name: &str) -> Option<(&'static str, &'static [&'static str])> {
@@ -264,16 +256,5 @@ mod tests {
                 assert_eq!(key.to_ascii_uppercase(), *key, "[{section}] {key}");
             }
         }
-    }
-
-    #[test]
-    fn keys_display_dotted() {
-        assert_eq!(Key::top("DEBUG").to_string(), "DEBUG");
-        assert_eq!(
-            Key::in_section(SIMPLE_JWT, "LEEWAY").to_string(),
-            "SIMPLE_JWT.LEEWAY"
-        );
-        assert!(Key::in_section(DATABASES, "URL").is_sensitive());
-        assert!(!Key::in_section(DATABASES, "POOL_SIZE").is_sensitive());
     }
 }

@@ -6,23 +6,9 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Origin, SettingsError};
-use crate::schema::{self, Key, CACHES, DATABASES, SERVER};
-
-/// A value as written, not yet interpreted.
-#[derive(Debug, Clone)]
-pub(crate) enum Raw {
-    /// A TOML value from the file (or synthesised, like `PORT`'s bind list).
-    Toml(toml::Value),
-    /// An environment variable's text: string settings take it verbatim, others parse it as TOML.
-    Env(String),
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct Entry {
-    pub key: Key,
-    pub origin: Origin,
-    pub raw: Raw,
-}
+use crate::key::{Key, CACHES, DATABASES, SERVER};
+use crate::raw::{describe, Entry, Raw};
+use crate::schema;
 
 /// All explicitly set values, the last layer winning.
 #[derive(Debug, Default)]
@@ -54,7 +40,7 @@ impl Layered {
                         key: section.to_owned(),
                         origin,
                         expected: format!("a table (a [{section}] section)"),
-                        found: crate::de::describe(&value, false),
+                        found: describe(&value, false),
                     });
                 };
                 for (name, value) in inner {
@@ -238,7 +224,7 @@ fn syntax_error(text: &str, source_name: &str, e: &toml::de::Error) -> SettingsE
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::SIMPLE_JWT;
+    use crate::key::SIMPLE_JWT;
 
     #[test]
     fn classify_env_names() {

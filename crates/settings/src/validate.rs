@@ -1,7 +1,10 @@
-//! The rules a usable configuration obeys: value ranges, and the signing-key policy.
+//! The rules of single values, each a `Rule` (the reason a message shows after the key): ranges,
+//! names, addresses, URLs, and the secrets that are no secret. The signing-key policy, which looks
+//! at several keys, is `signing.rs`.
 
-use crate::error::{Origin, SettingsError};
-use crate::{Algorithm, Secret, Settings};
+use std::time::Duration;
+
+use crate::choices::Algorithm;
 
 /// A reason to show after the key, when a value breaks its setting's rule.
 pub(crate) type Rule = Result<(), String>;
@@ -119,7 +122,7 @@ pub(crate) fn jwk_url(url: Option<&str>, algorithm: Algorithm) -> Rule {
     } else {
         Err(format!(
             "{:?} is not an http:// or https:// URL: set it to the issuer's JWKS address, e.g. \"https://issuer.example/.well-known/jwks.json\"",
-            crate::redact_url(url)
+            crate::secret::redact_url(url)
         ))
     }
 }
@@ -216,63 +219,28 @@ pub(crate) fn not_empty(text: &str) -> Rule {
     }
 }
 
-/// Where the keys that the signing policy talks about came from.
-#[derive(Debug, Clone)]
-pub(crate) struct KeyOrigins {
-    pub secret_key: Origin,
-    /// `None` when SIGNING_KEY was not set and defaults to SECRET_KEY.
-    pub signing_key: Option<Origin>,
-    pub verifying_key: Option<Origin>,
-    pub algorithm: Origin,
-    /// Set when JWK_URL replaces VERIFYING_KEY.
-    pub jwk_url: Option<Origin>,
+pub(crate) fn failure_factor(&n: &u32) -> Rule {
+    at_least_one(n)
+        .map_err(|e| format!("{e} (to turn brute-force protection off, set ENABLED = false)"))
 }
 
-/// HMAC: the signing key must be long enough and not a placeholder (DEBUG downgrades this to a
-/// warning). Other algorithms: an explicit PEM private key and a PEM public key.
-pub(crate) fn signing_keys(settings: &Settings, origins: &KeyOrigins) -> Result<(), SettingsError> {
-    let jwt = &settings.simple_jwt;
-    if jwt.algorithm.is_hmac() {
-        if jwt.verifying_key.is_some() {
-            log::warn!(
-                "SIMPLE_JWT.VERIFYING_KEY is ignored: {} verifies with the signing key",
-                jwt.algorithm
-            );
-        }
-        return match hmac_key_problem(&jwt.signing_key, jwt.algorithm, origins) {
-            Some(problem) if settings.debug => {
-                log::warn!("{problem} (continuing because DEBUG is true)");
-                Ok(())
-            }
-            Some(problem) => Err(problem),
-            None => Ok(()),
-        };
+pub(crate) fn cache_url(url: &str) -> Rule {
+    let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+    match scheme {
+        Some("locmem" | "redis" | "rediss") => Ok(()),
+        _ => Err("must be locmem:// (in-process, the default) or redis://host:6379/0 (shared by every instance)".to_owned()),
     }
-    asymmetric_keys(settings, origins)
 }
 
-fn hmac_key_problem(
-    key: &Secret,
-    algorithm: Algorithm,
-    origins: &KeyOrigins,
-) -> Option<SettingsError> {
-    let (name, origin) = match &origins.signing_key {
-        Some(origin) => ("SIMPLE_JWT.SIGNING_KEY".to_owned(), origin.clone()),
-        None => (
-            "SECRET_KEY (the signing key, as SIMPLE_JWT.SIGNING_KEY is not set)".to_owned(),
-            origins.secret_key.clone(),
-        ),
-    };
-    if is_placeholder(key.expose()) {
-        return Some(SettingsError::InsecureSecret { key: name, origin });
+/// The longest `[CACHES] USER_TTL`: past it, "deactivated" would no longer mean "locked out".
+const MAX_USER_TTL: Duration = Duration::from_secs(60);
+
+pub(crate) fn user_ttl(ttl: &Duration) -> Rule {
+    if *ttl <= MAX_USER_TTL {
+        Ok(())
+    } else {
+        Err(format!("must be at most {MAX_USER_TTL:?}: a user deactivated or whose password changed keeps access this long; \"0s\" looks the user up on every request"))
     }
-    let min_len = algorithm.min_hmac_key_len();
-    (key.expose().len() < min_len).then_some(SettingsError::WeakSecret {
-        key: name,
-        origin,
-        algorithm,
-        min_len,
-    })
 }
 
 /// Values that are not secret however long they are: Django's generated development keys,
@@ -315,59 +283,6 @@ pub(crate) fn is_placeholder(secret: &str) -> bool {
         || WORDS.contains(&lower.as_str())
         || MARKERS.iter().any(|m| lower.contains(m))
         || distinct < 5
-}
-
-fn asymmetric_keys(settings: &Settings, origins: &KeyOrigins) -> Result<(), SettingsError> {
-    let jwt = &settings.simple_jwt;
-    let required = |key, fix| SettingsError::KeyRequired {
-        key,
-        algorithm: jwt.algorithm,
-        origin: origins.algorithm.clone(),
-        fix,
-    };
-    let Some(signing_origin) = &origins.signing_key else {
-        return Err(required(
-            "SIGNING_KEY",
-            "set it to a PEM private key, as PEM text or the path of a PEM file (SECRET_KEY can only sign HS256/HS384/HS512 tokens)",
-        ));
-    };
-    if !is_pem(jwt.signing_key.expose(), true) {
-        return Err(SettingsError::invalid(
-            "SIMPLE_JWT.SIGNING_KEY",
-            signing_origin,
-            format!(
-                "must be a PEM private key (\"-----BEGIN ... PRIVATE KEY-----\") for {}",
-                jwt.algorithm
-            ),
-        ));
-    }
-    if origins.jwk_url.is_some() && jwt.verifying_key.is_none() {
-        // Tokens are verified with the keys JWK_URL publishes.
-        return Ok(());
-    }
-    let (Some(verifying_key), Some(verifying_origin)) =
-        (&jwt.verifying_key, &origins.verifying_key)
-    else {
-        return Err(required(
-            "VERIFYING_KEY",
-            "set it to the PEM public key matching SIGNING_KEY (PEM text or a file path), or set JWK_URL",
-        ));
-    };
-    if !is_pem(verifying_key, false) {
-        return Err(SettingsError::invalid(
-            "SIMPLE_JWT.VERIFYING_KEY",
-            verifying_origin,
-            "must be a PEM public key (\"-----BEGIN PUBLIC KEY-----\"), never the private key",
-        ));
-    }
-    Ok(())
-}
-
-/// A PEM block of the right kind: a public key given as the private one, or the reverse, is a
-/// configuration mistake (and a private key in VERIFYING_KEY risks being published).
-fn is_pem(text: &str, private: bool) -> bool {
-    let text = text.trim();
-    text.starts_with("-----BEGIN ") && text.contains("PRIVATE KEY-----") == private
 }
 
 #[cfg(test)]
