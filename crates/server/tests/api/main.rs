@@ -29,6 +29,7 @@ mod revoke;
 mod settings_layering;
 mod sliding;
 mod throttling;
+mod trips;
 mod user_claims;
 mod vectors;
 mod verify;
