@@ -509,6 +509,30 @@ mod tests {
         again.batch_execute("SELECT 1").unwrap();
     }
 
+    #[test]
+    fn a_write_through_run_does_not_ask_sqlite_for_its_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pool, _) = sqlite_pool(&dir);
+        let mut conn = get(&pool).unwrap();
+        let counts = Arc::clone(conn.counts());
+        let before = counts.tally();
+        conn.run(|c| crate::tx::write(c, |c| c.batch_execute("SELECT 1")))
+            .unwrap();
+        let spent = counts.tally().since(&before);
+        assert_eq!(
+            spent.statements, 3,
+            "BEGIN IMMEDIATE, SELECT 1, COMMIT: {spent:?}"
+        );
+        assert_eq!((spent.begins, spent.commits, spent.work()), (1, 1, 1));
+        let before = counts.tally();
+        crate::tx::write(&mut conn, |c| c.batch_execute("SELECT 1")).unwrap();
+        let spent = counts.tally().since(&before);
+        assert_eq!(
+            spent.statements, 4,
+            "outside `run`, the queue is looked up: {spent:?}"
+        );
+    }
+
     fn autocheckpoint(conn: &mut SqliteConnection) -> i64 {
         use diesel::RunQueryDsl;
         #[derive(diesel::QueryableByName)]
