@@ -142,17 +142,19 @@ pub fn queue_for(conn: &mut SqliteConnection) -> Option<Arc<Queue>> {
     }
 }
 
+/// A connection, by address, and its queue (`None`: it has none).
+type KnownQueue = (*const crate::db::DbConnection, Option<Arc<Queue>>);
+
 thread_local! {
     /// The queue of the pooled connection this thread is using (see [`Known`]).
-    static KNOWN: RefCell<Option<(*const crate::db::DbConnection, Option<Arc<Queue>>)>> =
-        const { RefCell::new(None) };
+    static KNOWN: RefCell<Option<KnownQueue>> = const { RefCell::new(None) };
 }
 
 /// While alive, this thread knows the queue of one connection (found once, when the pool opened
 /// it), so that its write transactions do not ask SQLite for the database's file each time (a
 /// statement per transaction). Dropped, the thread knows what it knew before.
 pub(crate) struct Known {
-    before: Option<(*const crate::db::DbConnection, Option<Arc<Queue>>)>,
+    before: Option<KnownQueue>,
 }
 
 impl Known {
