@@ -106,7 +106,8 @@ pub struct Standing {
     pub blacklisted_at: Option<NaiveDateTime>,
 }
 
-/// The token's row, `None` when it was never seen (one query: refresh asks this on every call).
+/// The token's row, `None` when it was never seen (one query; a refresh reads it with the
+/// user's row instead, `user_and_standing`, when its claim names a user).
 pub fn standing(conn: &mut DbConnection, jti: &str) -> QueryResult<Option<Standing>> {
     out::table
         .left_join(black::table)
