@@ -370,7 +370,6 @@ pub fn rotate(
     next: &Outstanding<'_>,
     family: &str,
 ) -> QueryResult<bool> {
-    use diesel::sql_types::{BigInt, Integer, Nullable, Text};
     let pg = match conn {
         DbConnection::Pg(pg) => pg,
         DbConnection::Sqlite(_) => {
@@ -381,30 +380,85 @@ pub fn rotate(
             return Ok(true);
         }
     };
-    #[derive(diesel::QueryableByName)]
-    struct Passed {
-        #[diesel(sql_type = BigInt)]
-        passed: i64,
-    }
-    let passed: Passed = diesel::sql_query(
-        "WITH gate AS ( \
-             INSERT INTO token_blacklist_blacklistedtoken (token_id, blacklisted_at) \
-             VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING token_id \
-         ), recorded AS ( \
-             INSERT INTO token_blacklist_outstandingtoken \
-                 (jti, token_hash, user_id, created_at, expires_at, family) \
-             SELECT $3, $4, $5, $6, $7, $8 FROM gate ON CONFLICT DO NOTHING RETURNING id \
-         ) \
-         SELECT (SELECT count(*) FROM gate) AS passed",
-    )
-    .bind::<BigInt, _>(token_id)
-    .bind::<Timestamp, _>(timestamp(now))
-    .bind::<Text, _>(next.jti)
-    .bind::<Text, _>(token_hash(next.raw))
-    .bind::<Nullable<Integer>, _>(next.user_id)
-    .bind::<Nullable<Timestamp>, _>(Some(timestamp(next.created_at)))
-    .bind::<Timestamp, _>(timestamp(next.expires_at))
-    .bind::<Text, _>(family)
-    .get_result(pg)?;
+    let writes = RotateWrites {
+        token_id,
+        now: timestamp(now),
+        jti: next.jti,
+        hash: token_hash(next.raw),
+        user_id: next.user_id,
+        created_at: Some(timestamp(next.created_at)),
+        expires_at: timestamp(next.expires_at),
+        family,
+    };
+    let passed: Passed = writes.get_result(pg)?;
     Ok(passed.passed == 1)
+}
+
+#[derive(diesel::QueryableByName)]
+struct Passed {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    passed: i64,
+}
+
+/// `rotate`'s statement on PostgreSQL. Written out as a query of its own rather than with
+/// `sql_query` (which PostgreSQL would parse and plan at every call): its SQL is the same at every
+/// call, so the connection keeps it prepared.
+struct RotateWrites<'a> {
+    token_id: i64,
+    now: NaiveDateTime,
+    jti: &'a str,
+    hash: String,
+    user_id: Option<i32>,
+    created_at: Option<NaiveDateTime>,
+    expires_at: NaiveDateTime,
+    family: &'a str,
+}
+
+impl diesel::query_builder::QueryId for RotateWrites<'_> {
+    type QueryId = ();
+    // Cached by its SQL text.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for RotateWrites<'_> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl<Conn> RunQueryDsl<Conn> for RotateWrites<'_> {}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for RotateWrites<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+        out.push_sql(
+            "WITH gate AS (INSERT INTO token_blacklist_blacklistedtoken (token_id, blacklisted_at) \
+             VALUES (",
+        );
+        out.push_bind_param::<BigInt, i64>(&self.token_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, NaiveDateTime>(&self.now)?;
+        out.push_sql(
+            ") ON CONFLICT DO NOTHING RETURNING token_id), \
+             recorded AS (INSERT INTO token_blacklist_outstandingtoken \
+             (jti, token_hash, user_id, created_at, expires_at, family) SELECT ",
+        );
+        out.push_bind_param::<Text, str>(self.jti)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, String>(&self.hash)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Integer>, Option<i32>>(&self.user_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Timestamp>, Option<NaiveDateTime>>(&self.created_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, NaiveDateTime>(&self.expires_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, str>(self.family)?;
+        out.push_sql(
+            " FROM gate ON CONFLICT DO NOTHING RETURNING id) \
+             SELECT (SELECT count(*) FROM gate) AS passed",
+        );
+        Ok(())
+    }
 }
