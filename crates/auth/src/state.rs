@@ -104,7 +104,7 @@ impl AuthState {
         web::block(move || {
             let mut conn = users::db::get(&pool)?;
             let bounded = conn.in_use();
-            let result = f(&mut conn);
+            let result = conn.run(f);
             drop(bounded);
             if let Err(ApiError::Unavailable(_)) = result {
                 // The database dropped this connection: the pool must not hand it out again.

@@ -2,16 +2,18 @@
 
 use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
 use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 
 use crate::deadline::{self, Armed, Slot, Watchdog};
 use crate::wal;
+use crate::writer;
 
 /// A connection to whichever backend `DATABASES.URL` names. Queries written once run on both.
 #[derive(diesel::MultiConnection)]
@@ -111,6 +113,85 @@ pub struct ConnectionManager {
     /// WAL mode NORMAL syncs only at checkpoints, so a power loss can undo commits that were
     /// answered (a rotation, after which the old refresh token would work again).
     synchronous: settings::SqliteSynchronous,
+    /// What the connections of this manager did (see [`Counts`]).
+    counts: Arc<Counts>,
+}
+
+/// What a pool's connections did, counted as it happens (diesel's instrumentation, an atomic add
+/// per event): trips (checkouts), statements sent, transactions. Tests read it to hold a view to
+/// its budget of statements and trips (`ManagedConnection::counts`).
+#[derive(Debug, Default)]
+pub struct Counts {
+    checkouts: AtomicU64,
+    pings: AtomicU64,
+    statements: AtomicU64,
+    begins: AtomicU64,
+    commits: AtomicU64,
+    rollbacks: AtomicU64,
+}
+
+/// A reading of [`Counts`]; `since` an earlier one gives what happened in between.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Connections checked out of the pool: one per trip to the blocking pool (`with_conn`).
+    pub checkouts: u64,
+    /// `SELECT 1` pings of idle connections at checkout (in `statements` too).
+    pub pings: u64,
+    /// Every statement sent: queries, `BEGIN`/`COMMIT`/`ROLLBACK`, `PRAGMA`s, pings.
+    pub statements: u64,
+    /// Transactions begun (`BEGIN`, `BEGIN IMMEDIATE`; a savepoint too).
+    pub begins: u64,
+    pub commits: u64,
+    pub rollbacks: u64,
+}
+
+impl Counts {
+    pub fn tally(&self) -> Tally {
+        let get = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        Tally {
+            checkouts: get(&self.checkouts),
+            pings: get(&self.pings),
+            statements: get(&self.statements),
+            begins: get(&self.begins),
+            commits: get(&self.commits),
+            rollbacks: get(&self.rollbacks),
+        }
+    }
+
+    fn add(n: &AtomicU64) {
+        n.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Tally {
+    /// What happened between `earlier` and this reading.
+    pub fn since(&self, earlier: &Tally) -> Tally {
+        Tally {
+            checkouts: self.checkouts.saturating_sub(earlier.checkouts),
+            pings: self.pings.saturating_sub(earlier.pings),
+            statements: self.statements.saturating_sub(earlier.statements),
+            begins: self.begins.saturating_sub(earlier.begins),
+            commits: self.commits.saturating_sub(earlier.commits),
+            rollbacks: self.rollbacks.saturating_sub(earlier.rollbacks),
+        }
+    }
+
+    /// The statements that do the work: all of them but transaction control and pings.
+    pub fn work(&self) -> u64 {
+        self.statements
+            .saturating_sub(self.pings + self.begins + self.commits + self.rollbacks)
+    }
+}
+
+/// Counts a connection's events into `counts`.
+fn counting(counts: Arc<Counts>) -> impl Instrumentation {
+    move |event: InstrumentationEvent<'_>| match event {
+        InstrumentationEvent::StartQuery { .. } => Counts::add(&counts.statements),
+        InstrumentationEvent::BeginTransaction { .. } => Counts::add(&counts.begins),
+        InstrumentationEvent::CommitTransaction { .. } => Counts::add(&counts.commits),
+        InstrumentationEvent::RollbackTransaction { .. } => Counts::add(&counts.rollbacks),
+        _ => {}
+    }
 }
 
 impl ConnectionManager {
@@ -121,6 +202,7 @@ impl ConnectionManager {
             keeper: None,
             watchdog: None,
             synchronous: settings::SqliteSynchronous::default(),
+            counts: Arc::default(),
         }
     }
 
@@ -148,6 +230,7 @@ impl ConnectionManager {
                     keeper,
                     watchdog: None,
                     synchronous: settings::SqliteSynchronous::default(),
+                    counts: Arc::default(),
                 }
             }
             Target::Postgres(url) => ConnectionManager {
@@ -159,6 +242,7 @@ impl ConnectionManager {
                 )),
                 keeper: None,
                 synchronous: settings::SqliteSynchronous::default(),
+                counts: Arc::default(),
             },
         }
     }
@@ -201,6 +285,10 @@ pub struct ManagedConnection {
     broken: bool,
     /// Its place in the pool's [`Watchdog`] (PostgreSQL).
     slot: Option<Arc<Slot>>,
+    /// SQLite: its database's writer queue, found once when it was opened (see [`Self::run`]).
+    queue: Option<Arc<writer::Queue>>,
+    /// What the pool's connections did.
+    counts: Arc<Counts>,
 }
 
 impl ManagedConnection {
@@ -215,6 +303,18 @@ impl ManagedConnection {
     /// fails with a connection error (which the caller then reports with `mark_broken`).
     pub fn in_use(&self) -> Option<Armed> {
         self.slot.as_ref().map(Slot::arm)
+    }
+
+    /// Runs `f` with the connection, its writer queue known to `users::tx` (no statement per
+    /// write transaction to find it).
+    pub fn run<T>(&mut self, f: impl FnOnce(&mut DbConnection) -> T) -> T {
+        let _known = writer::Known::set(&self.conn, self.queue.clone());
+        f(&mut self.conn)
+    }
+
+    /// What the connections of this connection's pool did, counted (shared by the pool).
+    pub fn counts(&self) -> &Arc<Counts> {
+        &self.counts
     }
 }
 
@@ -246,15 +346,22 @@ impl r2d2::ManageConnection for ConnectionManager {
     type Error = diesel::ConnectionError;
 
     fn connect(&self) -> Result<ManagedConnection, diesel::ConnectionError> {
-        let (conn, slot) = match &self.watchdog {
+        let (mut conn, slot) = match &self.watchdog {
             Some(watchdog) => watchdog.open(|| self.establish())?,
             None => (self.establish()?, None),
         };
+        let queue = match &mut conn {
+            DbConnection::Sqlite(sqlite) => writer::queue_for(sqlite),
+            DbConnection::Pg(_) => None,
+        };
+        on_backend!(&mut conn, c => c.set_instrumentation(counting(Arc::clone(&self.counts))));
         Ok(ManagedConnection {
             conn,
             last_checkout: Instant::now(),
             broken: false,
             slot,
+            queue,
+            counts: Arc::clone(&self.counts),
         })
     }
 
@@ -360,6 +467,7 @@ pub fn get(pool: &Pool) -> Result<PooledConnection, DbError> {
         let mut conn = pool.get()?;
         let idle = conn.last_checkout.elapsed() >= PING_IDLE_AFTER;
         if idle {
+            Counts::add(&conn.counts.pings);
             let bounded = conn.in_use();
             let alive = ping(&mut conn).is_ok();
             drop(bounded);
@@ -369,6 +477,7 @@ pub fn get(pool: &Pool) -> Result<PooledConnection, DbError> {
             }
         }
         conn.last_checkout = Instant::now();
+        Counts::add(&conn.counts.checkouts);
         return Ok(conn);
     }
     Err(DbError::Unavailable(
@@ -398,6 +507,30 @@ mod tests {
         assert_eq!(pool.state().connections, 0, "a broken one does not");
         let mut again = get(&pool).unwrap();
         again.batch_execute("SELECT 1").unwrap();
+    }
+
+    #[test]
+    fn a_write_through_run_does_not_ask_sqlite_for_its_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pool, _) = sqlite_pool(&dir);
+        let mut conn = get(&pool).unwrap();
+        let counts = Arc::clone(conn.counts());
+        let before = counts.tally();
+        conn.run(|c| crate::tx::write(c, |c| c.batch_execute("SELECT 1")))
+            .unwrap();
+        let spent = counts.tally().since(&before);
+        assert_eq!(
+            spent.statements, 3,
+            "BEGIN IMMEDIATE, SELECT 1, COMMIT: {spent:?}"
+        );
+        assert_eq!((spent.begins, spent.commits, spent.work()), (1, 1, 1));
+        let before = counts.tally();
+        crate::tx::write(&mut conn, |c| c.batch_execute("SELECT 1")).unwrap();
+        let spent = counts.tally().since(&before);
+        assert_eq!(
+            spent.statements, 4,
+            "outside `run`, the queue is looked up: {spent:?}"
+        );
     }
 
     fn autocheckpoint(conn: &mut SqliteConnection) -> i64 {

@@ -9,7 +9,16 @@ use crate::schema::auth_user;
 /// A row of `auth_user`. Times are UTC. Insertable and AsChangeset (every column but the id) let
 /// `loaddata` write a Django row exactly as given.
 #[derive(
-    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Insertable, AsChangeset,
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Queryable,
+    QueryableByName,
+    Selectable,
+    Identifiable,
+    Insertable,
+    AsChangeset,
 )]
 #[diesel(table_name = auth_user)]
 pub struct User {

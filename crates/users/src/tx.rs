@@ -39,6 +39,7 @@ where
     if depth.is_some() {
         return f(conn);
     }
+    let this = std::ptr::from_ref::<DbConnection>(conn);
     let sqlite = match conn {
         DbConnection::Sqlite(sqlite) => sqlite,
         DbConnection::Pg(_) => {
@@ -47,7 +48,7 @@ where
         }
     };
     let deadline = Instant::now() + writer::BUSY_TIMEOUT;
-    let queue = writer::queue_for(sqlite);
+    let queue = writer::queue_of(this, sqlite);
     let _turn = match &queue {
         Some(queue) => match queue.turn(deadline) {
             Ok(Some(turn)) => Some(turn),

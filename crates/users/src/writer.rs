@@ -23,6 +23,7 @@
 //! that waits on that file until the master kills it (`TIMEOUT`); the rest of the line answers
 //! "database is locked" (503) at its deadline, as without the queue.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
@@ -139,6 +140,49 @@ pub fn queue_for(conn: &mut SqliteConnection) -> Option<Arc<Queue>> {
             None
         }
     }
+}
+
+/// A connection, by address, and its queue (`None`: it has none).
+type KnownQueue = (*const crate::db::DbConnection, Option<Arc<Queue>>);
+
+thread_local! {
+    /// The queue of the pooled connection this thread is using (see [`Known`]).
+    static KNOWN: RefCell<Option<KnownQueue>> = const { RefCell::new(None) };
+}
+
+/// While alive, this thread knows the queue of one connection (found once, when the pool opened
+/// it), so that its write transactions do not ask SQLite for the database's file each time (a
+/// statement per transaction). Dropped, the thread knows what it knew before.
+pub(crate) struct Known {
+    before: Option<KnownQueue>,
+}
+
+impl Known {
+    /// `conn`'s queue is `queue` (`None`: it has none) until the guard drops. `conn` must not move
+    /// meanwhile: the caller holds it borrowed for the guard's life.
+    pub(crate) fn set(conn: &crate::db::DbConnection, queue: Option<Arc<Queue>>) -> Known {
+        let before = KNOWN.with(|k| k.replace(Some((std::ptr::from_ref(conn), queue))));
+        Known { before }
+    }
+}
+
+impl Drop for Known {
+    fn drop(&mut self) {
+        let before = self.before.take();
+        KNOWN.with(|k| *k.borrow_mut() = before);
+    }
+}
+
+/// `conn`'s queue: the one this thread knows for it (see [`Known`]), else [`queue_for`].
+pub(crate) fn queue_of(
+    conn: *const crate::db::DbConnection,
+    sqlite: &mut SqliteConnection,
+) -> Option<Arc<Queue>> {
+    let known = KNOWN.with(|k| match &*k.borrow() {
+        Some((known, queue)) if std::ptr::eq(*known, conn) => Some(queue.clone()),
+        _ => None,
+    });
+    known.unwrap_or_else(|| queue_for(sqlite))
 }
 
 /// The file of the connection's main database, as SQLite opened it (absolute); `None` when it

@@ -11,6 +11,8 @@ use users::schema::token_blacklist_blacklistedtoken as black;
 use users::schema::token_blacklist_outstandingtoken as out;
 use users::DbConnection;
 
+use crate::store::lookup::UserKey;
+
 /// What the store needs to know about a token to record it.
 #[derive(Debug, Clone)]
 pub struct Outstanding<'a> {
@@ -104,7 +106,8 @@ pub struct Standing {
     pub blacklisted_at: Option<NaiveDateTime>,
 }
 
-/// The token's row, `None` when it was never seen (one query: refresh asks this on every call).
+/// The token's row, `None` when it was never seen (one query; a refresh reads it with the
+/// user's row instead, `user_and_standing`, when its claim names a user).
 pub fn standing(conn: &mut DbConnection, jti: &str) -> QueryResult<Option<Standing>> {
     out::table
         .left_join(black::table)
@@ -249,4 +252,213 @@ pub fn flush_expired(conn: &mut DbConnection, now: i64) -> QueryResult<usize> {
         diesel::delete(black::table.filter(black::token_id.eq_any(expired))).execute(conn)?;
         diesel::delete(out::table.filter(out::expires_at.lt(cutoff))).execute(conn)
     })
+}
+
+/// The refresh's first statement: the user a token names, read under `lock` (PostgreSQL: `FOR
+/// SHARE OF` the user's row alone, the token's rows being on the outer side of the joins), with the
+/// token's standing. `None` when no user has that key (then ask [`standing`] alone).
+pub fn user_and_standing(
+    conn: &mut DbConnection,
+    key: &UserKey,
+    jti: &str,
+    lock: users::tx::UserLock,
+) -> QueryResult<Option<(users::User, Option<Standing>)>> {
+    let read = |lock: Option<&'static str>| UserAndStanding { key, jti, lock };
+    let row: Option<UserAndStandingRow> = match conn {
+        DbConnection::Sqlite(c) => read(None).get_result(c).optional()?,
+        DbConnection::Pg(c) => read(Some(match lock {
+            users::tx::UserLock::Shared => " FOR SHARE OF u",
+            users::tx::UserLock::Exclusive => " FOR UPDATE OF u",
+        }))
+        .get_result(c)
+        .optional()?,
+    };
+    Ok(row.map(|row| {
+        let standing = row.token_row.map(|id| Standing {
+            id,
+            user_id: row.token_user,
+            family: row.token_family,
+            blacklisted_at: row.token_blacklisted_at,
+        });
+        (row.user, standing)
+    }))
+}
+
+/// `user_and_standing`'s statement. Written out (diesel's DSL has no `FOR SHARE OF`), its SQL
+/// the same at every call so that the connection's statement cache keeps it prepared.
+#[derive(Debug, Clone, Copy)]
+struct UserAndStanding<'a> {
+    key: &'a UserKey,
+    jti: &'a str,
+    lock: Option<&'static str>,
+}
+
+#[derive(diesel::QueryableByName)]
+struct UserAndStandingRow {
+    #[diesel(embed)]
+    user: users::User,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    token_row: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+    token_user: Option<i32>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    token_family: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Timestamp>)]
+    token_blacklisted_at: Option<NaiveDateTime>,
+}
+
+impl diesel::query_builder::QueryId for UserAndStanding<'_> {
+    type QueryId = ();
+    // Cached by its SQL text (the key and the lock change it), not by type.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for UserAndStanding<'_> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl<Conn> RunQueryDsl<Conn> for UserAndStanding<'_> {}
+
+impl<DB> diesel::query_builder::QueryFragment<DB> for UserAndStanding<'_>
+where
+    DB: diesel::backend::Backend
+        + diesel::sql_types::HasSqlType<diesel::sql_types::Text>
+        + diesel::sql_types::HasSqlType<diesel::sql_types::Integer>,
+    str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+    i32: diesel::serialize::ToSql<diesel::sql_types::Integer, DB>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()> {
+        out.push_sql(
+            "SELECT u.id, u.password, u.last_login, u.is_superuser, u.username, u.first_name, \
+             u.last_name, u.email, u.is_staff, u.is_active, u.date_joined, \
+             o.id AS token_row, o.user_id AS token_user, o.family AS token_family, \
+             b.blacklisted_at AS token_blacklisted_at \
+             FROM auth_user u \
+             LEFT JOIN token_blacklist_outstandingtoken o ON o.jti = ",
+        );
+        out.push_bind_param::<diesel::sql_types::Text, str>(self.jti)?;
+        out.push_sql(" LEFT JOIN token_blacklist_blacklistedtoken b ON b.token_id = o.id WHERE ");
+        match self.key {
+            UserKey::Id(id) => {
+                out.push_sql("u.id = ");
+                out.push_bind_param::<diesel::sql_types::Integer, i32>(id)?;
+            }
+            UserKey::Username(name) => {
+                out.push_sql("u.username = ");
+                out.push_bind_param::<diesel::sql_types::Text, str>(name)?;
+            }
+        }
+        if let Some(lock) = self.lock {
+            out.push_sql(lock);
+        }
+        Ok(())
+    }
+}
+
+/// A rotation's writes, once the presented token (recorded, row `token_id`) and its user passed
+/// every check: blacklist it (the gate: false when it already was, and then nothing is written)
+/// and record its successor `next` in `family`. PostgreSQL: one statement (the successor is
+/// inserted from the gate's `RETURNING`); SQLite, which has no writing CTEs: the two inserts,
+/// under the write lock its transaction holds from `BEGIN IMMEDIATE`.
+pub fn rotate(
+    conn: &mut DbConnection,
+    token_id: i64,
+    now: i64,
+    next: &Outstanding<'_>,
+    family: &str,
+) -> QueryResult<bool> {
+    let pg = match conn {
+        DbConnection::Pg(pg) => pg,
+        DbConnection::Sqlite(_) => {
+            if !gate(conn, token_id, now)? {
+                return Ok(false);
+            }
+            record_new(conn, next, family)?;
+            return Ok(true);
+        }
+    };
+    let writes = RotateWrites {
+        token_id,
+        now: timestamp(now),
+        jti: next.jti,
+        hash: token_hash(next.raw),
+        user_id: next.user_id,
+        created_at: Some(timestamp(next.created_at)),
+        expires_at: timestamp(next.expires_at),
+        family,
+    };
+    let passed: Passed = writes.get_result(pg)?;
+    Ok(passed.passed == 1)
+}
+
+#[derive(diesel::QueryableByName)]
+struct Passed {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    passed: i64,
+}
+
+/// `rotate`'s statement on PostgreSQL. Written out as a query of its own rather than with
+/// `sql_query` (which PostgreSQL would parse and plan at every call): its SQL is the same at every
+/// call, so the connection keeps it prepared.
+struct RotateWrites<'a> {
+    token_id: i64,
+    now: NaiveDateTime,
+    jti: &'a str,
+    hash: String,
+    user_id: Option<i32>,
+    created_at: Option<NaiveDateTime>,
+    expires_at: NaiveDateTime,
+    family: &'a str,
+}
+
+impl diesel::query_builder::QueryId for RotateWrites<'_> {
+    type QueryId = ();
+    // Cached by its SQL text.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for RotateWrites<'_> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl<Conn> RunQueryDsl<Conn> for RotateWrites<'_> {}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for RotateWrites<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+        out.push_sql(
+            "WITH gate AS (INSERT INTO token_blacklist_blacklistedtoken (token_id, blacklisted_at) \
+             VALUES (",
+        );
+        out.push_bind_param::<BigInt, i64>(&self.token_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, NaiveDateTime>(&self.now)?;
+        out.push_sql(
+            ") ON CONFLICT DO NOTHING RETURNING token_id), \
+             recorded AS (INSERT INTO token_blacklist_outstandingtoken \
+             (jti, token_hash, user_id, created_at, expires_at, family) SELECT ",
+        );
+        out.push_bind_param::<Text, str>(self.jti)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, String>(&self.hash)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Integer>, Option<i32>>(&self.user_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Timestamp>, Option<NaiveDateTime>>(&self.created_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, NaiveDateTime>(&self.expires_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, str>(self.family)?;
+        out.push_sql(
+            " FROM gate ON CONFLICT DO NOTHING RETURNING id) \
+             SELECT (SELECT count(*) FROM gate) AS passed",
+        );
+        Ok(())
+    }
 }

@@ -175,6 +175,17 @@ enum Decided<T> {
     Reused(reuse::Outcome),
 }
 
+/// The user id claim of a refresh or sliding token, when present and truthy: simplejwt checks the
+/// user only then.
+fn user_claim<'t>(settings: &settings::SimpleJwt, token: &'t Token) -> Option<&'t Value> {
+    match token.claims.get(&settings.user_id_claim) {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => None,
+        Some(Value::String(s)) if s.is_empty() => None,
+        Some(Value::Number(n)) if n.as_f64() == Some(0.0) => None,
+        Some(claim) => Some(claim),
+    }
+}
+
 /// The user a refresh or sliding token names must still exist, be allowed in and, with
 /// CHECK_REVOKE_TOKEN, have the password the token was issued for; a token that outlived a
 /// password change is blacklisted (simplejwt after 5.5.1). Checked only when the claim is present
@@ -187,13 +198,23 @@ fn token_user(
     raw: &str,
     at: i64,
 ) -> Result<Result<Option<users::User>, ApiError>, ApiError> {
-    let claim = match token.claims.get(&settings.user_id_claim) {
-        None | Some(Value::Null) | Some(Value::Bool(false)) => return Ok(Ok(None)),
-        Some(Value::String(s)) if s.is_empty() => return Ok(Ok(None)),
-        Some(Value::Number(n)) if n.as_f64() == Some(0.0) => return Ok(Ok(None)),
-        Some(claim) => claim,
+    let Some(claim) = user_claim(settings, token) else {
+        return Ok(Ok(None));
     };
-    let user = match lookup::user_for_claim_locked(conn, settings, claim, UserLock::Shared)? {
+    let user = lookup::user_for_claim_locked(conn, settings, claim, UserLock::Shared)?;
+    Ok(checked_user(conn, settings, token, raw, at, user)?.map(Some))
+}
+
+/// `token_user`'s checks of the row its claim found (`None`: no such user).
+fn checked_user(
+    conn: &mut users::DbConnection,
+    settings: &settings::SimpleJwt,
+    token: &Token,
+    raw: &str,
+    at: i64,
+    user: Option<users::User>,
+) -> Result<Result<users::User, ApiError>, ApiError> {
+    let user = match user {
         Some(user) if lookup::may_authenticate(settings, &user) => user,
         _ => return Ok(Err(ApiError::AuthenticationFailed(NO_ACCOUNT_TOKEN))),
     };
@@ -210,7 +231,7 @@ fn token_user(
             revoke::PASSWORD_CHANGED,
         )));
     }
-    Ok(Ok(Some(user)))
+    Ok(Ok(user))
 }
 
 /// TokenRefreshView: a new access token; with ROTATE_REFRESH_TOKENS a new refresh token too, the
@@ -266,7 +287,9 @@ fn reused<T>(
     )?))
 }
 
-/// The refresh's transaction: see `refresh`.
+/// The refresh's transaction: see `refresh`. On the usual path (a token recorded by its login or
+/// by a rotation) three statements: the user's row under its shared lock together with the
+/// token's standing, then the gate and the successor's row (one statement on PostgreSQL).
 fn rotate(
     conn: &mut users::DbConnection,
     state: &AuthState,
@@ -276,16 +299,28 @@ fn rotate(
 ) -> Result<Decided<Refreshed>, ApiError> {
     let jwt = state.jwt();
     let jti = presented.jti(jwt).unwrap_or_default().to_owned();
-    let standing = blacklist::standing(conn, &jti)?;
+    let claim = user_claim(jwt, presented);
+    // The token's standing decides first (a blacklisted token goes to reuse detection whatever
+    // its user); read with the user's row when the claim names one, in the same statement.
+    let (standing, found) = match claim.and_then(|c| lookup::UserKey::from_claim(jwt, c)) {
+        Some(key) => match blacklist::user_and_standing(conn, &key, &jti, UserLock::Shared)? {
+            Some((user, standing)) => (standing, Some(user)),
+            None => (blacklist::standing(conn, &jti)?, None),
+        },
+        None => (blacklist::standing(conn, &jti)?, None),
+    };
     if standing
         .as_ref()
         .is_some_and(|s| s.blacklisted_at.is_some())
     {
         return reused(conn, jwt, standing.as_ref(), at);
     }
-    let user = match token_user(conn, jwt, presented, raw, at)? {
-        Ok(user) => user,
-        Err(refused) => return Ok(Decided::Refused(refused)),
+    let user = match claim {
+        None => None,
+        Some(_) => match checked_user(conn, jwt, presented, raw, at, found)? {
+            Ok(user) => Some(user),
+            Err(refused) => return Ok(Decided::Refused(refused)),
+        },
     };
     let t = state.tokens();
     let mut current = presented.clone();
@@ -313,27 +348,6 @@ fn rotate(
             other.and_then(|s| s.family).unwrap_or_else(|| jti.clone()),
         ),
     };
-    if jwt.blacklist_after_rotation {
-        let passed = match row {
-            // Recorded in its family already: its row id is known, the gate is one INSERT.
-            Some(id) => blacklist::gate(conn, id, at)?,
-            None => {
-                let record = Outstanding {
-                    jti: &jti,
-                    raw,
-                    user_id,
-                    created_at: at,
-                    expires_at: presented.exp(),
-                };
-                blacklist::blacklist_in(conn, &record, &family, at)?
-            }
-        };
-        if !passed {
-            // Lost the race to a concurrent refresh of the same token (or to a revocation).
-            let standing = blacklist::standing(conn, &jti)?;
-            return reused(conn, jwt, standing.as_ref(), at);
-        }
-    }
     let mut next = current;
     t.rotate(&mut next, at);
     let next_raw = sign(state, &next)?;
@@ -344,7 +358,33 @@ fn rotate(
         created_at: at,
         expires_at: next.exp(),
     };
-    blacklist::record_new(conn, &record, &family)?;
+    let passed = match (jwt.blacklist_after_rotation, row) {
+        (false, _) => {
+            blacklist::record_new(conn, &record, &family)?;
+            true
+        }
+        // Recorded in its family already: the gate and the successor's row.
+        (true, Some(id)) => blacklist::rotate(conn, id, at, &record, &family)?,
+        (true, None) => {
+            let presented_record = Outstanding {
+                jti: &jti,
+                raw,
+                user_id,
+                created_at: at,
+                expires_at: presented.exp(),
+            };
+            let passed = blacklist::blacklist_in(conn, &presented_record, &family, at)?;
+            if passed {
+                blacklist::record_new(conn, &record, &family)?;
+            }
+            passed
+        }
+    };
+    if !passed {
+        // Lost the race to a concurrent refresh of the same token (or to a revocation).
+        let standing = blacklist::standing(conn, &jti)?;
+        return reused(conn, jwt, standing.as_ref(), at);
+    }
     Ok(Decided::Done(Refreshed {
         access,
         refresh: Some(next_raw),

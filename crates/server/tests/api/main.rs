@@ -31,6 +31,7 @@ mod revoke;
 mod settings_layering;
 mod sliding;
 mod throttling;
+mod trips;
 mod user_claims;
 mod vectors;
 mod verify;
