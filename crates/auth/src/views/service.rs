@@ -21,18 +21,17 @@ use crate::tokens::{now, Token, TokenError, TokenKind};
 const NO_ACCOUNT_LOGIN: &str = "No active account found with the given credentials";
 const NO_ACCOUNT_TOKEN: &str = "No active account found for the given token.";
 
-/// A signed token pair.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+/// A signed token pair (the views answer it as `views::bodies::PairBody`).
+#[derive(Debug, Clone)]
 pub struct Pair {
     pub refresh: String,
     pub access: String,
 }
 
-/// The refresh view's answer: `refresh` only when rotating.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+/// What a refresh made: `refresh` only when rotating (answered as `views::bodies::RefreshedBody`).
+#[derive(Debug, Clone)]
 pub struct Refreshed {
     pub access: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh: Option<String>,
 }
 
