@@ -12,6 +12,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 
 use crate::deadline::{self, Armed, Slot, Watchdog};
+use crate::group::Group;
 use crate::wal;
 use crate::writer;
 
@@ -115,6 +116,9 @@ pub struct ConnectionManager {
     synchronous: settings::SqliteSynchronous,
     /// What the connections of this manager did (see [`Counts`]).
     counts: Arc<Counts>,
+    /// Set for a pool on a SQLite file with `synchronous = FULL`: its write transactions commit
+    /// on one connection and share the log's syncs (see [`crate::group`]).
+    group: Option<Arc<Group>>,
 }
 
 /// What a pool's connections did, counted as it happens (diesel's instrumentation, an atomic add
@@ -128,6 +132,7 @@ pub struct Counts {
     begins: AtomicU64,
     commits: AtomicU64,
     rollbacks: AtomicU64,
+    pub(crate) wal_syncs: AtomicU64,
 }
 
 /// A reading of [`Counts`]; `since` an earlier one gives what happened in between.
@@ -143,6 +148,8 @@ pub struct Tally {
     pub begins: u64,
     pub commits: u64,
     pub rollbacks: u64,
+    /// Syncs of SQLite's write-ahead log by the group commit ([`crate::group`]): not statements.
+    pub wal_syncs: u64,
 }
 
 impl Counts {
@@ -155,10 +162,11 @@ impl Counts {
             begins: get(&self.begins),
             commits: get(&self.commits),
             rollbacks: get(&self.rollbacks),
+            wal_syncs: get(&self.wal_syncs),
         }
     }
 
-    fn add(n: &AtomicU64) {
+    pub(crate) fn add(n: &AtomicU64) {
         n.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -173,6 +181,7 @@ impl Tally {
             begins: self.begins.saturating_sub(earlier.begins),
             commits: self.commits.saturating_sub(earlier.commits),
             rollbacks: self.rollbacks.saturating_sub(earlier.rollbacks),
+            wal_syncs: self.wal_syncs.saturating_sub(earlier.wal_syncs),
         }
     }
 
@@ -184,7 +193,7 @@ impl Tally {
 }
 
 /// Counts a connection's events into `counts`.
-fn counting(counts: Arc<Counts>) -> impl Instrumentation {
+pub(crate) fn counting(counts: Arc<Counts>) -> impl Instrumentation {
     move |event: InstrumentationEvent<'_>| match event {
         InstrumentationEvent::StartQuery { .. } => Counts::add(&counts.statements),
         InstrumentationEvent::BeginTransaction { .. } => Counts::add(&counts.begins),
@@ -203,13 +212,19 @@ impl ConnectionManager {
             watchdog: None,
             synchronous: settings::SqliteSynchronous::default(),
             counts: Arc::default(),
+            group: None,
         }
     }
 
     /// The same manager with SQLite's `PRAGMA synchronous` set to `synchronous`.
     pub fn synchronous(self, synchronous: settings::SqliteSynchronous) -> Self {
+        let group = match synchronous {
+            settings::SqliteSynchronous::Full => self.group,
+            _ => None,
+        };
         ConnectionManager {
             synchronous,
+            group,
             ..self
         }
     }
@@ -220,17 +235,28 @@ impl ConnectionManager {
     pub fn pooled(target: Target, connect_timeout: Duration, query_timeout: Duration) -> Self {
         match target {
             Target::Sqlite(path) => {
-                let keeper = if path.as_os_str() != ":memory:" {
+                let file = path.as_os_str() != ":memory:";
+                let keeper = if file {
                     wal::Keeper::start(path.clone()).map(Arc::new)
                 } else {
                     None
                 };
+                let counts = Arc::<Counts>::default();
+                // The default, FULL (`synchronous` drops it for NORMAL).
+                let group = file.then(|| {
+                    Arc::new(Group::new(
+                        path.clone(),
+                        sqlite_pragmas(keeper.is_some()),
+                        Arc::clone(&counts),
+                    ))
+                });
                 ConnectionManager {
                     target: Target::Sqlite(path),
                     keeper,
                     watchdog: None,
                     synchronous: settings::SqliteSynchronous::default(),
-                    counts: Arc::default(),
+                    counts,
+                    group,
                 }
             }
             Target::Postgres(url) => ConnectionManager {
@@ -243,6 +269,7 @@ impl ConnectionManager {
                 keeper: None,
                 synchronous: settings::SqliteSynchronous::default(),
                 counts: Arc::default(),
+                group: None,
             },
         }
     }
@@ -252,10 +279,23 @@ impl ConnectionManager {
     }
 }
 
-/// SQLite needs these per connection: busy_timeout makes a writer wait for the lock instead of
-/// failing with "database is locked", foreign keys are off by default. `PRAGMA synchronous` is
-/// set after them, from `DATABASES.SQLITE_SYNCHRONOUS`.
-const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
+/// What SQLite connections run when they open, besides `synchronous` (from
+/// `DATABASES.SQLITE_SYNCHRONOUS`) and WAL: busy_timeout makes a writer wait for the lock instead
+/// of failing with "database is locked" (the writers' queue's [`writer::BUSY_TIMEOUT`]), foreign
+/// keys are off by default; and with a [`wal::Keeper`], checkpoints are left to it.
+fn sqlite_pragmas(keeper: bool) -> String {
+    let mut pragmas = format!(
+        "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON;",
+        writer::BUSY_TIMEOUT.as_millis()
+    );
+    if keeper {
+        pragmas.push_str(&format!(
+            " PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {};",
+            wal::SIZE_LIMIT
+        ));
+    }
+    pragmas
+}
 
 /// WAL lets readers run beside the one writer. The mode is stored in the file, so only the first
 /// connections to a new database switch it, and that switch takes an exclusive lock for which
@@ -287,6 +327,8 @@ pub struct ManagedConnection {
     slot: Option<Arc<Slot>>,
     /// SQLite: its database's writer queue, found once when it was opened (see [`Self::run`]).
     queue: Option<Arc<writer::Queue>>,
+    /// SQLite with FULL: its pool's group commit (see [`crate::group`]).
+    group: Option<Arc<Group>>,
     /// What the pool's connections did.
     counts: Arc<Counts>,
 }
@@ -308,7 +350,7 @@ impl ManagedConnection {
     /// Runs `f` with the connection, its writer queue known to `users::tx` (no statement per
     /// write transaction to find it).
     pub fn run<T>(&mut self, f: impl FnOnce(&mut DbConnection) -> T) -> T {
-        let _known = writer::Known::set(&self.conn, self.queue.clone());
+        let _known = writer::Known::set(&self.conn, self.queue.clone(), self.group.clone());
         f(&mut self.conn)
     }
 
@@ -360,6 +402,7 @@ impl r2d2::ManageConnection for ConnectionManager {
             last_checkout: Instant::now(),
             broken: false,
             slot,
+            group: queue.as_ref().and(self.group.clone()),
             queue,
             counts: Arc::clone(&self.counts),
         })
@@ -388,19 +431,13 @@ impl ConnectionManager {
                 let path = path.to_string_lossy();
                 let mut conn = SqliteConnection::establish(&path)?;
                 conn.batch_execute(&format!(
-                    "{SQLITE_PRAGMAS} PRAGMA synchronous = {};",
+                    "{} PRAGMA synchronous = {};",
+                    sqlite_pragmas(self.keeper.is_some()),
                     self.synchronous.as_str()
                 ))
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 enable_wal(&mut conn)
                     .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
-                if self.keeper.is_some() {
-                    conn.batch_execute(&format!(
-                        "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {};",
-                        wal::SIZE_LIMIT
-                    ))
-                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
-                }
                 Ok(DbConnection::Sqlite(conn))
             }
             Target::Postgres(url) => Ok(DbConnection::Pg(PgConnection::establish(url)?)),
@@ -595,6 +632,125 @@ mod tests {
         databases.sqlite_synchronous = settings::SqliteSynchronous::Normal;
         let pool = build_pool(&databases).unwrap();
         assert_eq!(synchronous(&mut get(&pool).unwrap()), 1);
+    }
+
+    fn databases(dir: &tempfile::TempDir) -> settings::Databases {
+        settings::Databases {
+            url: format!("sqlite:///{}", dir.path().join("db.sqlite3").display()),
+            ..settings::Databases::default()
+        }
+    }
+
+    fn create_table(pool: &Pool) {
+        get(pool)
+            .unwrap()
+            .batch_execute("CREATE TABLE t (n INTEGER NOT NULL)")
+            .unwrap();
+    }
+
+    fn insert(conn: &mut PooledConnection, n: i32) {
+        conn.run(|c| {
+            crate::tx::write(c, |c| {
+                c.batch_execute(&format!("INSERT INTO t VALUES ({n})"))
+            })
+        })
+        .unwrap();
+    }
+
+    fn rows(pool: &Pool) -> i64 {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = get(pool).unwrap();
+        diesel::sql_query("SELECT count(*) AS n FROM t")
+            .get_result::<Row>(&mut **conn)
+            .unwrap()
+            .n
+    }
+
+    /// With FULL (the default) a write transaction commits on the group's connection and returns
+    /// only after a sync of the log; the pool's own connections keep FULL for everything else.
+    #[test]
+    fn a_write_transaction_returns_after_a_sync_of_the_log_with_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = build_pool(&databases(&dir)).unwrap();
+        create_table(&pool);
+        let mut conn = get(&pool).unwrap();
+        let counts = Arc::clone(conn.counts());
+        let before = counts.tally();
+        insert(&mut conn, 1);
+        let spent = counts.tally().since(&before);
+        assert_eq!(spent.wal_syncs, 1, "{spent:?}");
+        assert_eq!((spent.begins, spent.commits, spent.work()), (1, 1, 1));
+        assert_eq!(
+            synchronous(&mut conn),
+            2,
+            "the pooled connection is still FULL"
+        );
+        drop(conn);
+        assert_eq!(rows(&pool), 1, "committed and visible to the pool");
+
+        // A write transaction that fails is rolled back and not synced.
+        let mut conn = get(&pool).unwrap();
+        let before = counts.tally();
+        let failed =
+            conn.run(|c| crate::tx::write(c, |c| c.batch_execute("INSERT INTO t VALUES (NULL)")));
+        assert!(failed.is_err());
+        let spent = counts.tally().since(&before);
+        assert_eq!((spent.rollbacks, spent.wal_syncs), (1, 0), "{spent:?}");
+        drop(conn);
+        assert_eq!(rows(&pool), 1);
+    }
+
+    #[test]
+    fn with_normal_commits_are_not_synced() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut databases = databases(&dir);
+        databases.sqlite_synchronous = settings::SqliteSynchronous::Normal;
+        let pool = build_pool(&databases).unwrap();
+        create_table(&pool);
+        let mut conn = get(&pool).unwrap();
+        let counts = Arc::clone(conn.counts());
+        insert(&mut conn, 1);
+        assert_eq!(counts.tally().wal_syncs, 0);
+        assert_eq!(synchronous(&mut conn), 1);
+    }
+
+    /// Concurrent writers all commit, each after a sync, and share syncs.
+    #[test]
+    fn concurrent_write_transactions_all_commit_and_share_syncs() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut databases = databases(&dir);
+        databases.pool_size = 8;
+        let pool = build_pool(&databases).unwrap();
+        create_table(&pool);
+        let counts = Arc::clone(get(&pool).unwrap().counts());
+        let before = counts.tally();
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let pool = pool.clone();
+                std::thread::spawn(move || {
+                    let mut conn = get(&pool).unwrap();
+                    for i in 0..25 {
+                        insert(&mut conn, t * 100 + i);
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        let spent = counts.tally().since(&before);
+        assert_eq!(rows(&pool), 200);
+        assert_eq!(spent.commits, 200, "{spent:?}");
+        assert!(
+            (1..=200).contains(&spent.wal_syncs),
+            "a sync per commit at most: {spent:?}"
+        );
+        eprintln!("200 commits, {} syncs", spent.wal_syncs);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod db;
 pub mod deadline;
 pub mod django;
+pub mod group;
 pub mod migrations;
 pub mod models;
 pub mod password;

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
 use diesel::result::Error;
+use diesel::sqlite::SqliteConnection;
 
 use crate::db::DbConnection;
 use crate::models::User;
@@ -48,8 +49,8 @@ where
         }
     };
     let deadline = Instant::now() + writer::BUSY_TIMEOUT;
-    let queue = writer::queue_of(this, sqlite);
-    let _turn = match &queue {
+    let (queue, group) = writer::queue_of(this, sqlite);
+    let turn = match &queue {
         Some(queue) => match queue.turn(deadline) {
             Ok(Some(turn)) => Some(turn),
             Ok(None) => return Err(busy().into()),
@@ -61,6 +62,41 @@ where
         },
         None => None,
     };
+    // With a turn in the queue and a group commit: on the group's connection, synced after the
+    // turn is passed on (`crate::group`).
+    let Some((_, group)) = turn.as_ref().zip(group) else {
+        begin_immediate(sqlite, deadline)?;
+        return finish(conn, f);
+    };
+    let mut writer = group.connection()?;
+    let done = match writer.conn() {
+        Some(DbConnection::Sqlite(sqlite)) => match begin_immediate(sqlite, deadline) {
+            Ok(()) => match writer.conn() {
+                Some(conn) => finish(conn, f),
+                None => Err(missing().into()),
+            },
+            Err(e) => Err(e.into()),
+        },
+        _ => Err(missing().into()),
+    };
+    if writer.conn().is_some_and(still_in_transaction) {
+        // A failed ROLLBACK left a transaction open: not a connection to keep.
+        writer.discard();
+    }
+    drop(writer);
+    drop(turn);
+    let value = done?;
+    group.sync_after_commit().map_err(|e| {
+        Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::Unknown,
+            Box::new(e.to_string()),
+        )
+    })?;
+    Ok(value)
+}
+
+/// `BEGIN IMMEDIATE`, waiting for SQLite's lock what is left until `deadline`.
+fn begin_immediate(sqlite: &mut SqliteConnection, deadline: Instant) -> QueryResult<()> {
     // A turn waited for shortens SQLite's wait: the two together stay within the busy timeout.
     let left = deadline.saturating_duration_since(Instant::now());
     let shortened = writer::BUSY_TIMEOUT - left > SHORTEN_AFTER;
@@ -76,11 +112,26 @@ where
         if let (Ok(()), Err(e)) = (&begun, restored) {
             // Not a transaction left open on a pooled connection.
             AnsiTransactionManager::rollback_transaction(sqlite)?;
-            return Err(e.into());
+            return Err(e);
         }
     }
-    begun?;
-    finish(conn, f)
+    begun
+}
+
+fn still_in_transaction(conn: &mut DbConnection) -> bool {
+    !matches!(
+        <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+            .transaction_depth(),
+        Ok(None)
+    )
+}
+
+/// The group's connection was discarded under us (cannot happen: it is opened by `connection`).
+fn missing() -> Error {
+    Error::DatabaseError(
+        diesel::result::DatabaseErrorKind::Unknown,
+        Box::new("no write connection".to_owned()),
+    )
 }
 
 /// A wait for a turn shorter than this leaves SQLite's busy timeout as it is (two statements

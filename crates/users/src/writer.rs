@@ -37,8 +37,10 @@ use diesel::RunQueryDsl;
 use parking_lot::{FairMutex, FairMutexGuard};
 use rustix::fs::{flock, FlockOperation};
 
+use crate::group::Group;
+
 /// How long a writer waits for its turn and SQLite's lock together: the `busy_timeout` every
-/// connection gets (`db::SQLITE_PRAGMAS`).
+/// connection gets (`db::sqlite_pragmas`).
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One database file's queue in this process.
@@ -142,8 +144,13 @@ pub fn queue_for(conn: &mut SqliteConnection) -> Option<Arc<Queue>> {
     }
 }
 
-/// A connection, by address, and its queue (`None`: it has none).
-type KnownQueue = (*const crate::db::DbConnection, Option<Arc<Queue>>);
+/// A connection, by address, its queue (`None`: it has none) and its pool's group commit
+/// (`None`: commits sync on their own).
+type KnownQueue = (
+    *const crate::db::DbConnection,
+    Option<Arc<Queue>>,
+    Option<Arc<Group>>,
+);
 
 thread_local! {
     /// The queue of the pooled connection this thread is using (see [`Known`]).
@@ -160,8 +167,12 @@ pub(crate) struct Known {
 impl Known {
     /// `conn`'s queue is `queue` (`None`: it has none) until the guard drops. `conn` must not move
     /// meanwhile: the caller holds it borrowed for the guard's life.
-    pub(crate) fn set(conn: &crate::db::DbConnection, queue: Option<Arc<Queue>>) -> Known {
-        let before = KNOWN.with(|k| k.replace(Some((std::ptr::from_ref(conn), queue))));
+    pub(crate) fn set(
+        conn: &crate::db::DbConnection,
+        queue: Option<Arc<Queue>>,
+        group: Option<Arc<Group>>,
+    ) -> Known {
+        let before = KNOWN.with(|k| k.replace(Some((std::ptr::from_ref(conn), queue, group))));
         Known { before }
     }
 }
@@ -173,16 +184,19 @@ impl Drop for Known {
     }
 }
 
-/// `conn`'s queue: the one this thread knows for it (see [`Known`]), else [`queue_for`].
+/// `conn`'s queue and group commit: the ones this thread knows for it (see [`Known`]), else
+/// [`queue_for`] and no group (its commits sync on their own).
 pub(crate) fn queue_of(
     conn: *const crate::db::DbConnection,
     sqlite: &mut SqliteConnection,
-) -> Option<Arc<Queue>> {
+) -> (Option<Arc<Queue>>, Option<Arc<Group>>) {
     let known = KNOWN.with(|k| match &*k.borrow() {
-        Some((known, queue)) if std::ptr::eq(*known, conn) => Some(queue.clone()),
+        Some((known, queue, group)) if std::ptr::eq(*known, conn) => {
+            Some((queue.clone(), group.clone()))
+        }
         _ => None,
     });
-    known.unwrap_or_else(|| queue_for(sqlite))
+    known.unwrap_or_else(|| (queue_for(sqlite), None))
 }
 
 /// The file of the connection's main database, as SQLite opened it (absolute); `None` when it
