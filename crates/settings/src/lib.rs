@@ -339,15 +339,8 @@ impl SimpleJwt {
     /// The HTTP header to read, from Django's `META` spelling:
     /// `HTTP_AUTHORIZATION` -> `authorization`, `HTTP_X_AUTH` -> `x-auth`.
     pub fn auth_header(&self) -> String {
-        header_from_meta(&self.auth_header_name)
+        validate::header_from_meta(&self.auth_header_name)
     }
-}
-
-/// Django `request.META` key to HTTP header name: strip `HTTP_`, `_` -> `-`, lower case.
-pub(crate) fn header_from_meta(name: &str) -> String {
-    let name = name.trim();
-    let name = name.strip_prefix("HTTP_").unwrap_or(name);
-    name.replace('_', "-").to_ascii_lowercase()
 }
 
 /// `AUDIENCE`: one or several `aud` values; an empty string or list means none, like
@@ -490,9 +483,9 @@ pub struct Server {
 
 impl Server {
     /// gunicorn's largest `limit_request_line` (`MAX_REQUEST_LINE`).
-    pub const MAX_REQUEST_LINE: usize = 8190;
+    pub const MAX_REQUEST_LINE: usize = validate::MAX_REQUEST_LINE;
     /// gunicorn's largest `limit_request_fields` (`MAX_HEADERS`), and what 0 means.
-    pub const MAX_REQUEST_FIELDS: usize = 32768;
+    pub const MAX_REQUEST_FIELDS: usize = validate::MAX_REQUEST_FIELDS;
 }
 
 /// `WORKERS`: at least 1 (an empty value is not a number here, unlike other optional keys).

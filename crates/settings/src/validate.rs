@@ -10,7 +10,6 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 
 use crate::choices::{Algorithm, TokenClass};
-use crate::Server;
 
 /// A reason to show after the key, when a value breaks its setting's rule.
 pub(crate) type Rule = Result<(), String>;
@@ -57,6 +56,17 @@ fn at_most(n: usize, max: usize) -> Rule {
     }
 }
 
+/// gunicorn's largest request line and header count (`Server::MAX_REQUEST_*`).
+pub(crate) const MAX_REQUEST_LINE: usize = 8190;
+pub(crate) const MAX_REQUEST_FIELDS: usize = 32768;
+
+/// Django `request.META` key to HTTP header name: strip `HTTP_`, `_` -> `-`, lower case.
+pub(crate) fn header_from_meta(name: &str) -> String {
+    let name = name.trim();
+    let name = name.strip_prefix("HTTP_").unwrap_or(name);
+    name.replace('_', "-").to_ascii_lowercase()
+}
+
 /// A duration of at least a second, or `reason`.
 fn a_second(d: Duration, also: &str) -> Rule {
     if d >= Duration::from_secs(1) {
@@ -67,8 +77,8 @@ fn a_second(d: Duration, also: &str) -> Rule {
 }
 
 rules! {
-    limit_request_line: usize = |&n| { at_most(n, Server::MAX_REQUEST_LINE) }
-    limit_request_fields: usize = |&n| { at_most(n, Server::MAX_REQUEST_FIELDS) }
+    limit_request_line: usize = |&n| { at_most(n, MAX_REQUEST_LINE) }
+    limit_request_fields: usize = |&n| { at_most(n, MAX_REQUEST_FIELDS) }
 
     /// bcrypt's minimum, and the cap the password hasher puts on stored hashes (bcrypt itself
     /// goes to 31, about 36 hours a hash; 16 takes about 4 s, Django's default 12 a quarter second).
@@ -124,7 +134,7 @@ rules! {
 
     /// Django `META` spelling of a header: `HTTP_AUTHORIZATION`, `HTTP_X_AUTH`.
     auth_header_name: String = |name| {
-        let header = crate::header_from_meta(name);
+        let header = header_from_meta(name);
         if !header.is_empty() && header.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             Ok(())
         } else {
