@@ -18,15 +18,31 @@ pub struct UnknownChoice {
     pub note: &'static str,
 }
 
-/// Declares an enumerated setting: the enum, `ALL` (its names, in the order messages list them),
-/// `as_str`, `Display` and a `FromStr` that accepts each name (trimmed, case-sensitive as in
-/// Django), optionally after `module` (Django's dotted path), and otherwise lists the valid ones.
+/// Declares an enumerated setting: the enum, and `ALL`, its names in the order messages list them
+/// (a variant's first name is its own, a later one an alias), each with the module its dotted
+/// Django path may start with. `as_str`, `Display`, `Deserialize` and a `FromStr` that accepts each
+/// name (trimmed, case-sensitive as in Django), optionally after its module, and otherwise lists
+/// the valid ones, all read the table. The short form gives every variant one name and the enum
+/// one module (`FromStr` then also trims after the module).
 macro_rules! choices {
     (
         $(#[$meta:meta])*
         pub enum $name:ident ($what:literal, module $module:literal, note $note:literal) {
             $( $(#[$vmeta:meta])* $variant:ident = $text:literal, )*
         }
+    ) => {
+        choices! {
+            $(#[$meta])*
+            pub enum $name ($what, note $note, trim after module true) { $( $(#[$vmeta])* $variant, )* }
+            names { $( $text in $module => $variant, )* }
+        }
+    };
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident ($what:literal, note $note:literal, trim after module $trim:literal) {
+            $( $(#[$vmeta:meta])* $variant:ident, )*
+        }
+        names { $( $text:literal in $module:expr => $named:ident, )* }
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,13 +51,12 @@ macro_rules! choices {
         }
 
         impl $name {
-            const ALL: [(&'static str, $name); [$($text),*].len()] = [$(($text, $name::$variant)),*];
+            const ALL: &'static [(&'static str, &'static str, $name)] =
+                &[$(($text, $module, $name::$named)),*];
 
-            /// The name as Django / simplejwt spell it.
+            /// The name as Django / simplejwt spell it (never an alias).
             pub fn as_str(&self) -> &'static str {
-                match self {
-                    $($name::$variant => $text,)*
-                }
+                Self::ALL.iter().find(|(_, _, v)| v == self).map_or("", |(name, _, _)| name)
             }
         }
 
@@ -61,21 +76,27 @@ macro_rules! choices {
             type Err = UnknownChoice;
 
             fn from_str(s: &str) -> Result<Self, Self::Err> {
-                let text = s.trim();
-                let short = text.strip_prefix($module).unwrap_or(text).trim();
-                Self::ALL
-                    .iter()
-                    .find(|(name, _)| *name == short)
-                    .map(|&(_, v)| v)
-                    .ok_or_else(|| UnknownChoice {
-                        value: s.to_owned(),
-                        what: $what,
-                        valid: Self::ALL.iter().map(|&(name, _)| name).collect(),
-                        note: $note,
-                    })
+                find(s, Self::ALL, $trim).ok_or_else(|| UnknownChoice {
+                    value: s.to_owned(),
+                    what: $what,
+                    valid: Self::ALL.iter().map(|&(name, _, _)| name).collect(),
+                    note: $note,
+                })
             }
         }
     };
+}
+
+/// The variant named by `text` (trimmed), alone or after its name's module.
+fn find<T: Copy>(text: &str, all: &[(&str, &str, T)], trim_after_module: bool) -> Option<T> {
+    let text = text.trim();
+    let after = |module| {
+        text.strip_prefix(module)
+            .map(|s| if trim_after_module { s.trim() } else { s })
+    };
+    all.iter()
+        .find(|(name, module, _)| text == *name || after(module) == Some(*name))
+        .map(|&(_, _, variant)| variant)
 }
 
 choices! {
@@ -121,97 +142,29 @@ choices! {
     }
 }
 
-/// An entry of `REST_FRAMEWORK.DEFAULT_AUTHENTICATION_CLASSES`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AuthenticationClass {
-    /// Loads the user from the database on every request.
-    JwtAuthentication,
-    /// Trusts the token's claims without a database lookup.
-    JwtStatelessUserAuthentication,
-    /// DRF's HTTP Basic authentication: username and password on every request.
-    BasicAuthentication,
-    /// dj-rest-auth's `JWTCookieAuthentication`: the header as JWTAuthentication, else the
-    /// `REST_AUTH.JWT_AUTH_COOKIE` cookie (with CSRF checks on unsafe methods).
-    JwtCookieAuthentication,
-}
+const SIMPLEJWT: &str = "rest_framework_simplejwt.authentication.";
 
-impl AuthenticationClass {
-    const SIMPLEJWT: &'static str = "rest_framework_simplejwt.authentication.";
-    const DRF: &'static str = "rest_framework.authentication.";
-    const DJ_REST_AUTH: &'static str = "dj_rest_auth.jwt_auth.";
-    /// (short name, the module its dotted path must use, class): unlike the other choices, each
-    /// class has a module of its own, and simplejwt's old name is an alias.
-    const ALL: [(&'static str, &'static str, AuthenticationClass); 5] = [
-        (
-            "JWTAuthentication",
-            Self::SIMPLEJWT,
-            AuthenticationClass::JwtAuthentication,
-        ),
-        (
-            "JWTStatelessUserAuthentication",
-            Self::SIMPLEJWT,
-            AuthenticationClass::JwtStatelessUserAuthentication,
-        ),
-        (
-            "BasicAuthentication",
-            Self::DRF,
-            AuthenticationClass::BasicAuthentication,
-        ),
+choices! {
+    /// An entry of `REST_FRAMEWORK.DEFAULT_AUTHENTICATION_CLASSES`: the short name or the dotted
+    /// Django path, each class in its own module.
+    pub enum AuthenticationClass ("authentication class", note " (optionally as the dotted path, e.g. \"rest_framework_simplejwt.authentication.JWTAuthentication\" or \"rest_framework.authentication.BasicAuthentication\" or \"dj_rest_auth.jwt_auth.JWTCookieAuthentication\"; DRF's session and token authentication are not supported)", trim after module false) {
+        /// Loads the user from the database on every request.
+        JwtAuthentication,
+        /// Trusts the token's claims without a database lookup.
+        JwtStatelessUserAuthentication,
+        /// DRF's HTTP Basic authentication: username and password on every request.
+        BasicAuthentication,
+        /// dj-rest-auth's `JWTCookieAuthentication`: the header as JWTAuthentication, else the
+        /// `REST_AUTH.JWT_AUTH_COOKIE` cookie (with CSRF checks on unsafe methods).
+        JwtCookieAuthentication,
+    }
+    names {
+        "JWTAuthentication" in SIMPLEJWT => JwtAuthentication,
+        "JWTStatelessUserAuthentication" in SIMPLEJWT => JwtStatelessUserAuthentication,
+        "BasicAuthentication" in "rest_framework.authentication." => BasicAuthentication,
         // simplejwt's old name, still exported as an alias.
-        (
-            "JWTTokenUserAuthentication",
-            Self::SIMPLEJWT,
-            AuthenticationClass::JwtStatelessUserAuthentication,
-        ),
-        (
-            "JWTCookieAuthentication",
-            Self::DJ_REST_AUTH,
-            AuthenticationClass::JwtCookieAuthentication,
-        ),
-    ];
-
-    /// The class name as simplejwt / DRF spell it, e.g. `JWTAuthentication` (the first entry of
-    /// `ALL` for the class, so never the alias).
-    pub fn as_str(&self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, _, class)| class == self)
-            .map_or("", |(short, _, _)| short)
-    }
-}
-
-impl fmt::Display for AuthenticationClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for AuthenticationClass {
-    type Err = UnknownChoice;
-
-    /// Accepts the short name or the dotted Django path (in the class's own module).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let text = s.trim();
-        Self::ALL
-            .iter()
-            .find(|(short, module, _)| {
-                text == *short || text.strip_prefix(module) == Some(short)
-            })
-            .map(|&(_, _, class)| class)
-            .ok_or_else(|| UnknownChoice {
-                value: s.to_owned(),
-                what: "authentication class",
-                valid: Self::ALL.iter().map(|&(short, _, _)| short).collect(),
-                note: " (optionally as the dotted path, e.g. \"rest_framework_simplejwt.authentication.JWTAuthentication\" or \"rest_framework.authentication.BasicAuthentication\" or \"dj_rest_auth.jwt_auth.JWTCookieAuthentication\"; DRF's session and token authentication are not supported)",
-            })
-    }
-}
-
-impl<'de> Deserialize<'de> for AuthenticationClass {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
+        "JWTTokenUserAuthentication" in SIMPLEJWT => JwtStatelessUserAuthentication,
+        "JWTCookieAuthentication" in "dj_rest_auth.jwt_auth." => JwtCookieAuthentication,
     }
 }
 
@@ -277,7 +230,7 @@ mod tests {
 
     #[test]
     fn algorithms_round_trip_through_names_and_serde() {
-        for (name, alg) in Algorithm::ALL {
+        for &(name, _, alg) in Algorithm::ALL {
             assert_eq!(name.parse::<Algorithm>(), Ok(alg));
             assert_eq!(alg.to_string(), name);
             // serde's derive names the variants exactly like the JOSE names.

@@ -24,7 +24,7 @@
 //!
 //! ```text
 //! /// `QUERY_TIMEOUT`, default 10 seconds: what it does, in a sentence.
-//! #[serde(deserialize_with = "check::query_timeout")]   // only if it has a rule
+//! #[serde(deserialize_with = "validate::query_timeout")]   // only if it has a rule
 //! #[default(Duration::from_secs(10))]                   // only if not the type's Default
 //! pub query_timeout: Duration,
 //! ```
@@ -37,8 +37,9 @@
 //! messages (key, where its value came from, what was expected): `bool`, `String`, `Option<_>`
 //! (empty = unset), `Vec<_>` (one string = a list of one), `u32`, `usize`, `Duration` (seconds or
 //! "5m") and the choice enums (`choices.rs`) need nothing more; a composite value is a
-//! `deserialize_with` function. A rule (`validate::*`: a reason that the message shows after the
-//! key and where its value came from) is one line of the `check` module at the end of this file.
+//! `deserialize_with` function. A rule is named once, in the field's attribute: a `validate::*`
+//! function (declared with `rules!`: the reason that the message shows after the key and where
+//! its value came from), which reads the field's type and then checks its value.
 //!
 //! What takes more than that: a platform environment alias (`DATABASE_URL`, `REDIS_URL`, ...) is
 //! one more arm in `sources::classify`; a key whose value must never be echoed in messages, one
@@ -137,7 +138,7 @@ pub(crate) struct TopLevel {
     #[serde(deserialize_with = "password_validators::parse")]
     #[default(PasswordValidator::django_defaults())]
     auth_password_validators: Vec<PasswordValidator>,
-    #[serde(deserialize_with = "check::csrf_trusted_origins")]
+    #[serde(deserialize_with = "validate::csrf_trusted_origins")]
     csrf_trusted_origins: Vec<String>,
 }
 
@@ -152,14 +153,14 @@ fn by_hand<'de, D: Deserializer<'de>, T>(_: D) -> Result<T, D::Error> {
 #[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields, default)]
 pub struct RestAuth {
     /// `JWT_AUTH_COOKIE`: the access token's cookie, default none (no access cookie).
-    #[serde(deserialize_with = "check::cookie")]
+    #[serde(deserialize_with = "validate::cookie")]
     pub jwt_auth_cookie: Option<String>,
     /// `JWT_AUTH_REFRESH_COOKIE`: the refresh token's cookie, default none (no refresh cookie).
-    #[serde(deserialize_with = "check::cookie")]
+    #[serde(deserialize_with = "validate::cookie")]
     pub jwt_auth_refresh_cookie: Option<String>,
     /// `JWT_AUTH_REFRESH_COOKIE_PATH`, default `/api/token/` (dj-rest-auth: `/`): the refresh
     /// cookie goes to the token views (refresh, logout) and nowhere else.
-    #[serde(deserialize_with = "check::cookie_path")]
+    #[serde(deserialize_with = "validate::cookie_path")]
     #[default("/api/token/".to_owned())]
     pub jwt_auth_refresh_cookie_path: String,
     /// `JWT_AUTH_SECURE`, default true (dj-rest-auth: false): cookies only over HTTPS.
@@ -173,7 +174,7 @@ pub struct RestAuth {
     #[default(SameSite::Lax)]
     pub jwt_auth_samesite: SameSite,
     /// `JWT_AUTH_COOKIE_DOMAIN`, default none (the cookies belong to the host that set them).
-    #[serde(deserialize_with = "check::cookie_domain")]
+    #[serde(deserialize_with = "validate::cookie_domain")]
     pub jwt_auth_cookie_domain: Option<String>,
     /// `JWT_AUTH_COOKIE_USE_CSRF`, default true (dj-rest-auth: false): a request authenticated by
     /// a cookie must pass Django's CSRF check on unsafe methods.
@@ -252,34 +253,34 @@ pub struct SimpleJwt {
     /// `LEEWAY`: clock skew tolerated when checking `exp`/`nbf`. Default 0.
     pub leeway: Duration,
     /// `AUTH_HEADER_TYPES`, default `["Bearer"]`; never empty.
-    #[serde(deserialize_with = "check::auth_header_types")]
+    #[serde(deserialize_with = "validate::auth_header_types")]
     #[default(_code = r#"vec!["Bearer".to_owned()]"#)]
     pub auth_header_types: Vec<String>,
     /// `AUTH_HEADER_NAME`, default `HTTP_AUTHORIZATION` (Django `request.META` spelling).
-    #[serde(deserialize_with = "check::auth_header_name")]
+    #[serde(deserialize_with = "validate::auth_header_name")]
     #[default("HTTP_AUTHORIZATION".to_owned())]
     pub auth_header_name: String,
     /// `USER_ID_FIELD`, default `id`.
     #[default(UserIdField::Id)]
     pub user_id_field: UserIdField,
     /// `USER_ID_CLAIM`, default `user_id`.
-    #[serde(deserialize_with = "check::not_empty")]
+    #[serde(deserialize_with = "validate::not_empty")]
     #[default("user_id".to_owned())]
     pub user_id_claim: String,
     /// `AUTH_TOKEN_CLASSES`: token kinds that authenticate requests, default `[AccessToken]`.
-    #[serde(deserialize_with = "check::auth_token_classes")]
+    #[serde(deserialize_with = "validate::auth_token_classes")]
     #[default(_code = r#"vec![TokenClass::AccessToken]"#)]
     pub auth_token_classes: Vec<TokenClass>,
     /// `TOKEN_TYPE_CLAIM`, default `token_type`.
-    #[serde(deserialize_with = "check::not_empty")]
+    #[serde(deserialize_with = "validate::not_empty")]
     #[default("token_type".to_owned())]
     pub token_type_claim: String,
     /// `JTI_CLAIM`, default `jti`.
-    #[serde(deserialize_with = "check::not_empty")]
+    #[serde(deserialize_with = "validate::not_empty")]
     #[default("jti".to_owned())]
     pub jti_claim: String,
     /// `SLIDING_TOKEN_REFRESH_EXP_CLAIM`, default `refresh_exp`.
-    #[serde(deserialize_with = "check::not_empty")]
+    #[serde(deserialize_with = "validate::not_empty")]
     #[default("refresh_exp".to_owned())]
     pub sliding_token_refresh_exp_claim: String,
     /// `SLIDING_TOKEN_LIFETIME`, default 5 minutes.
@@ -292,7 +293,7 @@ pub struct SimpleJwt {
     /// when the password changes.
     pub check_revoke_token: bool,
     /// `REVOKE_TOKEN_CLAIM`, default `hash_password`.
-    #[serde(deserialize_with = "check::not_empty")]
+    #[serde(deserialize_with = "validate::not_empty")]
     #[default("hash_password".to_owned())]
     pub revoke_token_claim: String,
     /// `CHECK_USER_IS_ACTIVE`, default true.
@@ -338,15 +339,8 @@ impl SimpleJwt {
     /// The HTTP header to read, from Django's `META` spelling:
     /// `HTTP_AUTHORIZATION` -> `authorization`, `HTTP_X_AUTH` -> `x-auth`.
     pub fn auth_header(&self) -> String {
-        header_from_meta(&self.auth_header_name)
+        validate::header_from_meta(&self.auth_header_name)
     }
-}
-
-/// Django `request.META` key to HTTP header name: strip `HTTP_`, `_` -> `-`, lower case.
-fn header_from_meta(name: &str) -> String {
-    let name = name.trim();
-    let name = name.strip_prefix("HTTP_").unwrap_or(name);
-    name.replace('_', "-").to_ascii_lowercase()
 }
 
 /// `AUDIENCE`: one or several `aud` values; an empty string or list means none, like
@@ -364,11 +358,11 @@ fn audience<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::E
 #[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields, default)]
 pub struct Databases {
     /// `URL`, default `sqlite:///db.sqlite3`; the `DATABASE_URL` environment variable overrides it.
-    #[serde(deserialize_with = "check::not_empty")]
+    #[serde(deserialize_with = "validate::not_empty")]
     #[default("sqlite:///db.sqlite3".to_owned())]
     pub url: String,
     /// `POOL_SIZE`, default 10, at least 1.
-    #[serde(deserialize_with = "check::at_least_one_u32")]
+    #[serde(deserialize_with = "validate::at_least_one")]
     #[default(10)]
     pub pool_size: u32,
     /// `CONNECT_TIMEOUT`, default 5 seconds.
@@ -376,7 +370,7 @@ pub struct Databases {
     pub connect_timeout: Duration,
     /// `QUERY_TIMEOUT`, default 10 seconds: PostgreSQL only, the longest a request's queries may
     /// take before the connection is given up (see `users::deadline`).
-    #[serde(deserialize_with = "check::query_timeout")]
+    #[serde(deserialize_with = "validate::query_timeout")]
     #[default(Duration::from_secs(10))]
     pub query_timeout: Duration,
     /// `SQLITE_SYNCHRONOUS`, default `FULL`: SQLite only, its `PRAGMA synchronous`.
@@ -436,28 +430,28 @@ impl fmt::Debug for Databases {
 pub struct Server {
     /// `BIND`: `host:port` or `unix:/path.sock` addresses, default `["127.0.0.1:8000"]`;
     /// `PORT=N` means `["0.0.0.0:N"]`.
-    #[serde(deserialize_with = "check::bind")]
+    #[serde(deserialize_with = "validate::bind")]
     #[default(_code = r#"vec!["127.0.0.1:8000".to_owned()]"#)]
     pub bind: Vec<String>,
     /// `WORKERS`: worker processes, default none (one per core); `WEB_CONCURRENCY` also sets it.
     #[serde(deserialize_with = "workers")]
     pub workers: Option<usize>,
     /// `THREADS`: request-handling threads in each worker process, default 1.
-    #[serde(deserialize_with = "check::at_least_one_usize")]
+    #[serde(deserialize_with = "validate::at_least_one")]
     #[default(1)]
     pub threads: usize,
     /// `MAX_BODY_SIZE` in bytes, default 2.5 MiB (Django's `DATA_UPLOAD_MAX_MEMORY_SIZE`).
-    #[serde(deserialize_with = "check::at_least_one_usize")]
+    #[serde(deserialize_with = "validate::at_least_one")]
     #[default(2_621_440)]
     pub max_body_size: usize,
     /// `LIMIT_REQUEST_LINE`: the longest request line (`GET /path?query HTTP/1.1`) in bytes,
     /// default 4094; longer ones get 414. 0 = no limit; at most 8190 (gunicorn's).
-    #[serde(deserialize_with = "check::limit_request_line")]
+    #[serde(deserialize_with = "validate::limit_request_line")]
     #[default(4094)]
     pub limit_request_line: usize,
     /// `LIMIT_REQUEST_FIELDS`: the most header fields a request may have, default 100; more get
     /// 431. 0 = gunicorn's maximum, 32768.
-    #[serde(deserialize_with = "check::limit_request_fields")]
+    #[serde(deserialize_with = "validate::limit_request_fields")]
     #[default(100)]
     pub limit_request_fields: usize,
     /// `LIMIT_REQUEST_FIELD_SIZE`: the longest header field (`Name: value` and its CRLF) in
@@ -489,15 +483,15 @@ pub struct Server {
 
 impl Server {
     /// gunicorn's largest `limit_request_line` (`MAX_REQUEST_LINE`).
-    pub const MAX_REQUEST_LINE: usize = 8190;
+    pub const MAX_REQUEST_LINE: usize = validate::MAX_REQUEST_LINE;
     /// gunicorn's largest `limit_request_fields` (`MAX_HEADERS`), and what 0 means.
-    pub const MAX_REQUEST_FIELDS: usize = 32768;
+    pub const MAX_REQUEST_FIELDS: usize = validate::MAX_REQUEST_FIELDS;
 }
 
 /// `WORKERS`: at least 1 (an empty value is not a number here, unlike other optional keys).
 fn workers<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
     let n = usize::deserialize(d)?;
-    validate::at_least_one(n).map_err(serde::de::Error::custom)?;
+    validate::positive(&n).map_err(serde::de::Error::custom)?;
     Ok(Some(n))
 }
 
@@ -506,7 +500,7 @@ fn workers<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
 #[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields, default)]
 pub struct Passwords {
     /// `BCRYPT_ROUNDS`: bcrypt cost, default 12 (Django's `BCryptSHA256PasswordHasher`), 4..=16.
-    #[serde(deserialize_with = "check::bcrypt_rounds")]
+    #[serde(deserialize_with = "validate::bcrypt_rounds")]
     #[default(12)]
     pub bcrypt_rounds: u32,
 }
@@ -518,7 +512,7 @@ pub struct Caches {
     /// `URL`, default `locmem://` (in-process); `redis://host:6379/0` shares counters between
     /// instances. The `CACHE_URL` environment variable overrides it, and `REDIS_URL` (Heroku
     /// Redis') does when neither `CACHE_URL` nor `CACHES__URL` is set.
-    #[serde(deserialize_with = "check::cache_url")]
+    #[serde(deserialize_with = "validate::cache_url")]
     #[default("locmem://".to_owned())]
     pub url: String,
     /// `KEY_PREFIX`, default empty: prepended to every cache key (Django's `KEY_PREFIX`).
@@ -527,7 +521,7 @@ pub struct Caches {
     /// row it loaded to authenticate a token (JWTAuthentication's `get_user`), so a burst of
     /// requests costs one lookup. A deactivation, password change or deletion made elsewhere
     /// takes effect within this time. Zero looks the user up on every request, as DRF does.
-    #[serde(deserialize_with = "check::user_ttl")]
+    #[serde(deserialize_with = "validate::user_ttl")]
     #[default(Duration::from_secs(1))]
     pub user_ttl: Duration,
     /// `TLS_VERIFY`, default true: check a `rediss://` server's certificate. Heroku Redis serves
@@ -558,7 +552,7 @@ pub struct BruteForce {
     pub enabled: bool,
     /// `FAILURE_FACTOR`, default 5 (Keycloak's `failureFactor`, 30 there): failures of one
     /// username before it is locked; at least 1.
-    #[serde(deserialize_with = "check::failure_factor")]
+    #[serde(deserialize_with = "validate::failure_factor")]
     #[default(5)]
     pub failure_factor: u32,
     /// `ADDRESS_FAILURE_FACTOR`, default 50 (ours): failures from one client address, whatever
@@ -567,60 +561,16 @@ pub struct BruteForce {
     pub address_failure_factor: u32,
     /// `WAIT_INCREMENT`, default 1 minute (Keycloak's `waitIncrementSeconds`): the lock after a
     /// failure is this times failures / factor, so it grows with every further factor failures.
-    #[serde(deserialize_with = "check::lockout_duration")]
+    #[serde(deserialize_with = "validate::lockout_duration")]
     #[default(Duration::from_secs(60))]
     pub wait_increment: Duration,
     /// `MAX_WAIT`, default 15 minutes (Keycloak's `maxFailureWaitSeconds`): the longest lock.
-    #[serde(deserialize_with = "check::lockout_duration")]
+    #[serde(deserialize_with = "validate::lockout_duration")]
     #[default(Duration::from_secs(15 * 60))]
     pub max_wait: Duration,
     /// `FAILURE_RESET_TIME`, default 12 hours (Keycloak's `maxDeltaTimeSeconds`): counters start
     /// again from zero this long after the last counted attempt.
-    #[serde(deserialize_with = "check::lockout_duration")]
+    #[serde(deserialize_with = "validate::lockout_duration")]
     #[default(Duration::from_secs(12 * 60 * 60))]
     pub failure_reset_time: Duration,
-}
-
-/// The rules of single keys, as `deserialize_with` functions.
-mod check {
-    use super::*;
-
-    /// `deserialize_with` functions for fields with a rule: the field's own `Deserialize`, then the
-    /// rule, whose reason the message shows after the key and where its value came from.
-    macro_rules! checked {
-        ($($name:ident: $ty:ty = $rule:expr;)*) => {$(
-            pub(crate) fn $name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
-                let value = <$ty as serde::Deserialize>::deserialize(d)?;
-                let rule: fn(&$ty) -> crate::validate::Rule = $rule;
-                rule(&value).map_err(serde::de::Error::custom)?;
-                Ok(value)
-            }
-        )*};
-    }
-
-    checked! {
-        cookie: Option<String> =
-            |cookie| cookie.as_deref().map_or(Ok(()), validate::cookie_name);
-        cookie_path: String = |path| validate::cookie_path(path);
-        cookie_domain: Option<String> =
-            |domain| domain.as_deref().map_or(Ok(()), validate::cookie_domain);
-        not_empty: String = |text| validate::not_empty(text);
-        auth_header_types: Vec<String> = |types| validate::auth_header_types(types);
-        auth_header_name: String =
-            |name| validate::auth_header_name(name, &header_from_meta(name));
-        auth_token_classes: Vec<TokenClass> =
-            |classes| validate::not_empty_list(classes, "[\"AccessToken\"]");
-        at_least_one_u32: u32 = |&n| validate::at_least_one(n);
-        at_least_one_usize: usize = |&n| validate::at_least_one(n);
-        query_timeout: Duration = |d| validate::query_timeout(*d);
-        bind: Vec<String> = |b| validate::bind(b);
-        limit_request_line: usize = |&n| validate::at_most(n, Server::MAX_REQUEST_LINE);
-        limit_request_fields: usize = |&n| validate::at_most(n, Server::MAX_REQUEST_FIELDS);
-        bcrypt_rounds: u32 = |&r| validate::bcrypt_rounds(r);
-        cache_url: String = |url| validate::cache_url(url);
-        user_ttl: Duration = validate::user_ttl;
-        failure_factor: u32 = validate::failure_factor;
-        lockout_duration: Duration = |d| validate::lockout_duration(*d);
-        csrf_trusted_origins: Vec<String> = |origins| validate::csrf_trusted_origins(origins);
-    }
 }

@@ -90,13 +90,6 @@ impl PasswordValidator {
     }
 }
 
-const CLASSES: [&str; 4] = [
-    "UserAttributeSimilarityValidator",
-    "MinimumLengthValidator",
-    "CommonPasswordValidator",
-    "NumericPasswordValidator",
-];
-
 /// The setting's value: a list of `{ NAME = "...", OPTIONS = { ... } }` tables.
 pub(crate) fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PasswordValidator>, D::Error> {
     const EXPECTED: &str =
@@ -133,8 +126,7 @@ fn one(table: &toml::Table) -> std::result::Result<PasswordValidator, String> {
         Some(_) => return Err("OPTIONS must be a table, e.g. { min_length = 10 }".to_owned()),
         None => &empty,
     };
-    let options = Options { class, options };
-    let validator = match class {
+    let (validator, known): (_, &[&str]) = match class {
         "UserAttributeSimilarityValidator" => {
             let user_attributes = match options.get("user_attributes") {
                 Some(value) => user_attributes(value)?,
@@ -148,70 +140,58 @@ fn one(table: &toml::Table) -> std::result::Result<PasswordValidator, String> {
             if max_similarity < 0.1 {
                 return Err("max_similarity must be at least 0.1".to_owned());
             }
-            PasswordValidator::UserAttributeSimilarity {
+            let validator = PasswordValidator::UserAttributeSimilarity {
                 user_attributes,
                 max_similarity,
-            }
+            };
+            (validator, &["user_attributes", "max_similarity"])
         }
-        "MinimumLengthValidator" => PasswordValidator::MinimumLength {
-            min_length: match options.get("min_length") {
+        "MinimumLengthValidator" => {
+            let min_length = match options.get("min_length") {
                 Some(toml::Value::Integer(n)) => usize::try_from(*n)
                     .map_err(|_| format!("min_length must not be negative, got {n}"))?,
                 Some(_) => return Err("min_length must be a whole number".to_owned()),
                 None => 8,
-            },
-        },
-        "CommonPasswordValidator" => PasswordValidator::CommonPassword {
-            password_list_path: match options.get("password_list_path") {
+            };
+            (
+                PasswordValidator::MinimumLength { min_length },
+                &["min_length"],
+            )
+        }
+        "CommonPasswordValidator" => {
+            let password_list_path = match options.get("password_list_path") {
                 Some(toml::Value::String(path)) => Some(PathBuf::from(path)),
                 Some(_) => {
                     return Err("password_list_path must be a string (a file path)".to_owned())
                 }
                 None => None,
-            },
-        },
-        "NumericPasswordValidator" => PasswordValidator::NumericPassword,
+            };
+            let validator = PasswordValidator::CommonPassword { password_list_path };
+            (validator, &["password_list_path"])
+        }
+        "NumericPasswordValidator" => (PasswordValidator::NumericPassword, &[]),
         _ => {
             return Err(format!(
                 "unknown validator {name:?}; known: {} (optionally as \"{MODULE}<name>\")",
-                CLASSES.join(", ")
+                PasswordValidator::django_defaults()
+                    .iter()
+                    .map(PasswordValidator::class_name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
         }
     };
-    options.refuse_leftovers()?;
-    Ok(validator)
-}
-
-/// A validator's OPTIONS, consumed one by one so that a misspelt option is an error (Django
-/// would fail with a TypeError at the first password change instead).
-struct Options<'a> {
-    class: &'a str,
-    options: &'a toml::Table,
-}
-
-impl Options<'_> {
-    fn get(&self, name: &str) -> Option<&toml::Value> {
-        self.options.get(name)
-    }
-
-    fn refuse_leftovers(&self) -> std::result::Result<(), String> {
-        let known: &[&str] = match self.class {
-            "UserAttributeSimilarityValidator" => &["user_attributes", "max_similarity"],
-            "MinimumLengthValidator" => &["min_length"],
-            "CommonPasswordValidator" => &["password_list_path"],
-            _ => &[],
-        };
-        match self.options.keys().find(|k| !known.contains(&k.as_str())) {
-            Some(unknown) if known.is_empty() => {
-                Err(format!("{} takes no OPTIONS, got {unknown:?}", self.class))
-            }
-            Some(unknown) => Err(format!(
-                "{} has no option {unknown:?}; its options: {}",
-                self.class,
-                known.join(", ")
-            )),
-            None => Ok(()),
+    // Every option is consumed, so that a misspelt one is an error (Django would fail with a
+    // TypeError at the first password change instead).
+    match options.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(unknown) if known.is_empty() => {
+            Err(format!("{class} takes no OPTIONS, got {unknown:?}"))
         }
+        Some(unknown) => Err(format!(
+            "{class} has no option {unknown:?}; its options: {}",
+            known.join(", ")
+        )),
+        None => Ok(validator),
     }
 }
 

@@ -38,17 +38,14 @@ pub(crate) fn sections() -> &'static [(&'static str, &'static [&'static str])] {
 
 /// What may appear at the top level of the file: the top-level keys, then the sections.
 pub(crate) fn top_level_listing() -> &'static [&'static str] {
-    static NAMES: OnceLock<Vec<String>> = OnceLock::new();
-    static LISTING: OnceLock<Vec<&str>> = OnceLock::new();
-    let names = NAMES.get_or_init(|| {
-        let sections = sections().iter().map(|(name, _)| format!("[{name}]"));
-        top_level_keys()
+    static LISTING: OnceLock<Vec<&'static str>> = OnceLock::new();
+    LISTING.get_or_init(|| {
+        // Built once per process: the `[NAME]` strings live as long as the list.
+        let sections = sections()
             .iter()
-            .map(|k| k.to_string())
-            .chain(sections)
-            .collect()
-    });
-    LISTING.get_or_init(|| names.iter().map(String::as_str).collect())
+            .map(|(name, _)| &*format!("[{name}]").leak());
+        top_level_keys().iter().copied().chain(sections).collect()
+    })
 }
 
 /// A section's keys, in field order: the names serde's derive passes to `deserialize_struct`.

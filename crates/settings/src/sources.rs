@@ -104,28 +104,25 @@ pub(crate) enum EnvVar {
 /// Sorts an environment variable name. `SECTION__KEY` with a known section but unknown key is an
 /// error, as is a known section spelt in lower case (figment-style lowercasing is not applied).
 pub(crate) fn classify(var: &str) -> Result<EnvVar, SettingsError> {
-    match var {
-        // SECRET_KEY: the Django secret; also signs JWTs unless SIMPLE_JWT__SIGNING_KEY is set.
-        // DEBUG: development mode (weak secrets only warn).
-        "SECRET_KEY" => return Ok(EnvVar::Setting(Key::top("SECRET_KEY"))),
-        "DEBUG" => return Ok(EnvVar::Setting(Key::top("DEBUG"))),
-        // AUTH_PASSWORD_VALIDATORS: a TOML list, e.g. [{ NAME = "MinimumLengthValidator" }].
-        "AUTH_PASSWORD_VALIDATORS" => {
-            return Ok(EnvVar::Setting(Key::top("AUTH_PASSWORD_VALIDATORS")))
-        }
-        // CSRF_TRUSTED_ORIGINS: Django's, a list or one origin, e.g. https://app.example.com.
-        "CSRF_TRUSTED_ORIGINS" => return Ok(EnvVar::Setting(Key::top("CSRF_TRUSTED_ORIGINS"))),
-        // DATABASE_URL: dj-database-url / Heroku convention for DATABASES.URL.
-        "DATABASE_URL" => return Ok(EnvVar::Alias(Key::in_section(DATABASES, "URL"))),
-        // CACHE_URL: django-environ convention for CACHES.URL (locmem:// or redis://...).
-        "CACHE_URL" => return Ok(EnvVar::Alias(Key::in_section(CACHES, "URL"))),
-        // REDIS_URL: what Heroku Redis (and others) set; CACHES.URL unless CACHE_URL is set.
-        "REDIS_URL" => return Ok(EnvVar::Alias(Key::in_section(CACHES, "URL"))),
-        // PORT: Heroku-style port to listen on, on all interfaces; becomes SERVER.BIND.
-        "PORT" => return Ok(EnvVar::Alias(Key::in_section(SERVER, "BIND"))),
-        // WEB_CONCURRENCY: Heroku / gunicorn convention for the worker count; SERVER.WORKERS.
-        "WEB_CONCURRENCY" => return Ok(EnvVar::Alias(Key::in_section(SERVER, "WORKERS"))),
-        _ => {}
+    // A top-level key by its own name: SECRET_KEY, DEBUG, AUTH_PASSWORD_VALIDATORS (a TOML list),
+    // CSRF_TRUSTED_ORIGINS (a list or one origin).
+    if let Some(key) = schema::top_level(var) {
+        return Ok(EnvVar::Setting(Key::top(key)));
+    }
+    let alias = match var {
+        // dj-database-url / Heroku convention for DATABASES.URL.
+        "DATABASE_URL" => Some((DATABASES, "URL")),
+        // CACHE_URL: django-environ's, for CACHES.URL (locmem:// or redis://...); REDIS_URL: what
+        // Heroku Redis (and others) set, CACHES.URL unless CACHE_URL is set.
+        "CACHE_URL" | "REDIS_URL" => Some((CACHES, "URL")),
+        // Heroku-style port to listen on, on all interfaces; becomes SERVER.BIND.
+        "PORT" => Some((SERVER, "BIND")),
+        // Heroku / gunicorn convention for the worker count; SERVER.WORKERS.
+        "WEB_CONCURRENCY" => Some((SERVER, "WORKERS")),
+        _ => None,
+    };
+    if let Some((section, name)) = alias {
+        return Ok(EnvVar::Alias(Key::in_section(section, name)));
     }
     // SECTION__KEY: any setting of a section, e.g. SIMPLE_JWT__ACCESS_TOKEN_LIFETIME=10m.
     let Some((prefix, name)) = var.split_once("__") else {
