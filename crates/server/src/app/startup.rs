@@ -125,36 +125,22 @@ pub fn serve_with(
         if let Some(heartbeat) = &heartbeat {
             heartbeat.watch_this_loop();
         }
-        // Per worker thread: the middleware closures hold cheap `Rc`s.
-        let trusted: Rc<[settings::TrustedProxy]> = trusted.iter().copied().collect();
-        let access_log = Arc::clone(&access_log);
-        let routes = Rc::new(crate::middleware::metrics::RouteCache::default());
+        // Per worker thread: the middleware closure holds a cheap `Rc`.
+        let stack = Rc::new(crate::middleware::stack::Stack {
+            limits: head_limits,
+            trusted: trusted.iter().copied().collect(),
+            access_log: Arc::clone(&access_log),
+            timeout,
+            state: state.clone(),
+            routes: crate::middleware::metrics::RouteCache::default(),
+        });
         App::new()
             .app_data(state.clone())
             .app_data(limit)
-            // Innermost: the access line below records its 503.
+            // Every middleware in one layer (`crate::middleware::stack`): gunicorn's limits, the
+            // proxy, the request id, metrics, the access line, the timeout, the common headers.
             .wrap(from_fn(move |req, next| {
-                crate::middleware::timeout::middleware(timeout, req, next)
-            }))
-            // gunicorn's LIMIT_REQUEST_*: measured outermost, answered here (logged, with the
-            // common headers), before routing and before the body is read.
-            .wrap(from_fn(crate::middleware::request_limits::refuse))
-            // The request line, never headers: an Authorization header must not reach a log.
-            .wrap(from_fn(move |req, next| {
-                crate::middleware::access_log::middleware(Arc::clone(&access_log), req, next)
-            }))
-            // Outside the access log, so its line can carry the request id; times every answer
-            // and adds the headers every answer carries (`crate::middleware::headers`).
-            .wrap(from_fn(move |req, next| {
-                crate::app::observe::middleware(Rc::clone(&routes), req, next)
-            }))
-            // The client address is known before anything logs it.
-            .wrap(from_fn(move |req, next| {
-                crate::middleware::proxy::middleware(Rc::clone(&trusted), req, next)
-            }))
-            // Outermost: the request head as the client sent it, before `proxy` rewrites it.
-            .wrap(from_fn(move |req, next| {
-                crate::middleware::request_limits::measure(head_limits, req, next)
+                crate::middleware::stack::middleware(Rc::clone(&stack), req, next)
             }))
             .configure(auth::configure)
             .configure(crate::app::health::configure)

@@ -11,20 +11,17 @@ use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use actix_web::body::{BodySize, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderMap, REFERER, USER_AGENT};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::Version;
-use actix_web::middleware::Next;
-use actix_web::HttpMessage;
 
 use settings::LogDestination;
 
-use crate::middleware::proxy::{push_addr, ClientInfo};
+use crate::middleware::proxy::push_addr;
 
 /// Where access lines go.
 #[derive(Debug)]
@@ -181,20 +178,34 @@ impl AccessLog {
         matches!(self, AccessLog::Off)
     }
 
-    fn write_line(&self, line: &str) {
+    /// Writes one entry's line; into the buffer through a per-thread line, not a new string.
+    pub fn record(&self, entry: &Entry<'_>) {
         match self {
             AccessLog::Off => {}
-            AccessLog::Log => log::info!(target: "access", "{line}"),
-            AccessLog::Buffered(buffer) => buffer.push(line),
+            AccessLog::Log => log::info!(target: "access", "{}", entry.format()),
+            AccessLog::Buffered(buffer) => LINE.with_borrow_mut(|line| {
+                line.clear();
+                entry.write_to(line);
+                buffer.push(line);
+            }),
         }
     }
 }
 
+thread_local! {
+    /// The line being written, reused: one allocation per thread rather than per request.
+    static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
 /// The fields of one line, gathered from the request and response.
 pub struct Entry<'a> {
-    pub client: &'a str,
-    pub time: chrono::DateTime<chrono::Local>,
-    pub request_line: &'a str,
+    /// The client (see [`crate::middleware::proxy`]); `None` prints `-`.
+    pub client: Option<IpAddr>,
+    pub time: SystemTime,
+    pub method: &'a str,
+    /// The request target as sent: path and query.
+    pub target: &'a str,
+    pub version: Version,
     pub status: u16,
     pub size: Option<u64>,
     pub referer: Option<&'a str>,
@@ -205,35 +216,61 @@ pub struct Entry<'a> {
 }
 
 impl Entry<'_> {
-    /// The line, built in one buffer: this runs on every request (it was a tenth of the CPU of
-    /// a verify request in bench/run's profile when it used `format!` and per-field strings).
+    /// The line.
     pub fn format(&self) -> String {
         let mut line = String::with_capacity(192);
-        push_escaped(&mut line, self.client);
+        self.write_to(&mut line);
+        line
+    }
+
+    /// Appends the line, built piece by piece: this runs on every request (it was a tenth of
+    /// the CPU of a verify request in bench/run's profile when it used `format!` and per-field
+    /// strings). Escaping is byte by byte, so the request line's pieces escaped one after the
+    /// other print as the whole line escaped at once.
+    pub fn write_to(&self, line: &mut String) {
+        push_addr(line, self.client);
         line.push_str(" - - [");
-        push_time(&mut line, &self.time);
+        push_time(line, self.time);
         line.push_str("] \"");
-        push_escaped(&mut line, self.request_line);
+        push_escaped(line, self.method);
+        line.push(' ');
+        push_escaped(line, self.target);
+        line.push(' ');
+        push_version(line, self.version);
         line.push_str("\" ");
-        push_decimal(&mut line, u128::from(self.status), 1);
+        push_decimal(line, u128::from(self.status), 1);
         line.push(' ');
         match self.size {
-            Some(n) => push_decimal(&mut line, u128::from(n), 1),
+            Some(n) => push_decimal(line, u128::from(n), 1),
             None => line.push('-'),
         }
         line.push_str(" \"");
-        push_escaped(&mut line, self.referer.unwrap_or("-"));
+        push_escaped(line, self.referer.unwrap_or("-"));
         line.push_str("\" \"");
-        push_escaped(&mut line, self.user_agent.unwrap_or("-"));
+        push_escaped(line, self.user_agent.unwrap_or("-"));
         // Seconds with six decimals, in integers (`{:.6}` of an f64 took the float formatter).
         let micros = self.duration.as_micros();
         line.push_str("\" ");
-        push_decimal(&mut line, micros / 1_000_000, 1);
+        push_decimal(line, micros / 1_000_000, 1);
         line.push('.');
-        push_decimal(&mut line, micros % 1_000_000, 6);
+        push_decimal(line, micros % 1_000_000, 6);
         line.push(' ');
-        push_escaped(&mut line, self.request_id.unwrap_or("-"));
-        line
+        push_escaped(line, self.request_id.unwrap_or("-"));
+    }
+}
+
+/// `HTTP/1.1` and the like (`format!` with `Debug` of the version cost more than the rest of the
+/// line).
+fn push_version(line: &mut String, version: Version) {
+    match version {
+        Version::HTTP_09 => line.push_str("HTTP/0.9"),
+        Version::HTTP_10 => line.push_str("HTTP/1.0"),
+        Version::HTTP_11 => line.push_str("HTTP/1.1"),
+        Version::HTTP_2 => line.push_str("HTTP/2.0"),
+        Version::HTTP_3 => line.push_str("HTTP/3.0"),
+        _ => {
+            let _ = write!(line, "{version:?}");
+        }
     }
 }
 
@@ -257,17 +294,33 @@ thread_local! {
     static TIME_TEXT: RefCell<(i64, String)> = const { RefCell::new((i64::MIN, String::new())) };
 }
 
-/// `28/Nov/2025:19:56:01 +0000`, formatted at most once a second per thread.
-fn push_time(out: &mut String, time: &chrono::DateTime<chrono::Local>) {
-    TIME_TEXT.with_borrow_mut(|(second, text)| {
-        if *second != time.timestamp() {
-            *second = time.timestamp();
+/// `28/Nov/2025:19:56:01 +0000`, formatted at most once a second per thread: within a second
+/// the time costs one clock read (`SystemTime::now`), not chrono's local-time conversion.
+fn push_time(out: &mut String, time: SystemTime) {
+    let Some(second) = time
+        .duration_since(UNIX_EPOCH)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_secs()).ok())
+    else {
+        let _ = write!(
+            out,
+            "{}",
+            chrono::DateTime::<chrono::Local>::from(time).format(TIME_FORMAT)
+        );
+        return;
+    };
+    TIME_TEXT.with_borrow_mut(|(cached, text)| {
+        if *cached != second {
+            *cached = second;
             text.clear();
-            let _ = write!(text, "{}", time.format("%d/%b/%Y:%H:%M:%S %z"));
+            let local = chrono::DateTime::<chrono::Local>::from(time);
+            let _ = write!(text, "{}", local.format(TIME_FORMAT));
         }
         out.push_str(text);
     });
 }
+
+const TIME_FORMAT: &str = "%d/%b/%Y:%H:%M:%S %z";
 
 /// Appends `text` with quotes, backslashes and control or non-ASCII bytes escaped, so a client
 /// cannot forge lines.
@@ -291,83 +344,14 @@ fn push_escaped(out: &mut String, text: &str) {
     }
 }
 
-fn header(headers: &HeaderMap, name: actix_web::http::header::HeaderName) -> Option<&str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
+/// A request header's value when it is text.
+pub fn header(headers: &HeaderMap, name: HeaderName) -> Option<HeaderValue> {
+    headers.get(name).filter(|v| v.to_str().is_ok()).cloned()
 }
 
-/// Middleware: times the request and writes its line once the response is ready.
-pub async fn middleware(
-    log: Arc<AccessLog>,
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if log.is_off() {
-        return next.call(req).await;
-    }
-    let started = Instant::now();
-    let time = chrono::Local::now();
-    let mut client = String::with_capacity(40);
-    match req.extensions().get::<ClientInfo>() {
-        Some(info) => push_addr(&mut client, info.addr),
-        None => push_addr(&mut client, req.peer_addr().map(|a| a.ip().to_canonical())),
-    }
-    let request_line = request_line(&req);
-    let request_id = req
-        .extensions()
-        .get::<crate::middleware::request_id::RequestId>()
-        .map(|r| r.0.clone());
-    let referer = header(req.headers(), REFERER).map(str::to_owned);
-    let user_agent = header(req.headers(), USER_AGENT).map(str::to_owned);
-    let result = next.call(req).await;
-    let (status, size) = match &result {
-        Ok(res) => (
-            res.status().as_u16(),
-            match res.response().body().size() {
-                BodySize::Sized(n) => Some(n),
-                BodySize::None | BodySize::Stream => None,
-            },
-        ),
-        Err(e) => (e.as_response_error().status_code().as_u16(), None),
-    };
-    let entry = Entry {
-        client: &client,
-        time,
-        request_line: &request_line,
-        status,
-        size,
-        referer: referer.as_deref(),
-        user_agent: user_agent.as_deref(),
-        duration: started.elapsed(),
-        request_id: request_id.as_deref(),
-    };
-    log.write_line(&entry.format());
-    result
-}
-
-/// `METHOD TARGET VERSION`, pushed piece by piece (`format!` with `Debug` of the version cost
-/// more than the rest of the line).
-fn request_line(req: &ServiceRequest) -> String {
-    let target = req
-        .uri()
-        .path_and_query()
-        .map_or_else(|| req.path(), |pq| pq.as_str());
-    let mut line = String::with_capacity(target.len() + 20);
-    line.push_str(req.method().as_str());
-    line.push(' ');
-    line.push_str(target);
-    line.push(' ');
-    let version = req.version();
-    match version {
-        Version::HTTP_09 => line.push_str("HTTP/0.9"),
-        Version::HTTP_10 => line.push_str("HTTP/1.0"),
-        Version::HTTP_11 => line.push_str("HTTP/1.1"),
-        Version::HTTP_2 => line.push_str("HTTP/2.0"),
-        Version::HTTP_3 => line.push_str("HTTP/3.0"),
-        _ => {
-            let _ = write!(line, "{version:?}");
-        }
-    }
-    line
+/// The value of [`header`] as text.
+pub fn text(value: Option<&HeaderValue>) -> Option<&str> {
+    value.and_then(|v| v.to_str().ok())
 }
 
 #[cfg(test)]
@@ -381,9 +365,11 @@ mod tests {
             .with_ymd_and_hms(2025, 11, 28, 19, 56, 1)
             .unwrap();
         let entry = Entry {
-            client: "198.51.100.7",
-            time,
-            request_line: "POST /api/token/ HTTP/1.1",
+            client: Some("198.51.100.7".parse().unwrap()),
+            time: SystemTime::from(time),
+            method: "POST",
+            target: "/api/token/",
+            version: Version::HTTP_11,
             status: 200,
             size: Some(483),
             referer: None,
@@ -433,6 +419,32 @@ mod tests {
     }
 
     #[test]
+    fn the_request_line_escaped_in_pieces_is_the_line_escaped_whole() {
+        let target = "/a\"b?c=\\\n\u{e9}";
+        let mut whole = String::new();
+        push_escaped(&mut whole, &format!("GET {target} HTTP/1.1"));
+        let entry = Entry {
+            client: None,
+            time: SystemTime::UNIX_EPOCH,
+            method: "GET",
+            target,
+            version: Version::HTTP_11,
+            status: 200,
+            size: None,
+            referer: None,
+            user_agent: None,
+            duration: Duration::ZERO,
+            request_id: None,
+        };
+        let line = entry.format();
+        assert!(
+            line.contains(&format!("] \"{whole}\" 200 - \"-\" \"-\" 0.000000 -")),
+            "{line}"
+        );
+        assert!(line.starts_with("- - - ["), "{line}");
+    }
+
+    #[test]
     fn clients_cannot_inject_lines_or_quotes() {
         let mut out = String::from("kept ");
         push_escaped(&mut out, "a\"b\\c\nd\u{e9}");
@@ -444,9 +456,9 @@ mod tests {
         let first = chrono::Local.timestamp_opt(1_764_359_761, 0).unwrap();
         let next = chrono::Local.timestamp_opt(1_764_359_762, 0).unwrap();
         let (mut a, mut b, mut again) = (String::new(), String::new(), String::new());
-        push_time(&mut a, &first);
-        push_time(&mut b, &next);
-        push_time(&mut again, &first);
+        push_time(&mut a, SystemTime::from(first));
+        push_time(&mut b, SystemTime::from(next));
+        push_time(&mut again, SystemTime::from(first));
         assert_ne!(a, b);
         assert_eq!(a, again);
         assert_eq!(a, first.format("%d/%b/%Y:%H:%M:%S %z").to_string());

@@ -4,10 +4,10 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
-use std::time::Instant;
 
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::ServiceRequest;
 use actix_web::http::Method;
 use actix_web::{web, HttpResponse};
 
@@ -19,7 +19,7 @@ const UNMATCHED: &str = "unmatched";
 
 /// Standard methods by name; anything else (actix accepts extension methods) is "other", so a
 /// client cannot mint series.
-fn method_label(method: &Method) -> &'static str {
+pub(crate) fn method_label(method: &Method) -> &'static str {
     match *method {
         Method::GET => "GET",
         Method::HEAD => "HEAD",
@@ -35,6 +35,34 @@ fn method_label(method: &Method) -> &'static str {
 /// Method label, route label, status.
 type SeriesKey = (&'static str, Rc<str>, u16);
 
+/// FNV-1a: the keys are a few short strings of our own route table, hashed on every request;
+/// the default SipHash (built against hostile keys) cost several times as much. A client picks
+/// the path, but only paths that are their own route pattern are stored (at most
+/// [`MAX_CACHED_PATHS`]), so there is nothing to flood.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &byte in bytes {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+}
+
+type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+
 /// Per request thread (one per `App` instance, so per metrics registry): the route label of each
 /// static path already seen, and the series of each (method, route, status) already recorded.
 /// Without it every request walked the routes (`match_pattern`, allocating the pattern) and
@@ -42,8 +70,8 @@ type SeriesKey = (&'static str, Rc<str>, u16);
 /// only paths that are their own pattern are remembered, and series are keyed by pattern.
 #[derive(Default)]
 pub struct RouteCache {
-    routes: RefCell<HashMap<String, Rc<str>>>,
-    series: RefCell<HashMap<SeriesKey, RequestSeries>>,
+    routes: RefCell<FnvMap<String, Rc<str>>>,
+    series: RefCell<FnvMap<SeriesKey, RequestSeries>>,
 }
 
 /// More static paths than any route table here has: a bound, should a resource ever match
@@ -53,7 +81,7 @@ const MAX_CACHED_PATHS: usize = 512;
 impl RouteCache {
     /// The route label: the matched pattern, never the raw path (which would give every probed
     /// URL a series of its own), or [`UNMATCHED`].
-    fn route(&self, req: &ServiceRequest) -> Rc<str> {
+    pub fn route(&self, req: &ServiceRequest) -> Rc<str> {
         let path = req.path();
         if let Some(route) = self.routes.borrow().get(path) {
             return Rc::clone(route);
@@ -71,48 +99,27 @@ impl RouteCache {
             None => UNMATCHED.into(),
         }
     }
-}
 
-/// One request being timed: what its observation will be labelled with.
-pub struct Timing {
-    state: web::Data<AuthState>,
-    cache: Rc<RouteCache>,
-    route: Rc<str>,
-    method: &'static str,
-    started: Instant,
-}
-
-/// Starts timing a request (`None` in an app without auth state). The pattern is known before
-/// routing runs.
-pub fn start(req: &ServiceRequest, cache: &Rc<RouteCache>) -> Option<Timing> {
-    Some(Timing {
-        state: req.app_data::<web::Data<AuthState>>()?.clone(),
-        cache: Rc::clone(cache),
-        route: cache.route(req),
-        method: method_label(req.method()),
-        started: Instant::now(),
-    })
-}
-
-impl Timing {
-    /// Records the answer: its status, and the time to the response head.
-    pub fn finish<B>(self, result: &Result<ServiceResponse<B>, actix_web::Error>) {
-        let status = match result {
-            Ok(res) => res.status(),
-            Err(e) => e.as_response_error().status_code(),
-        }
-        .as_u16();
-        let seconds = self.started.elapsed().as_secs_f64();
-        let key = (self.method, self.route, status);
-        if let Some(series) = self.cache.series.borrow().get(&key) {
+    /// Records an answer: its (method, route, status) series, and the time to the response head.
+    /// The series is resolved once per thread and kept.
+    pub fn observe(
+        &self,
+        state: &AuthState,
+        method: &'static str,
+        route: Rc<str>,
+        status: u16,
+        seconds: f64,
+    ) {
+        let key = (method, route, status);
+        if let Some(series) = self.series.borrow().get(&key) {
             series.observe(seconds);
             return;
         }
-        let Some(series) = self.state.metrics.request_series(key.0, &key.1, status) else {
+        let Some(series) = state.metrics.request_series(key.0, &key.1, status) else {
             return;
         };
         series.observe(seconds);
-        self.cache.series.borrow_mut().insert(key, series);
+        self.series.borrow_mut().insert(key, series);
     }
 }
 

@@ -1,4 +1,4 @@
-//! What every request crosses, outermost first as `app::startup` wraps them: gunicorn's request
+//! What every request crosses, outermost first, as one layer (`stack`): gunicorn's request
 //! limits, the proxy (client address and scheme), the request id, metrics and the access line,
 //! the request timeout, and the security headers on the answer.
 
@@ -8,4 +8,5 @@ pub mod metrics;
 pub mod proxy;
 pub mod request_id;
 pub mod request_limits;
+pub mod stack;
 pub mod timeout;

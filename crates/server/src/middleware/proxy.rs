@@ -157,44 +157,56 @@ fn joined<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<Cow<'a, str>>
     Some(Cow::Owned(list))
 }
 
-/// Middleware: puts a [`ClientInfo`] in the request's extensions and leaves only the verdict in
-/// the forwarding headers (see the module documentation).
-pub async fn middleware(
-    trusted: Rc<[TrustedProxy]>,
-    mut req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let peer = req.peer_addr().map(|a| a.ip());
-    let trusted_peer = peer_is_trusted(peer, &trusted);
-    let info = if trusted_peer {
-        let headers = req.headers();
+/// Resolves the client of `req` and leaves only the verdict in the forwarding headers (see the
+/// module documentation); puts the address the throttles count by in the request's extensions.
+///
+/// Headers are only touched when there is something to change: a request that came without
+/// forwarding headers (the direct case) costs no header edit, and actix's `ConnectionInfo` then
+/// falls back to the peer, which is the resolved client (an IPv4-mapped peer is the exception: it
+/// is written as the canonical IPv4 address, as before).
+pub fn apply(req: &mut ServiceRequest, trusted: &[TrustedProxy]) -> ClientInfo {
+    let raw_peer = req.peer_addr().map(|a| a.ip());
+    let trusted_peer = peer_is_trusted(raw_peer, trusted);
+    let headers = req.headers();
+    let has_forwarded_for = headers.contains_key(X_FORWARDED_FOR);
+    let has_forwarded_proto = headers.contains_key(X_FORWARDED_PROTO);
+    let info = if trusted_peer && (has_forwarded_for || has_forwarded_proto) {
         resolve(
-            peer,
+            raw_peer,
             joined(headers, &X_FORWARDED_FOR).as_deref(),
             joined(headers, &X_FORWARDED_PROTO).as_deref(),
-            &trusted,
+            trusted,
         )
     } else {
-        resolve(peer, None, None, &trusted)
+        resolve(raw_peer, None, None, trusted)
     };
     let headers = req.headers_mut();
     headers.remove(FORWARDED);
-    headers.remove(X_FORWARDED_FOR);
-    headers.remove(X_FORWARDED_PROTO);
     if trusted_peer {
-        if let Some(addr) = info.addr {
-            let mut text = String::with_capacity(40);
-            push_addr(&mut text, Some(addr));
-            if let Ok(value) = HeaderValue::from_str(&text) {
-                headers.insert(X_FORWARDED_FOR, value);
+        // `insert` replaces every value the client or a proxy sent.
+        match info.addr {
+            Some(addr) if has_forwarded_for || Some(addr) != raw_peer => {
+                let mut text = String::with_capacity(40);
+                push_addr(&mut text, Some(addr));
+                if let Ok(value) = HeaderValue::from_str(&text) {
+                    headers.insert(X_FORWARDED_FOR, value);
+                }
             }
+            None if has_forwarded_for => {
+                headers.remove(X_FORWARDED_FOR);
+            }
+            _ => {}
         }
-        let scheme = HeaderValue::from_static(match info.scheme {
-            Scheme::Http => "http",
-            Scheme::Https => "https",
-        });
-        headers.insert(X_FORWARDED_PROTO, scheme);
+        if has_forwarded_proto {
+            let scheme = HeaderValue::from_static(match info.scheme {
+                Scheme::Http => "http",
+                Scheme::Https => "https",
+            });
+            headers.insert(X_FORWARDED_PROTO, scheme);
+        }
     } else {
+        headers.remove(X_FORWARDED_FOR);
+        headers.remove(X_FORWARDED_PROTO);
         headers.remove(X_FORWARDED_HOST);
     }
     if let Some(addr) = info.addr {
@@ -202,6 +214,16 @@ pub async fn middleware(
         req.extensions_mut()
             .insert(auth::api::request::ClientAddr(addr));
     }
+    info
+}
+
+/// Middleware of [`apply`] alone (the app runs it inside `crate::middleware::stack`).
+pub async fn middleware(
+    trusted: Rc<[TrustedProxy]>,
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let info = apply(&mut req, &trusted);
     req.extensions_mut().insert(info);
     next.call(req).await
 }

@@ -1,6 +1,8 @@
 //! gunicorn's request-head limits (`SERVER.LIMIT_REQUEST_LINE`, `LIMIT_REQUEST_FIELDS`,
 //! `LIMIT_REQUEST_FIELD_SIZE`): a request whose head breaks one is answered before routing and
-//! before its body is read, 414 or 431 in our JSON error shape.
+//! before its body is read, 414 or 431 in our JSON error shape (`crate::middleware::stack`
+//! measures the head first, before the proxy step rewrites it, and answers inside the access
+//! log and the common headers).
 //!
 //! actix-web parses the head before any middleware runs, and has hard limits of its own that
 //! come first and answer with an empty body: more than 96 header fields or a head over 128 KiB
@@ -11,12 +13,8 @@
 //! request line as `METHOD TARGET HTTP/1.1` and a field as `Name: value` plus its CRLF (a
 //! client that writes other whitespace around the colon is measured as if it wrote one space).
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::HeaderMap;
 use actix_web::http::{Method, Uri};
-use actix_web::middleware::Next;
-use actix_web::{HttpMessage, ResponseError};
 
 use auth::ApiError;
 
@@ -85,42 +83,11 @@ fn target_length(uri: &Uri) -> usize {
     scheme + authority + path
 }
 
-/// A head over the limits, measured by [`measure`] and answered by [`refuse`].
-struct Refused(ApiError);
-
-/// Outermost middleware: measures the head as it arrived, before other middleware adds headers
-/// to it (`crate::middleware::proxy` sets X-Forwarded-For and -Proto).
-pub async fn measure<B: MessageBody>(
-    limits: RequestLimits,
-    req: ServiceRequest,
-    next: Next<B>,
-) -> Result<ServiceResponse<B>, actix_web::Error> {
-    if let Err(refused) = limits.check(req.method(), req.uri(), req.headers()) {
-        req.extensions_mut().insert(Refused(refused));
-    }
-    next.call(req).await
-}
-
-/// Middleware inside the access log and `crate::app::observe` (so the refusal is logged and carries
-/// the headers every answer carries), before routing: answers a head [`measure`] refused, before
-/// anything reads the request further.
-pub async fn refuse<B: MessageBody>(
-    req: ServiceRequest,
-    next: Next<B>,
-) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
-    let refused = req.extensions_mut().remove::<Refused>();
-    match refused {
-        None => Ok(next.call(req).await?.map_into_left_body()),
-        Some(Refused(refused)) => Ok(req
-            .into_response(refused.error_response())
-            .map_into_right_body()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use actix_web::http::header::{HeaderName, HeaderValue};
+    use actix_web::ResponseError as _;
 
     fn limits(line: usize, fields: usize, field_size: usize) -> RequestLimits {
         RequestLimits::new(&settings::Server {

@@ -3,6 +3,8 @@
 //! whose handler was still waiting for the client's body, 408 `request_timeout` (the client
 //! stalled, not the server).
 //!
+//! Run by `crate::middleware::stack`, innermost.
+//!
 //! gunicorn kills the whole worker to stop a stuck request; an async worker can abandon just that
 //! request and keep serving the others. Work already handed to the blocking pool (a bcrypt hash)
 //! runs to its end, but nobody waits for it.
@@ -10,13 +12,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
-use actix_web::middleware::Next;
-use actix_web::{HttpMessage as _, HttpResponse, ResponseError};
-
-use auth::api::data::BodyProgress;
+use actix_web::http::header::{HeaderMap, CONTENT_LENGTH, TRANSFER_ENCODING, UPGRADE};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
 
 use auth::ApiError;
 
@@ -70,26 +68,23 @@ impl ResponseError for TimedOut {
     }
 }
 
-/// Middleware; a zero `limit` means no limit.
-pub async fn middleware<B: MessageBody>(
-    limit: Duration,
-    req: ServiceRequest,
-    next: Next<B>,
-) -> Result<ServiceResponse<B>, actix_web::Error> {
-    if limit.is_zero() {
-        return next.call(req).await;
-    }
-    // Cheap clones (the path shares the request's bytes): formatted only if the time runs out.
-    let (method, uri) = (req.method().clone(), req.uri().clone());
-    let progress = BodyProgress::default();
-    req.extensions_mut().insert(progress.clone());
-    match actix_web::rt::time::timeout(limit, next.call(req)).await {
-        Ok(result) => result,
-        Err(_elapsed) => Err(TimedOut {
+impl TimedOut {
+    /// The answer for `method path` after `limit`; `awaiting_body` when its handler was waiting
+    /// for the client's body (`auth::api::data::BodyProgress::reading`).
+    pub fn new(limit: Duration, method: &Method, path: &str, awaiting_body: bool) -> TimedOut {
+        TimedOut {
             limit,
-            request: format!("{method} {}", uri.path()),
-            awaiting_body: progress.reading(),
+            request: format!("{method} {path}"),
+            awaiting_body,
         }
-        .into()),
     }
+}
+
+/// Whether the request may have a body to wait for: one that declares it (`Content-Length`,
+/// `Transfer-Encoding`) or upgrades the connection. Without one actix gives the handler an empty
+/// payload, which is never waited for, so no `BodyProgress` is needed to tell a stall.
+pub fn may_have_body(headers: &HeaderMap) -> bool {
+    headers.contains_key(CONTENT_LENGTH)
+        || headers.contains_key(TRANSFER_ENCODING)
+        || headers.contains_key(UPGRADE)
 }
