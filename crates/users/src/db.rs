@@ -2,11 +2,10 @@
 
 use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
+use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
@@ -16,25 +15,9 @@ use crate::group::Group;
 use crate::wal;
 use crate::writer;
 
-/// A connection to whichever backend `DATABASES.URL` names. Queries written once run on both.
-#[derive(diesel::MultiConnection)]
-pub enum DbConnection {
-    Sqlite(SqliteConnection),
-    Pg(PgConnection),
-}
-
-/// Runs `$body` with `$c` bound to the backend's own connection: for the queries diesel builds for
-/// one backend at a time and not for [`DbConnection`] (`ON CONFLICT`, row locks). The body is
-/// written once and compiled for each backend.
-#[macro_export]
-macro_rules! on_backend {
-    ($conn:expr, $c:ident => $body:expr) => {
-        match $conn {
-            $crate::db::DbConnection::Sqlite($c) => $body,
-            $crate::db::DbConnection::Pg($c) => $body,
-        }
-    };
-}
+pub use crate::connection::DbConnection;
+use crate::counts::counting;
+pub use crate::counts::{Counts, Tally};
 
 pub type Pool = r2d2::Pool<ConnectionManager>;
 pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
@@ -119,88 +102,6 @@ pub struct ConnectionManager {
     /// Set for a pool on a SQLite file with `synchronous = FULL`: its write transactions commit
     /// on one connection and share the log's syncs (see [`crate::group`]).
     group: Option<Arc<Group>>,
-}
-
-/// What a pool's connections did, counted as it happens (diesel's instrumentation, an atomic add
-/// per event): trips (checkouts), statements sent, transactions. Tests read it to hold a view to
-/// its budget of statements and trips (`ManagedConnection::counts`).
-#[derive(Debug, Default)]
-pub struct Counts {
-    checkouts: AtomicU64,
-    pings: AtomicU64,
-    statements: AtomicU64,
-    begins: AtomicU64,
-    commits: AtomicU64,
-    rollbacks: AtomicU64,
-    pub(crate) wal_syncs: AtomicU64,
-}
-
-/// A reading of [`Counts`]; `since` an earlier one gives what happened in between.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tally {
-    /// Connections checked out of the pool: one per trip to the blocking pool (`with_conn`).
-    pub checkouts: u64,
-    /// `SELECT 1` pings of idle connections at checkout (in `statements` too).
-    pub pings: u64,
-    /// Every statement sent: queries, `BEGIN`/`COMMIT`/`ROLLBACK`, `PRAGMA`s, pings.
-    pub statements: u64,
-    /// Transactions begun (`BEGIN`, `BEGIN IMMEDIATE`; a savepoint too).
-    pub begins: u64,
-    pub commits: u64,
-    pub rollbacks: u64,
-    /// Syncs of SQLite's write-ahead log by the group commit ([`crate::group`]): not statements.
-    pub wal_syncs: u64,
-}
-
-impl Counts {
-    pub fn tally(&self) -> Tally {
-        let get = |n: &AtomicU64| n.load(Ordering::Relaxed);
-        Tally {
-            checkouts: get(&self.checkouts),
-            pings: get(&self.pings),
-            statements: get(&self.statements),
-            begins: get(&self.begins),
-            commits: get(&self.commits),
-            rollbacks: get(&self.rollbacks),
-            wal_syncs: get(&self.wal_syncs),
-        }
-    }
-
-    pub(crate) fn add(n: &AtomicU64) {
-        n.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-impl Tally {
-    /// What happened between `earlier` and this reading.
-    pub fn since(&self, earlier: &Tally) -> Tally {
-        Tally {
-            checkouts: self.checkouts.saturating_sub(earlier.checkouts),
-            pings: self.pings.saturating_sub(earlier.pings),
-            statements: self.statements.saturating_sub(earlier.statements),
-            begins: self.begins.saturating_sub(earlier.begins),
-            commits: self.commits.saturating_sub(earlier.commits),
-            rollbacks: self.rollbacks.saturating_sub(earlier.rollbacks),
-            wal_syncs: self.wal_syncs.saturating_sub(earlier.wal_syncs),
-        }
-    }
-
-    /// The statements that do the work: all of them but transaction control and pings.
-    pub fn work(&self) -> u64 {
-        self.statements
-            .saturating_sub(self.pings + self.begins + self.commits + self.rollbacks)
-    }
-}
-
-/// Counts a connection's events into `counts`.
-pub(crate) fn counting(counts: Arc<Counts>) -> impl Instrumentation {
-    move |event: InstrumentationEvent<'_>| match event {
-        InstrumentationEvent::StartQuery { .. } => Counts::add(&counts.statements),
-        InstrumentationEvent::BeginTransaction { .. } => Counts::add(&counts.begins),
-        InstrumentationEvent::CommitTransaction { .. } => Counts::add(&counts.commits),
-        InstrumentationEvent::RollbackTransaction { .. } => Counts::add(&counts.rollbacks),
-        _ => {}
-    }
 }
 
 impl ConnectionManager {
@@ -396,7 +297,11 @@ impl r2d2::ManageConnection for ConnectionManager {
             DbConnection::Sqlite(sqlite) => writer::queue_for(sqlite),
             DbConnection::Pg(_) => None,
         };
-        on_backend!(&mut conn, c => c.set_instrumentation(counting(Arc::clone(&self.counts))));
+        let counted = counting(Arc::clone(&self.counts));
+        match &mut conn {
+            DbConnection::Sqlite(c) => c.set_instrumentation(counted),
+            DbConnection::Pg(c) => c.set_instrumentation(counted),
+        }
         Ok(ManagedConnection {
             conn,
             last_checkout: Instant::now(),

@@ -29,7 +29,8 @@ use diesel::connection::SimpleConnection;
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 
-use crate::db::{Counts, DbConnection};
+use crate::connection::DbConnection;
+use crate::counts::{counting, Counts};
 
 /// The write connection and log syncs of one pool on one SQLite file.
 pub struct Group {
@@ -83,7 +84,7 @@ impl Group {
             )
         })?;
         conn.batch_execute(&format!("{} PRAGMA synchronous = NORMAL;", self.pragmas))?;
-        conn.set_instrumentation(crate::db::counting(Arc::clone(&self.counts)));
+        conn.set_instrumentation(counting(Arc::clone(&self.counts)));
         Ok(DbConnection::Sqlite(conn))
     }
 

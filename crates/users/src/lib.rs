@@ -1,5 +1,7 @@
 //! Users and their database: connections (SQLite or PostgreSQL), migrations, models, queries, passwords.
 
+pub mod connection;
+pub mod counts;
 pub mod db;
 pub mod deadline;
 pub mod django;

@@ -147,7 +147,7 @@ pub fn queue_for(conn: &mut SqliteConnection) -> Option<Arc<Queue>> {
 /// A connection, by address, its queue (`None`: it has none) and its pool's group commit
 /// (`None`: commits sync on their own).
 type KnownQueue = (
-    *const crate::db::DbConnection,
+    *const crate::connection::DbConnection,
     Option<Arc<Queue>>,
     Option<Arc<Group>>,
 );
@@ -168,7 +168,7 @@ impl Known {
     /// `conn`'s queue is `queue` (`None`: it has none) until the guard drops. `conn` must not move
     /// meanwhile: the caller holds it borrowed for the guard's life.
     pub(crate) fn set(
-        conn: &crate::db::DbConnection,
+        conn: &crate::connection::DbConnection,
         queue: Option<Arc<Queue>>,
         group: Option<Arc<Group>>,
     ) -> Known {
@@ -187,7 +187,7 @@ impl Drop for Known {
 /// `conn`'s queue and group commit: the ones this thread knows for it (see [`Known`]), else
 /// [`queue_for`] and no group (its commits sync on their own).
 pub(crate) fn queue_of(
-    conn: *const crate::db::DbConnection,
+    conn: *const crate::connection::DbConnection,
     sqlite: &mut SqliteConnection,
 ) -> (Option<Arc<Queue>>, Option<Arc<Group>>) {
     let known = KNOWN.with(|k| match &*k.borrow() {
