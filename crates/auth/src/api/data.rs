@@ -43,18 +43,15 @@ enum Media {
 }
 
 fn media(content_type: &str) -> Option<Media> {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    match essence.as_str() {
-        "application/json" => Some(Media::Json),
-        "application/x-www-form-urlencoded" => Some(Media::Form),
-        "multipart/form-data" => Some(Media::Multipart),
-        _ => None,
-    }
+    // Compared without case, in place (no lowercased copy per request).
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    [
+        ("application/json", Media::Json),
+        ("application/x-www-form-urlencoded", Media::Form),
+        ("multipart/form-data", Media::Multipart),
+    ]
+    .into_iter()
+    .find_map(|(name, media)| essence.eq_ignore_ascii_case(name).then_some(media))
 }
 
 impl FromRequest for RequestData {
@@ -137,15 +134,16 @@ pub async fn parse(headers: &HeaderMap, body: Bytes) -> Result<Value, ApiError> 
     }
     // A body without a Content-Type is DRF's media type "" (WSGI's missing CONTENT_TYPE), which
     // no parser takes: 415 `Unsupported media type "" in request.`
+    // Borrowed; copied only into the 415's message.
     let content_type = headers
         .get(header::CONTENT_TYPE)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .map(|v| String::from_utf8_lossy(v.as_bytes()))
         .unwrap_or_default();
     match media(&content_type) {
         Some(Media::Json) => parse_json(&body),
         Some(Media::Form) => Ok(Value::Object(form_fields(&body))),
         Some(Media::Multipart) => multipart_fields(headers, body).await.map(Value::Object),
-        None => Err(ApiError::UnsupportedMediaType(content_type)),
+        None => Err(ApiError::UnsupportedMediaType(content_type.into_owned())),
     }
 }
 

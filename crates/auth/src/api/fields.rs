@@ -65,12 +65,17 @@ impl<'a> Fields<'a> {
 
 /// DRF's CharField: null, blank (after trimming), type, then the null-character validator.
 fn char_value(value: Option<&Value>) -> Result<String, &'static str> {
+    let number;
     let text = match value {
         None => return Err("This field is required."),
         Some(Value::Null) => return Err("This field may not be null."),
-        Some(Value::String(s)) => s.clone(),
+        // Borrowed: the one copy is the trimmed value returned.
+        Some(Value::String(s)) => s.as_str(),
         // A number is taken as its string, as Python's str() writes it.
-        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::Number(n)) => {
+            number = n.to_string();
+            number.as_str()
+        }
         Some(_) => {
             return Err("Not a valid string.");
         }

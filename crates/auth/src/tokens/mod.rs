@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::tokens::backend::{epoch, BackendError, Claims, TokenBackend};
+use crate::tokens::backend::{epoch, BackendError, ClaimValue, Claims, TokenBackend};
 use settings::{SimpleJwt, UserClaim, UserIdField};
 use users::User;
 
@@ -260,6 +260,30 @@ impl Tokens<'_> {
             }
         }
         Ok(token)
+    }
+
+    /// TokenVerifyView's check: `decode(raw, TokenKind::Untyped, now)`, with the same answers,
+    /// but without building the claims (`TokenBackend::decode_scanned`). `Some(jti)` when the
+    /// token is a refresh or sliding token, whose jti (`""` when not a string) the caller then
+    /// looks up in the blacklist; `None` when nothing more is to be checked.
+    pub fn verify_untyped(&self, raw: &str, now: i64) -> Result<Option<String>, TokenError> {
+        let names = [
+            self.settings.token_type_claim.as_str(),
+            self.settings.jti_claim.as_str(),
+        ];
+        self.backend.decode_scanned(raw, now, names, |claims| {
+            if !claims.has_exp() {
+                return Err(TokenError::NoClaim("exp".into()));
+            }
+            let Some(jti) = claims.picked(1) else {
+                return Err(TokenError::NoId);
+            };
+            let kind = claims.picked(0).and_then(ClaimValue::as_str);
+            if kind != Some(TokenKind::Refresh.name()) && kind != Some(TokenKind::Sliding.name()) {
+                return Ok(None);
+            }
+            Ok(Some(jti.as_str().unwrap_or_default().to_owned()))
+        })?
     }
 }
 

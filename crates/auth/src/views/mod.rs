@@ -10,6 +10,7 @@ pub mod service;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::Method;
 use actix_web::middleware::{from_fn, DefaultHeaders, Next};
 use actix_web::{web, FromRequest, Handler, HttpRequest, HttpResponse};
@@ -193,7 +194,18 @@ async fn logout(
 async fn verify(state: State, data: RequestData) -> Result<HttpResponse, ApiError> {
     let raw = one_field(&data, "token")?;
     service::verify(&state, raw).await?;
-    Ok(HttpResponse::Ok().json(Empty {}))
+    Ok(empty_object())
+}
+
+/// `HttpResponse::Ok().json(Empty {})`, byte for byte (`Content-Type: application/json`, `{}`),
+/// without serializing the same two bytes and parsing the same media type on every request.
+fn empty_object() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        ))
+        .body("{}")
 }
 
 #[utoipa::path(
@@ -524,4 +536,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 Err::<HttpResponse, _>(not_allowed(&req, ME_ALLOW))
             })),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[actix_rt::test]
+    async fn empty_object_is_the_serialized_empty_body() {
+        let fast = empty_object();
+        let slow = HttpResponse::Ok().json(Empty {});
+        assert_eq!(fast.status(), slow.status());
+        let headers = |r: &HttpResponse| {
+            r.headers()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(headers(&fast), headers(&slow));
+        let body = |r: HttpResponse| actix_web::body::to_bytes(r.into_body());
+        let (fast, slow) = (body(fast).await.ok(), body(slow).await.ok());
+        assert_eq!(fast, slow);
+        assert_eq!(fast.as_deref(), Some(&b"{}"[..]));
+    }
 }
