@@ -3,19 +3,15 @@
 //! iss, aud) the way PyJWT does for simplejwt, and describes its public keys as a JWKS. With
 //! JWK_URL, tokens are verified with another issuer's published keys instead (`jwk_client`).
 
-use std::borrow::Cow;
-
 use base64::Engine as _;
-use hmac::{Hmac, Mac};
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
-use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize as _;
 use serde_json::{Map, Value};
-use sha2::{Sha256, Sha384, Sha512};
 
 use settings::SimpleJwt;
+
+use super::mac::PreparedMac;
+use super::scan::{Registered, Scanned};
 
 use crate::tokens::jwk_client::JwkClient;
 
@@ -67,71 +63,6 @@ impl std::fmt::Debug for TokenBackend {
         f.debug_struct("TokenBackend")
             .field("algorithm", &self.algorithm)
             .finish_non_exhaustive()
-    }
-}
-
-/// The HMAC secret made ready once. RFC 2104 hashes the key XOR ipad and the key XOR opad as
-/// the first block of the inner and the outer hash; RustCrypto's `Hmac` keeps both hash states
-/// after `new_from_slice`, so each token costs a clone of them and the hashing of its own bytes.
-/// jsonwebtoken's `crypto::sign`/`verify` build (and box) a new `Hmac` per call, hashing the key's
-/// blocks again (bench/callgrind: 12 SHA-256 compressions a verify before, 9 after). Same crates
-/// underneath (RustCrypto `hmac` + `sha2`), same constant-time comparison (`verify_slice`).
-#[derive(Clone)]
-enum PreparedMac {
-    Hs256(Hmac<Sha256>),
-    Hs384(Hmac<Sha384>),
-    Hs512(Hmac<Sha512>),
-}
-
-impl PreparedMac {
-    /// `None` for the non-HMAC algorithms (and for a key HMAC refuses, which it never does).
-    fn new(alg: Algorithm, secret: &[u8]) -> Option<Self> {
-        match alg {
-            Algorithm::HS256 => Hmac::new_from_slice(secret).ok().map(PreparedMac::Hs256),
-            Algorithm::HS384 => Hmac::new_from_slice(secret).ok().map(PreparedMac::Hs384),
-            Algorithm::HS512 => Hmac::new_from_slice(secret).ok().map(PreparedMac::Hs512),
-            _ => None,
-        }
-    }
-
-    /// The MAC of `message`, base64url without padding (as `jsonwebtoken::crypto::sign`).
-    fn sign(&self, message: &[u8]) -> String {
-        fn tag<M: Mac + Clone>(mac: &M, message: &[u8]) -> String {
-            let mut mac = mac.clone();
-            mac.update(message);
-            b64(&mac.finalize().into_bytes())
-        }
-        match self {
-            PreparedMac::Hs256(m) => tag(m, message),
-            PreparedMac::Hs384(m) => tag(m, message),
-            PreparedMac::Hs512(m) => tag(m, message),
-        }
-    }
-
-    /// Whether `signature` is the MAC of `message`, as `jsonwebtoken::crypto::verify` decides it:
-    /// the signature decoded as base64url without padding (the same engine configuration as
-    /// jsonwebtoken's: padding and trailing bits refused), then compared in constant time with
-    /// `verify_slice`, which also refuses a tag of any other length.
-    fn verifies(&self, message: &[u8], signature: &str) -> bool {
-        fn check<M: Mac + Clone>(mac: &M, message: &[u8], tag: &[u8]) -> bool {
-            let mut mac = mac.clone();
-            mac.update(message);
-            mac.verify_slice(tag).is_ok()
-        }
-        // HS512's 64 bytes with room to spare: base64's `decode_slice` wants room for its
-        // estimate (3 bytes per 4 characters, rounded up); a longer signature is no MAC here.
-        let mut buf = [0u8; 96];
-        let Ok(len) = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode_slice(signature.as_bytes(), &mut buf)
-        else {
-            return false;
-        };
-        let tag = buf.get(..len).unwrap_or_default();
-        match self {
-            PreparedMac::Hs256(m) => check(m, message, tag),
-            PreparedMac::Hs384(m) => check(m, message, tag),
-            PreparedMac::Hs512(m) => check(m, message, tag),
-        }
     }
 }
 
@@ -351,7 +282,7 @@ impl TokenBackend {
     ) -> Result<T, BackendError> {
         match self.verified_payload(token)? {
             Payload::Json(json) => {
-                let scanned = Scanned::from_json(&json, names)?;
+                let scanned = Scanned::from_json(&json, names).ok_or(BackendError::Invalid)?;
                 self.check_registered(&scanned.registered(), now)?;
                 Ok(read(&scanned))
             }
@@ -515,223 +446,6 @@ enum Payload {
     Claims(Claims),
 }
 
-/// The registered claims `check_registered` reads.
-struct Registered<'v> {
-    iat: Option<&'v Value>,
-    nbf: Option<&'v Value>,
-    exp: Option<&'v Value>,
-    iss: Option<&'v Value>,
-    aud: Option<&'v Value>,
-}
-
-impl<'v> Registered<'v> {
-    fn of(claims: &'v Claims) -> Self {
-        Registered {
-            iat: claims.get("iat"),
-            nbf: claims.get("nbf"),
-            exp: claims.get("exp"),
-            iss: claims.get("iss"),
-            aud: claims.get("aud"),
-        }
-    }
-}
-
-const REGISTERED: [&str; 5] = ["iat", "nbf", "exp", "iss", "aud"];
-
-/// One claim's value: a string borrowed from the payload when it has no escapes, any other
-/// JSON value as serde_json reads it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ClaimValue<'a> {
-    Str(Cow<'a, str>),
-    Other(Value),
-}
-
-impl ClaimValue<'_> {
-    /// `Value::as_str` of the same claim.
-    pub fn as_str(&self) -> Option<&str> {
-        match self {
-            ClaimValue::Str(s) => Some(s),
-            ClaimValue::Other(_) => None,
-        }
-    }
-
-    fn to_value(&self) -> Value {
-        match self {
-            ClaimValue::Str(s) => Value::String(s.clone().into_owned()),
-            ClaimValue::Other(v) => v.clone(),
-        }
-    }
-}
-
-/// A verified token's claims as `decode_scanned` keeps them: the registered ones, and the
-/// values of two names the caller chose (each `None` when the payload lacks it). A key given
-/// twice keeps its last value, as the claims map does.
-#[derive(Debug, Default)]
-pub struct Scanned<'a> {
-    registered: [Option<Value>; 5],
-    picked: [Option<ClaimValue<'a>>; 2],
-}
-
-impl<'a> Scanned<'a> {
-    /// The payload read as `serde_json::from_slice::<Claims>` reads it, with the same
-    /// refusals (not an object, bad JSON or UTF-8, a number out of range, nesting over 128,
-    /// trailing bytes): the same deserializer, every value deserialized (nested arrays and
-    /// objects as `Value`), only not kept.
-    fn from_json(json: &'a [u8], names: [&str; 2]) -> Result<Self, BackendError> {
-        let mut de = serde_json::Deserializer::from_slice(json);
-        let scanned = ScanSeed { names }
-            .deserialize(&mut de)
-            .map_err(|_| BackendError::Invalid)?;
-        de.end().map_err(|_| BackendError::Invalid)?;
-        Ok(scanned)
-    }
-
-    fn from_claims(claims: &'a Claims, names: [&str; 2]) -> Self {
-        let pick = |name: &str| {
-            claims.get(name).map(|v| match v {
-                Value::String(s) => ClaimValue::Str(Cow::Borrowed(s.as_str())),
-                other => ClaimValue::Other(other.clone()),
-            })
-        };
-        Scanned {
-            registered: REGISTERED.map(|name| claims.get(name).cloned()),
-            picked: [pick(names[0]), pick(names[1])],
-        }
-    }
-
-    fn registered(&self) -> Registered<'_> {
-        let [iat, nbf, exp, iss, aud] = &self.registered;
-        Registered {
-            iat: iat.as_ref(),
-            nbf: nbf.as_ref(),
-            exp: exp.as_ref(),
-            iss: iss.as_ref(),
-            aud: aud.as_ref(),
-        }
-    }
-
-    /// Whether the payload has an `exp` claim (of any type: `decode` has checked its type).
-    pub fn has_exp(&self) -> bool {
-        self.registered[2].is_some()
-    }
-
-    /// The value of the `i`th of the names given to `decode_scanned` (0 or 1).
-    pub fn picked(&self, i: usize) -> Option<&ClaimValue<'a>> {
-        self.picked.get(i).and_then(Option::as_ref)
-    }
-}
-
-struct ScanSeed<'n> {
-    names: [&'n str; 2],
-}
-
-impl<'de> DeserializeSeed<'de> for ScanSeed<'_> {
-    type Value = Scanned<'de>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ScanSeed<'_> {
-    type Value = Scanned<'de>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    // The claims map's visitor also takes `visit_unit`, which serde_json's `deserialize_map`
-    // never calls: a `null` payload is refused by both.
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut scanned = Scanned::default();
-        while let Some(key) = map.next_key_seed(ClaimSeed)? {
-            let key = match key {
-                ClaimValue::Str(key) => key,
-                // Keys are strings in JSON; serde_json gives nothing else.
-                ClaimValue::Other(_) => return Err(serde::de::Error::custom("key")),
-            };
-            let value = map.next_value_seed(ClaimSeed)?;
-            for (slot, name) in scanned.registered.iter_mut().zip(REGISTERED) {
-                if key == name {
-                    *slot = Some(value.to_value());
-                }
-            }
-            for (slot, name) in scanned.picked.iter_mut().zip(self.names) {
-                if key == name {
-                    *slot = Some(value.clone());
-                }
-            }
-        }
-        Ok(scanned)
-    }
-}
-
-/// Any JSON value as `ClaimValue`, through the same `Visitor` calls serde_json makes for
-/// `Value` (arrays and objects handed on to `Value` itself).
-struct ClaimSeed;
-
-impl<'de> DeserializeSeed<'de> for ClaimSeed {
-    type Value = ClaimValue<'de>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ClaimSeed {
-    type Value = ClaimValue<'de>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(ClaimValue::Other(Value::Bool(v)))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(ClaimValue::Other(Value::Number(v.into())))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(ClaimValue::Other(Value::Number(v.into())))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(ClaimValue::Other(
-            serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number),
-        ))
-    }
-
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(ClaimValue::Str(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(ClaimValue::Str(Cow::Owned(v.to_owned())))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(ClaimValue::Str(Cow::Owned(v)))
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(ClaimValue::Other(Value::Null))
-    }
-
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(ClaimValue::Other(Value::Null))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        Value::deserialize(SeqAccessDeserializer::new(seq)).map(ClaimValue::Other)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        Value::deserialize(MapAccessDeserializer::new(map)).map(ClaimValue::Other)
-    }
-}
-
 /// A public key of the configured algorithm's family, from PEM.
 fn public_key(alg: Algorithm, pem: &[u8]) -> Result<DecodingKey, jsonwebtoken::errors::Error> {
     match alg {
@@ -776,8 +490,10 @@ pub fn epoch(value: &Value) -> Result<i64, BackendError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tokens::scan::ClaimValue;
     use crate::tokens::{TokenKind, Tokens};
     use serde_json::json;
+    use std::borrow::Cow;
 
     const KEY: &str = "vector-test-secret-0123456789abcdef0123456789abcdef";
 

@@ -3,13 +3,16 @@
 
 pub mod backend;
 pub mod jwk_client;
+mod mac;
 pub mod revoke;
+pub mod scan;
 
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::tokens::backend::{epoch, BackendError, ClaimValue, Claims, TokenBackend};
+use crate::tokens::backend::{epoch, BackendError, Claims, TokenBackend};
+use crate::tokens::scan::ClaimValue;
 use settings::{SimpleJwt, UserClaim, UserIdField};
 use users::User;
 
