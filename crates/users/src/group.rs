@@ -221,10 +221,15 @@ mod tests {
         }
     }
 
-    /// A writer that commits while a sync runs must not take that sync for its own: it began
-    /// before the commit, so it may have missed it.
-    #[test]
-    fn a_commit_made_while_a_sync_runs_waits_for_the_next_sync() {
+    type Running = (
+        Arc<Syncs>,
+        Arc<AtomicU64>,
+        mpsc::Sender<()>,
+        std::thread::JoinHandle<io::Result<()>>,
+    );
+
+    /// A writer whose sync (the first, counted in `calls`) has begun and holds until `release`.
+    fn a_first_sync_running() -> Running {
         let syncs = Arc::new(Syncs::default());
         let calls = Arc::new(AtomicU64::new(0));
         let (started_tx, started) = mpsc::channel();
@@ -234,8 +239,7 @@ mod tests {
             let (syncs, calls) = (Arc::clone(&syncs), Arc::clone(&calls));
             std::thread::spawn(move || {
                 syncs.after_commit(|| {
-                    let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
-                    if n == 1 {
+                    if calls.fetch_add(1, Ordering::SeqCst) == 0 {
                         started_tx.send(()).unwrap();
                         released.lock().unwrap().recv().unwrap();
                     }
@@ -244,6 +248,14 @@ mod tests {
             })
         };
         started.recv().unwrap();
+        (syncs, calls, release, first)
+    }
+
+    /// A writer that commits while a sync runs must not take that sync for its own: it began
+    /// before the commit, so it may have missed it.
+    #[test]
+    fn a_commit_made_while_a_sync_runs_waits_for_the_next_sync() {
+        let (syncs, calls, release, first) = a_first_sync_running();
         // The first sync is running: a second writer commits now and waits.
         let second = {
             let (syncs, calls) = (Arc::clone(&syncs), Arc::clone(&calls));
@@ -270,24 +282,7 @@ mod tests {
     /// Writers that wait behind one sync share the next: N commits need far fewer than N syncs.
     #[test]
     fn waiting_writers_share_one_sync() {
-        let syncs = Arc::new(Syncs::default());
-        let calls = Arc::new(AtomicU64::new(0));
-        let (started_tx, started) = mpsc::channel();
-        let (release, released) = mpsc::channel::<()>();
-        let released = Mutex::new(released);
-        let first = {
-            let (syncs, calls) = (Arc::clone(&syncs), Arc::clone(&calls));
-            std::thread::spawn(move || {
-                syncs.after_commit(|| {
-                    if calls.fetch_add(1, Ordering::SeqCst) == 0 {
-                        started_tx.send(()).unwrap();
-                        released.lock().unwrap().recv().unwrap();
-                    }
-                    Ok(())
-                })
-            })
-        };
-        started.recv().unwrap();
+        let (syncs, calls, release, first) = a_first_sync_running();
         let others: Vec<_> = (0..8)
             .map(|_| {
                 let (syncs, calls) = (Arc::clone(&syncs), Arc::clone(&calls));
