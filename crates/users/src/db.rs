@@ -610,6 +610,33 @@ mod tests {
         assert_eq!(rows(&pool), 1);
     }
 
+    /// A writer that panics mid-transaction leaves the group's connection in it (and holding
+    /// SQLite's write lock): the next writer gets a fresh connection, and the panicked write is
+    /// rolled back.
+    #[test]
+    fn a_writer_that_panicked_does_not_leave_writes_stuck() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = build_pool(&databases(&dir)).unwrap();
+        create_table(&pool);
+        let mut conn = get(&pool).unwrap();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            conn.run(|c| {
+                crate::tx::write::<(), diesel::result::Error, _>(c, |c| {
+                    c.batch_execute("INSERT INTO t VALUES (1)")?;
+                    panic!("a bug in a writer")
+                })
+            })
+        }));
+        assert!(panicked.is_err());
+        insert(&mut conn, 2);
+        drop(conn);
+        assert_eq!(
+            rows(&pool),
+            1,
+            "the panicked write is not there, the next one is"
+        );
+    }
+
     #[test]
     fn with_normal_commits_are_not_synced() {
         let dir = tempfile::tempdir().unwrap();

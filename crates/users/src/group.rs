@@ -69,6 +69,10 @@ impl Group {
     /// The write connection, opened if need be. Call only with the writers' turn held.
     pub fn connection(&self) -> diesel::QueryResult<Writer<'_>> {
         let mut slot = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        // A writer that panicked mid-transaction left it open: not a connection to reuse.
+        if slot.as_mut().is_some_and(|conn| !idle(conn)) {
+            *slot = None;
+        }
         if slot.is_none() {
             *slot = Some(self.open()?);
         }
@@ -114,6 +118,16 @@ impl Writer<'_> {
     pub fn discard(&mut self) {
         *self.slot = None;
     }
+}
+
+/// Whether `conn` is outside any transaction, as diesel's transaction manager knows it.
+pub fn idle(conn: &mut DbConnection) -> bool {
+    use diesel::connection::TransactionManager;
+    matches!(
+        <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+            .transaction_depth(),
+        Ok(None)
+    )
 }
 
 /// `<database>-wal`.

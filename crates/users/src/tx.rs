@@ -79,7 +79,7 @@ where
         },
         _ => Err(missing().into()),
     };
-    if writer.conn().is_some_and(still_in_transaction) {
+    if writer.conn().is_some_and(|conn| !crate::group::idle(conn)) {
         // A failed ROLLBACK left a transaction open: not a connection to keep.
         writer.discard();
     }
@@ -116,14 +116,6 @@ fn begin_immediate(sqlite: &mut SqliteConnection, deadline: Instant) -> QueryRes
         }
     }
     begun
-}
-
-fn still_in_transaction(conn: &mut DbConnection) -> bool {
-    !matches!(
-        <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
-            .transaction_depth(),
-        Ok(None)
-    )
 }
 
 /// The group's connection was discarded under us (cannot happen: it is opened by `connection`).
