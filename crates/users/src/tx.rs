@@ -70,14 +70,13 @@ where
     };
     let mut writer = group.connection()?;
     let done = match writer.conn() {
-        Some(DbConnection::Sqlite(sqlite)) => match begin_immediate(sqlite, deadline) {
-            Ok(()) => match writer.conn() {
-                Some(conn) => finish(conn, f),
-                None => Err(missing().into()),
-            },
-            Err(e) => Err(e.into()),
-        },
-        _ => Err(missing().into()),
+        Some(conn) => match conn {
+            DbConnection::Sqlite(sqlite) => begin_immediate(sqlite, deadline),
+            DbConnection::Pg(_) => Err(missing()),
+        }
+        .map_err(E::from)
+        .and_then(|()| finish(conn, f)),
+        None => Err(missing().into()),
     };
     if writer.conn().is_some_and(|conn| !crate::group::idle(conn)) {
         // A failed ROLLBACK left a transaction open: not a connection to keep.
