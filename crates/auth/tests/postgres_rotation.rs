@@ -302,3 +302,40 @@ fn postgres_a_logout_everywhere_committed_while_the_rotation_waits_makes_it_writ
     assert_eq!(written(&mut conn), (true, false, false));
     assert_eq!(blacklist_rows(&mut conn), 1);
 }
+
+#[test]
+fn postgres_a_logout_everywhere_that_begins_while_the_rotation_holds_the_row_ends_the_successor() {
+    let db = Db::new();
+    let mut conn = db.connect();
+    let (user_id, token_id, version) = logged_in(&mut conn);
+    // Stop the second statement after it took the user's row and passed the gate: an open
+    // transaction holds the successor's jti, so the successor's insert waits for it.
+    let mut holder = db.connect();
+    holder.batch_execute("BEGIN").expect("begin");
+    let now = Utc::now().timestamp();
+    let squatter = Outstanding {
+        jti: NEXT,
+        raw: "a.squatting.token",
+        user_id: None,
+        created_at: now,
+        expires_at: now + 86_400,
+    };
+    blacklist::record_new(&mut holder, &squatter, "another-family").expect("squat");
+    let mut rotating = db.connect();
+    let rotating_pid = backend_pid(&mut rotating);
+    let rotation = std::thread::spawn(move || second(&mut rotating, user_id, token_id, version));
+    let mut observer = db.connect();
+    until_waiting_for_a_lock(&mut observer, rotating_pid);
+    // Logout everywhere begins now: it must wait for the rotation's row lock, and then see the
+    // successor.
+    let mut ending = db.connect();
+    let ending_pid = backend_pid(&mut ending);
+    let logout = std::thread::spawn(move || {
+        sessions::end_all(&mut ending, user_id, Utc::now().timestamp()).expect("end all")
+    });
+    until_waiting_for_a_lock(&mut observer, ending_pid);
+    holder.batch_execute("ROLLBACK").expect("rollback");
+    assert_eq!(rotation.join().expect("rotation thread"), Guarded::Rotated);
+    assert_eq!(logout.join().expect("logout thread"), 1, "the successor");
+    assert_eq!(written(&mut conn), (true, true, true));
+}
