@@ -6,6 +6,7 @@
 //!
 //! Like the other `postgres_*` tests, these use the server at 127.0.0.1:5432 (`TEST_POSTGRES_URL`
 //! points elsewhere), each on a database of its own.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step is the failure
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};

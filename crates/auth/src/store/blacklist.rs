@@ -292,7 +292,9 @@ pub fn user_and_standing(
 /// The version of a user's row that a statement read (PostgreSQL): its id and `xmin`, the
 /// transaction that wrote that version. Every `UPDATE` (and a delete and re-insert) writes a new
 /// version with the updating transaction's id, never the one that wrote the version read, so an
-/// unchanged `xmin` means the very row the checks saw; a row lock alone leaves it as it is.
+/// unchanged `xmin` means the very row the checks saw; a row lock alone leaves it as it is, and so
+/// does freezing (since PostgreSQL 9.4 a frozen row keeps its raw `xmin`, which is what the column
+/// shows). A version that reads as changed when it is not would only cost the transactional path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RowVersion {
     user_id: i32,
