@@ -263,7 +263,12 @@ pub fn user_and_standing(
     jti: &str,
     lock: users::tx::UserLock,
 ) -> QueryResult<Option<(users::User, Option<Standing>)>> {
-    let read = |lock: Option<&'static str>| UserAndStanding { key, jti, lock };
+    let read = |lock: Option<&'static str>| UserAndStanding {
+        key,
+        jti,
+        lock,
+        version: false,
+    };
     let row: Option<UserAndStandingRow> = match conn {
         DbConnection::Sqlite(c) => read(None).get_result(c).optional()?,
         DbConnection::Pg(c) => read(Some(match lock {
@@ -284,13 +289,72 @@ pub fn user_and_standing(
     }))
 }
 
+/// The version of a user's row that a statement read (PostgreSQL): its id and `xmin`, the
+/// transaction that wrote that version. Every `UPDATE` (and a delete and re-insert) writes a new
+/// version with the updating transaction's id, never the one that wrote the version read, so an
+/// unchanged `xmin` means the very row the checks saw; a row lock alone leaves it as it is, and so
+/// does freezing (since PostgreSQL 9.4 a frozen row keeps its raw `xmin`, which is what the column
+/// shows). A version that reads as changed when it is not would only cost the transactional path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowVersion {
+    user_id: i32,
+    xmin: i64,
+}
+
+/// The usual refresh's first statement on PostgreSQL (see `views::service::refresh`):
+/// `user_and_standing` without a lock, in autocommit, with the version of the user's row, so
+/// that [`rotate_if_unchanged`] can take the lock later and check nothing changed in between.
+pub fn user_and_standing_unlocked(
+    pg: &mut diesel::PgConnection,
+    key: &UserKey,
+    jti: &str,
+) -> QueryResult<Option<(users::User, Option<Standing>, RowVersion)>> {
+    let row: Option<VersionedRow> = UserAndStanding {
+        key,
+        jti,
+        lock: None,
+        version: true,
+    }
+    .get_result(pg)
+    .optional()?;
+    Ok(row.map(
+        |VersionedRow {
+             read: row,
+             row_version,
+         }| {
+            let version = RowVersion {
+                user_id: row.user.id,
+                xmin: row_version,
+            };
+            let standing = row.token_row.map(|id| Standing {
+                id,
+                user_id: row.token_user,
+                family: row.token_family,
+                blacklisted_at: row.token_blacklisted_at,
+            });
+            (row.user, standing, version)
+        },
+    ))
+}
+
 /// `user_and_standing`'s statement. Written out (diesel's DSL has no `FOR SHARE OF`), its SQL
 /// the same at every call so that the connection's statement cache keeps it prepared.
+/// `version`: also the user's row version (`xmin`, PostgreSQL only).
 #[derive(Debug, Clone, Copy)]
 struct UserAndStanding<'a> {
     key: &'a UserKey,
     jti: &'a str,
     lock: Option<&'static str>,
+    version: bool,
+}
+
+#[derive(diesel::QueryableByName)]
+struct VersionedRow {
+    // Not named `row`: the derive's own variable is.
+    #[diesel(embed)]
+    read: UserAndStandingRow,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    row_version: i64,
 }
 
 #[derive(diesel::QueryableByName)]
@@ -335,8 +399,14 @@ where
             "SELECT u.id, u.password, u.last_login, u.is_superuser, u.username, u.first_name, \
              u.last_name, u.email, u.is_staff, u.is_active, u.date_joined, \
              o.id AS token_row, o.user_id AS token_user, o.family AS token_family, \
-             b.blacklisted_at AS token_blacklisted_at \
-             FROM auth_user u \
+             b.blacklisted_at AS token_blacklisted_at",
+        );
+        if self.version {
+            // `xid` has no integer cast; its text is the 32-bit id.
+            out.push_sql(", u.xmin::text::bigint AS row_version");
+        }
+        out.push_sql(
+            " FROM auth_user u \
              LEFT JOIN token_blacklist_outstandingtoken o ON o.jti = ",
         );
         out.push_bind_param::<diesel::sql_types::Text, str>(self.jti)?;
@@ -380,17 +450,7 @@ pub fn rotate(
             return Ok(true);
         }
     };
-    let writes = RotateWrites {
-        token_id,
-        now: timestamp(now),
-        jti: next.jti,
-        hash: token_hash(next.raw),
-        user_id: next.user_id,
-        created_at: Some(timestamp(next.created_at)),
-        expires_at: timestamp(next.expires_at),
-        family,
-    };
-    let passed: Passed = writes.get_result(pg)?;
+    let passed: Passed = RotateWrites::new(None, token_id, now, next, family).get_result(pg)?;
     Ok(passed.passed == 1)
 }
 
@@ -400,10 +460,97 @@ struct Passed {
     passed: i64,
 }
 
-/// `rotate`'s statement on PostgreSQL. Written out as a query of its own rather than with
-/// `sql_query` (which PostgreSQL would parse and plan at every call): its SQL is the same at every
-/// call, so the connection keeps it prepared.
+/// What [`rotate_if_unchanged`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guarded {
+    /// The user's row was the version read, the gate passed, the successor is recorded.
+    Rotated,
+    /// The user's row is not the version read (updated, or deleted): nothing was written.
+    Changed,
+    /// The row was the same but the gate was lost (the token was blacklisted by then: a
+    /// concurrent refresh of it, a logout, ending the user's sessions): nothing was written.
+    Lost,
+}
+
+/// [`rotate`] on PostgreSQL outside a transaction, for a refresh whose checks ran on the user's row
+/// as [`user_and_standing_unlocked`] read it (`version`), without a lock: one statement, in
+/// autocommit, that takes the user's row `FOR SHARE` only if it is still that version, then
+/// blacklists the presented token (row `token_id`: the gate) only if it got the row, then records
+/// the successor `next` only if the gate passed. Nothing is written unless the answer is
+/// [`Guarded::Rotated`]; then everything is, in one commit.
+///
+/// Why this is as safe as [`rotate`] inside `users::tx::write` (which holds the row `FOR SHARE`
+/// from the read to the commit), under READ COMMITTED:
+///
+/// - *The checks.* They used only the user's row and the token's standing. The row lock's
+///   condition includes `xmin` = the version read, so the rotation commits only if the row is,
+///   at the moment it is locked, the one the checks (active, the password-hash claim) and the new
+///   tokens' user claims were taken from. If it was updated before this statement's snapshot, the
+///   snapshot's version has another `xmin` and no row is locked. If it is updated by a
+///   transaction still open when this statement reaches it (a password change, a deactivation,
+///   holding the row `FOR UPDATE` through its `UPDATE`), `FOR SHARE` waits for that transaction
+///   and then re-checks its condition against the row's newest version (PostgreSQL's
+///   EvalPlanQual recheck of a concurrently updated row): another `xmin`, no row. Either way the
+///   answer is [`Guarded::Changed`], nothing is written, and the caller starts over under the
+///   lock. The token's standing cannot change in a way that matters except by being
+///   blacklisted, which the gate sees (next point); its row id and family never change.
+/// - *The gate.* `INSERT .. ON CONFLICT DO NOTHING` on the unique `token_id`: under READ
+///   COMMITTED the conflict check reads the index with a dirty snapshot, so it sees a row
+///   committed *after* this statement's snapshot was taken, and waits for one being inserted by
+///   a transaction still open, then does nothing if that committed. So a token blacklisted at any
+///   time before this statement's insert (a concurrent refresh of the same token, a logout, the
+///   sessions ended) makes the gate lose: [`Guarded::Lost`], and the successor, inserted from the
+///   gate's `RETURNING`, is not written either. Of many refreshes of one token exactly one
+///   passes, as in [`rotate`].
+/// - *Ending the user's sessions* (`sessions::end_all`: `FOR UPDATE` of the user's row, then
+///   every outstanding token blacklisted, in one transaction; a password change the same, after
+///   its `UPDATE`):
+///   - committed before this statement (whether before or after the first read): the presented
+///     token is blacklisted by a commit this statement's gate sees (above): `Lost`, or `Changed`
+///     too when the row was updated; nothing written.
+///   - running when this statement locks the row: it holds the row `FOR UPDATE`, so `FOR SHARE`
+///     waits for its commit; then its blacklist row for the presented token is committed, and the
+///     gate loses (a password change has also changed `xmin`: `Changed`). Nothing written.
+///   - beginning after this statement took the row: its `FOR UPDATE` waits for this statement's
+///     commit (autocommit: the lock is held until the statement's own commit), and its
+///     blacklisting statement runs with a snapshot taken after that commit: it blacklists the
+///     successor too.
+///
+///   Whichever comes second sees everything the first committed, as with the transaction.
+/// - The lock is taken only for a row that passed the condition, and the inserts select from it,
+///   so no write happens without the lock; and the one statement is its own transaction: it
+///   commits whole or not at all.
+pub fn rotate_if_unchanged(
+    pg: &mut diesel::PgConnection,
+    version: RowVersion,
+    token_id: i64,
+    now: i64,
+    next: &Outstanding<'_>,
+    family: &str,
+) -> QueryResult<Guarded> {
+    let answer: Answer =
+        RotateWrites::new(Some(version), token_id, now, next, family).get_result(pg)?;
+    Ok(match (answer.same, answer.passed) {
+        (0, _) => Guarded::Changed,
+        (_, 0) => Guarded::Lost,
+        _ => Guarded::Rotated,
+    })
+}
+
+#[derive(diesel::QueryableByName)]
+struct Answer {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    same: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    passed: i64,
+}
+
+/// `rotate`'s statement on PostgreSQL, and with a `guard` `rotate_if_unchanged`'s. Written out as
+/// a query of its own rather than with `sql_query` (which PostgreSQL would parse and plan at every
+/// call): its SQL is the same at every call (one text with a guard, one without), so the
+/// connection keeps it prepared.
 struct RotateWrites<'a> {
+    guard: Option<RowVersion>,
     token_id: i64,
     now: NaiveDateTime,
     jti: &'a str,
@@ -412,6 +559,28 @@ struct RotateWrites<'a> {
     created_at: Option<NaiveDateTime>,
     expires_at: NaiveDateTime,
     family: &'a str,
+}
+
+impl<'a> RotateWrites<'a> {
+    fn new(
+        guard: Option<RowVersion>,
+        token_id: i64,
+        now: i64,
+        next: &Outstanding<'a>,
+        family: &'a str,
+    ) -> RotateWrites<'a> {
+        RotateWrites {
+            guard,
+            token_id,
+            now: timestamp(now),
+            jti: next.jti,
+            hash: token_hash(next.raw),
+            user_id: next.user_id,
+            created_at: Some(timestamp(next.created_at)),
+            expires_at: timestamp(next.expires_at),
+            family,
+        }
+    }
 }
 
 impl diesel::query_builder::QueryId for RotateWrites<'_> {
@@ -432,15 +601,36 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for RotateWrites<'_> {
         mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
     ) -> QueryResult<()> {
         use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+        match &self.guard {
+            None => {
+                out.push_sql(
+                    "WITH gate AS (INSERT INTO token_blacklist_blacklistedtoken \
+                     (token_id, blacklisted_at) VALUES (",
+                );
+                out.push_bind_param::<BigInt, i64>(&self.token_id)?;
+                out.push_sql(", ");
+                out.push_bind_param::<Timestamp, NaiveDateTime>(&self.now)?;
+                out.push_sql(")");
+            }
+            Some(version) => {
+                // The row lock first, on the version read only; the gate selects from it.
+                out.push_sql("WITH locked AS (SELECT id FROM auth_user WHERE id = ");
+                out.push_bind_param::<Integer, i32>(&version.user_id)?;
+                out.push_sql(" AND xmin::text::bigint = ");
+                out.push_bind_param::<BigInt, i64>(&version.xmin)?;
+                out.push_sql(
+                    " FOR SHARE), \
+                     gate AS (INSERT INTO token_blacklist_blacklistedtoken \
+                     (token_id, blacklisted_at) SELECT ",
+                );
+                out.push_bind_param::<BigInt, i64>(&self.token_id)?;
+                out.push_sql(", ");
+                out.push_bind_param::<Timestamp, NaiveDateTime>(&self.now)?;
+                out.push_sql(" FROM locked");
+            }
+        }
         out.push_sql(
-            "WITH gate AS (INSERT INTO token_blacklist_blacklistedtoken (token_id, blacklisted_at) \
-             VALUES (",
-        );
-        out.push_bind_param::<BigInt, i64>(&self.token_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, NaiveDateTime>(&self.now)?;
-        out.push_sql(
-            ") ON CONFLICT DO NOTHING RETURNING token_id), \
+            " ON CONFLICT DO NOTHING RETURNING token_id), \
              recorded AS (INSERT INTO token_blacklist_outstandingtoken \
              (jti, token_hash, user_id, created_at, expires_at, family) SELECT ",
         );
@@ -455,10 +645,11 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for RotateWrites<'_> {
         out.push_bind_param::<Timestamp, NaiveDateTime>(&self.expires_at)?;
         out.push_sql(", ");
         out.push_bind_param::<Text, str>(self.family)?;
-        out.push_sql(
-            " FROM gate ON CONFLICT DO NOTHING RETURNING id) \
-             SELECT (SELECT count(*) FROM gate) AS passed",
-        );
+        out.push_sql(" FROM gate ON CONFLICT DO NOTHING RETURNING id) SELECT ");
+        if self.guard.is_some() {
+            out.push_sql("(SELECT count(*) FROM locked) AS same, ");
+        }
+        out.push_sql("(SELECT count(*) FROM gate) AS passed");
         Ok(())
     }
 }

@@ -242,6 +242,12 @@ fn checked_user(
 /// lock: the checks, the gate and the new token's row commit together, so ending the user's
 /// sessions (logout everywhere, a password change) either sees the new token or makes this
 /// rotation fail. The user claims (TOKEN_USER_CLAIMS) of the new tokens come from the user's row.
+///
+/// On PostgreSQL the usual rotation (`rotate_unlocked`) takes two statements and no transaction:
+/// the read without a lock, then one statement that locks the user's row only if it is still the
+/// version read and writes only under that lock (`blacklist::rotate_if_unchanged`, where the
+/// races are argued); if the row changed, or the gate was lost, nothing was written and the
+/// transaction above decides afresh.
 pub async fn refresh(state: &web::Data<AuthState>, raw: String) -> Result<Refreshed, ApiError> {
     let refreshed = count_blacklisted(state, refresh_pair(state, raw).await)?;
     state.metrics.refreshed(Refresh::Pair);
@@ -257,6 +263,9 @@ async fn refresh_pair(state: &web::Data<AuthState>, raw: String) -> Result<Refre
     let shared = state.clone();
     let decided = state
         .with_conn(move |conn| {
+            if let Some(refreshed) = rotate_unlocked(conn, &shared, &presented, at)? {
+                return Ok(Decided::Done(refreshed));
+            }
             users::tx::write(conn, |conn| rotate(conn, &shared, &presented, &raw, at))
         })
         .await?;
@@ -284,6 +293,90 @@ fn reused<T>(
     Ok(Decided::Reused(reuse::presented_again(
         conn, jwt, standing, at,
     )?))
+}
+
+/// The access token for `presented` (its user claims from `user`'s row), and the token it was
+/// derived from, which a rotation's successor is derived from too.
+fn access_for(
+    state: &AuthState,
+    presented: &Token,
+    user: Option<&User>,
+    at: i64,
+) -> Result<(String, Token), ApiError> {
+    let t = state.tokens();
+    let mut current = presented.clone();
+    if let Some(user) = user {
+        t.user_claims_from(&mut current, user);
+    }
+    let access = sign(state, &t.access_for(&current, at))?;
+    Ok((access, current))
+}
+
+/// The rotated refresh token: `current` with a new jti, iat and exp, and its signed form.
+fn successor(state: &AuthState, mut current: Token, at: i64) -> Result<(Token, String), ApiError> {
+    state.tokens().rotate(&mut current, at);
+    let signed = sign(state, &current)?;
+    Ok((current, signed))
+}
+
+/// The usual rotation on PostgreSQL, in two statements and no transaction (see `refresh`): a token
+/// recorded in its family and not blacklisted, its user found and allowed, its password-hash
+/// claim still valid, ROTATE_REFRESH_TOKENS and BLACKLIST_AFTER_ROTATION on. `None` when it is
+/// not that case, or when the second statement wrote nothing (the user's row changed, or the
+/// gate was lost): then the caller runs `rotate`'s transaction, which reads everything again
+/// under the lock and decides (a refusal, reuse detection) as it always did.
+fn rotate_unlocked(
+    conn: &mut DbConnection,
+    state: &AuthState,
+    presented: &Token,
+    at: i64,
+) -> Result<Option<Refreshed>, ApiError> {
+    let DbConnection::Pg(pg) = conn else {
+        return Ok(None);
+    };
+    let jwt = state.jwt();
+    if !(jwt.rotate_refresh_tokens && jwt.blacklist_after_rotation) {
+        return Ok(None);
+    }
+    let Some(key) = user_claim(jwt, presented).and_then(|c| lookup::UserKey::from_claim(jwt, c))
+    else {
+        return Ok(None);
+    };
+    let jti = presented.jti(jwt).unwrap_or_default();
+    let Some((user, standing, version)) = blacklist::user_and_standing_unlocked(pg, &key, jti)?
+    else {
+        return Ok(None);
+    };
+    let Some(blacklist::Standing {
+        id,
+        family: Some(family),
+        blacklisted_at: None,
+        ..
+    }) = standing
+    else {
+        return Ok(None);
+    };
+    // `checked_user`'s checks without its write: a refusal is the transaction's to commit.
+    if !lookup::may_authenticate(jwt, &user) || !revoke::still_valid(jwt, &presented.claims, &user)
+    {
+        return Ok(None);
+    }
+    let (access, current) = access_for(state, presented, Some(&user), at)?;
+    let (next, next_raw) = successor(state, current, at)?;
+    let record = Outstanding {
+        jti: next.jti(jwt).unwrap_or_default(),
+        raw: &next_raw,
+        user_id: Some(user.id),
+        created_at: at,
+        expires_at: next.exp(),
+    };
+    match blacklist::rotate_if_unchanged(pg, version, id, at, &record, &family)? {
+        blacklist::Guarded::Rotated => Ok(Some(Refreshed {
+            access,
+            refresh: Some(next_raw),
+        })),
+        blacklist::Guarded::Changed | blacklist::Guarded::Lost => Ok(None),
+    }
 }
 
 /// The refresh's transaction: see `refresh`. On the usual path (a token recorded by its login or
@@ -321,12 +414,7 @@ fn rotate(
             Err(refused) => return Ok(Decided::Refused(refused)),
         },
     };
-    let t = state.tokens();
-    let mut current = presented.clone();
-    if let Some(user) = &user {
-        t.user_claims_from(&mut current, user);
-    }
-    let access = sign(state, &t.access_for(&current, at))?;
+    let (access, current) = access_for(state, presented, user.as_ref(), at)?;
     if !jwt.rotate_refresh_tokens {
         return Ok(Decided::Done(Refreshed {
             access,
@@ -347,9 +435,7 @@ fn rotate(
             other.and_then(|s| s.family).unwrap_or_else(|| jti.clone()),
         ),
     };
-    let mut next = current;
-    t.rotate(&mut next, at);
-    let next_raw = sign(state, &next)?;
+    let (next, next_raw) = successor(state, current, at)?;
     let record = Outstanding {
         jti: next.jti(jwt).unwrap_or_default(),
         raw: &next_raw,
