@@ -141,7 +141,9 @@ impl Tokens<'_> {
     /// A fresh token: token_type, exp, iat, jti in that order (simplejwt's), and for a sliding
     /// token its refresh_exp; nothing else.
     pub fn new_token(&self, kind: TokenKind, now: i64) -> Token {
-        let mut claims = Claims::new();
+        // Room for what `for_user_record` and `access_for` add (user id, revocation claim,
+        // user claims), so that the map is not grown and rehashed on the way.
+        let mut claims = Claims::with_capacity(7 + self.settings.token_user_claims.len());
         claims.insert(self.settings.token_type_claim.clone(), kind.name().into());
         claims.insert("exp".into(), now.saturating_add(self.lifetime(kind)).into());
         claims.insert("iat".into(), now.into());
