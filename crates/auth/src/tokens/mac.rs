@@ -29,12 +29,21 @@ impl PreparedMac {
         }
     }
 
-    /// The MAC of `message`, base64url without padding (as `jsonwebtoken::crypto::sign`).
-    pub fn sign(&self, message: &[u8]) -> String {
-        fn tag<M: Mac + Clone>(mac: &M, message: &[u8]) -> String {
+    /// The MAC of `message`, as bytes (`Tag::as_ref`), without a heap allocation; base64url
+    /// without padding, it is `jsonwebtoken::crypto::sign`'s signature.
+    pub fn tag(&self, message: &[u8]) -> Tag {
+        fn tag<M: Mac + Clone>(mac: &M, message: &[u8]) -> Tag {
             let mut mac = mac.clone();
             mac.update(message);
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+            let bytes = mac.finalize().into_bytes();
+            let mut tag = Tag {
+                bytes: [0; 64],
+                len: bytes.len(),
+            };
+            if let Some(slot) = tag.bytes.get_mut(..bytes.len()) {
+                slot.copy_from_slice(&bytes);
+            }
+            tag
         }
         match self {
             PreparedMac::Hs256(m) => tag(m, message),
@@ -67,5 +76,17 @@ impl PreparedMac {
             PreparedMac::Hs384(m) => check(m, message, tag),
             PreparedMac::Hs512(m) => check(m, message, tag),
         }
+    }
+}
+
+/// An HMAC tag: 32, 48 or 64 bytes (HS256, HS384, HS512).
+pub struct Tag {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl AsRef<[u8]> for Tag {
+    fn as_ref(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
     }
 }

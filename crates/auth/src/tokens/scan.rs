@@ -21,14 +21,28 @@ pub struct Registered<'v> {
 }
 
 impl<'v> Registered<'v> {
+    /// The five `claims.get`s, in one pass over the (few) claims instead of five hashed
+    /// lookups: a map's keys are unique, so each name is found at most once.
     pub fn of(claims: &'v Claims) -> Self {
-        Registered {
-            iat: claims.get("iat"),
-            nbf: claims.get("nbf"),
-            exp: claims.get("exp"),
-            iss: claims.get("iss"),
-            aud: claims.get("aud"),
+        let mut registered = Registered {
+            iat: None,
+            nbf: None,
+            exp: None,
+            iss: None,
+            aud: None,
+        };
+        for (key, value) in claims {
+            let slot = match key.as_str() {
+                "iat" => &mut registered.iat,
+                "nbf" => &mut registered.nbf,
+                "exp" => &mut registered.exp,
+                "iss" => &mut registered.iss,
+                "aud" => &mut registered.aud,
+                _ => continue,
+            };
+            *slot = Some(value);
         }
+        registered
     }
 }
 
@@ -223,5 +237,29 @@ impl<'de> Visitor<'de> for ClaimSeed {
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         Value::deserialize(MapAccessDeserializer::new(map)).map(ClaimValue::Other)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// `Registered::of`'s one pass finds what the five `get`s found.
+    #[test]
+    fn registered_of_is_the_five_gets() {
+        for claims in [
+            json!({}),
+            json!({"exp": 1, "iat": 2, "nbf": 3, "iss": "i", "aud": ["a"], "jti": "x"}),
+            json!({"aud": "a", "user_id": 7, "exp": null}),
+            json!({"token_type": "refresh", "iss": {"nested": true}, "ia": 1, "iatx": 2}),
+            json!({"nbf": 1.5, "EXP": 9, "exp ": 9}),
+        ] {
+            let claims = claims.as_object().cloned().unwrap_or_default();
+            let r = Registered::of(&claims);
+            let got = [r.iat, r.nbf, r.exp, r.iss, r.aud];
+            let want = REGISTERED.map(|name| claims.get(name));
+            assert_eq!(got, want, "{claims:?}");
+        }
     }
 }
