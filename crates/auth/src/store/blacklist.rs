@@ -278,15 +278,7 @@ pub fn user_and_standing(
         .get_result(c)
         .optional()?,
     };
-    Ok(row.map(|row| {
-        let standing = row.token_row.map(|id| Standing {
-            id,
-            user_id: row.token_user,
-            family: row.token_family,
-            blacklisted_at: row.token_blacklisted_at,
-        });
-        (row.user, standing)
-    }))
+    Ok(row.map(UserAndStandingRow::split))
 }
 
 /// The version of a user's row that a statement read (PostgreSQL): its id and `xmin`, the
@@ -326,13 +318,8 @@ pub fn user_and_standing_unlocked(
                 user_id: row.user.id,
                 xmin: row_version,
             };
-            let standing = row.token_row.map(|id| Standing {
-                id,
-                user_id: row.token_user,
-                family: row.token_family,
-                blacklisted_at: row.token_blacklisted_at,
-            });
-            (row.user, standing, version)
+            let (user, standing) = row.split();
+            (user, standing, version)
         },
     ))
 }
@@ -369,6 +356,19 @@ struct UserAndStandingRow {
     token_family: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Nullable<Timestamp>)]
     token_blacklisted_at: Option<NaiveDateTime>,
+}
+
+impl UserAndStandingRow {
+    /// The user, and the token's standing when the token is recorded.
+    fn split(self) -> (users::User, Option<Standing>) {
+        let standing = self.token_row.map(|id| Standing {
+            id,
+            user_id: self.token_user,
+            family: self.token_family,
+            blacklisted_at: self.token_blacklisted_at,
+        });
+        (self.user, standing)
+    }
 }
 
 impl diesel::query_builder::QueryId for UserAndStanding<'_> {
