@@ -204,7 +204,27 @@ fn token_user(
     Ok(checked_user(conn, settings, token, raw, at, user)?.map(Some))
 }
 
-/// `token_user`'s checks of the row its claim found (`None`: no such user).
+/// Why a token's user may not have new tokens, if it may not: no such user or not allowed to
+/// authenticate, or a password changed since the token was issued. The one list of those checks,
+/// for `checked_user` and for the PostgreSQL rotation outside a transaction (`rotate_unlocked`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    NoAccount,
+    PasswordChanged,
+}
+
+fn refusal(settings: &settings::SimpleJwt, token: &Token, user: &User) -> Option<Refusal> {
+    if !lookup::may_authenticate(settings, user) {
+        Some(Refusal::NoAccount)
+    } else if !revoke::still_valid(settings, &token.claims, user) {
+        Some(Refusal::PasswordChanged)
+    } else {
+        None
+    }
+}
+
+/// `token_user`'s checks of the row its claim found (`None`: no such user); a token whose
+/// password changed is blacklisted on the way.
 fn checked_user(
     conn: &mut users::DbConnection,
     settings: &settings::SimpleJwt,
@@ -213,24 +233,25 @@ fn checked_user(
     at: i64,
     user: Option<users::User>,
 ) -> Result<Result<users::User, ApiError>, ApiError> {
-    let user = match user {
-        Some(user) if lookup::may_authenticate(settings, &user) => user,
-        _ => return Ok(Err(ApiError::AuthenticationFailed(NO_ACCOUNT_TOKEN))),
-    };
-    if !revoke::still_valid(settings, &token.claims, &user) {
-        let record = Outstanding {
-            jti: token.jti(settings).unwrap_or_default(),
-            raw,
-            user_id: Some(user.id),
-            created_at: at,
-            expires_at: token.exp(),
-        };
-        blacklist::blacklist(conn, &record, at)?;
-        return Ok(Err(ApiError::AuthenticationFailed(
-            revoke::PASSWORD_CHANGED,
-        )));
+    let refused = user.as_ref().map(|u| refusal(settings, token, u));
+    match (user, refused) {
+        (Some(user), Some(None)) => Ok(Ok(user)),
+        (Some(user), Some(Some(Refusal::PasswordChanged))) => {
+            let record = Outstanding {
+                jti: token.jti(settings).unwrap_or_default(),
+                raw,
+                user_id: Some(user.id),
+                created_at: at,
+                expires_at: token.exp(),
+            };
+            blacklist::blacklist(conn, &record, at)?;
+            Ok(Err(ApiError::AuthenticationFailed(
+                revoke::PASSWORD_CHANGED,
+            )))
+        }
+        // No such user, or one that may not authenticate.
+        _ => Ok(Err(ApiError::AuthenticationFailed(NO_ACCOUNT_TOKEN))),
     }
-    Ok(Ok(user))
 }
 
 /// TokenRefreshView: a new access token; with ROTATE_REFRESH_TOKENS a new refresh token too, the
@@ -357,8 +378,7 @@ fn rotate_unlocked(
         return Ok(None);
     };
     // `checked_user`'s checks without its write: a refusal is the transaction's to commit.
-    if !lookup::may_authenticate(jwt, &user) || !revoke::still_valid(jwt, &presented.claims, &user)
-    {
+    if refusal(jwt, presented, &user).is_some() {
         return Ok(None);
     }
     let (access, current) = access_for(state, presented, Some(&user), at)?;
