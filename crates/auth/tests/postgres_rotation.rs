@@ -50,7 +50,7 @@ impl Db {
             N.fetch_add(1, Ordering::Relaxed)
         );
         let admin = admin_url();
-        PgConnection::establish(&admin)
+        users::db::connect_postgres(&admin)
             .unwrap_or_else(|e| panic!("PostgreSQL at {admin} (set TEST_POSTGRES_URL): {e}"))
             .batch_execute(&format!("CREATE DATABASE \"{name}\""))
             .expect("create database");
@@ -64,13 +64,13 @@ impl Db {
     }
 
     fn connect(&self) -> DbConnection {
-        DbConnection::Pg(PgConnection::establish(&self.url).expect("connect"))
+        DbConnection::Pg(users::db::connect_postgres(&self.url).expect("connect"))
     }
 }
 
 impl Drop for Db {
     fn drop(&mut self) {
-        if let Ok(mut admin) = PgConnection::establish(&admin_url()) {
+        if let Ok(mut admin) = users::db::connect_postgres(&admin_url()) {
             let _ = admin.batch_execute(&format!(
                 "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
                 self.name

@@ -6,7 +6,6 @@
 use std::process::{Child, Command, Output, Stdio};
 
 use diesel::connection::SimpleConnection;
-use diesel::Connection;
 
 const SECRET: &str = "concurrent-manage-secret-0123456789abcdef0123456789";
 
@@ -25,7 +24,7 @@ impl Db {
         let admin = std::env::var("TEST_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
         let name = format!("test_manage_{}_{}", std::process::id(), rand_suffix());
-        let mut conn = diesel::PgConnection::establish(&admin)
+        let mut conn = users::db::connect_postgres(&admin)
             .unwrap_or_else(|e| panic!("PostgreSQL at {admin}: {e}"));
         conn.batch_execute(&format!("CREATE DATABASE \"{name}\""))
             .expect("create database");
@@ -72,7 +71,7 @@ impl Db {
 impl Drop for Db {
     fn drop(&mut self) {
         if let Db::Postgres { admin, name } = self {
-            if let Ok(mut conn) = diesel::PgConnection::establish(admin) {
+            if let Ok(mut conn) = users::db::connect_postgres(admin) {
                 let _ =
                     conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
             }

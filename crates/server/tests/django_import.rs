@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
-use diesel::Connection;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use users::db::Target;
@@ -61,7 +60,7 @@ impl Project {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos())
         );
-        let mut admin = diesel::PgConnection::establish(&admin_url)
+        let mut admin = users::db::connect_postgres(&admin_url)
             .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} (set TEST_POSTGRES_URL): {e}"));
         admin
             .batch_execute(&format!("CREATE DATABASE \"{name}\""))
@@ -158,7 +157,7 @@ impl Project {
 impl Drop for Project {
     fn drop(&mut self) {
         if let Some((admin_url, name)) = &self.postgres {
-            if let Ok(mut admin) = diesel::PgConnection::establish(admin_url) {
+            if let Ok(mut admin) = users::db::connect_postgres(admin_url) {
                 let _ = admin
                     .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
             }

@@ -345,9 +345,23 @@ impl ConnectionManager {
                     .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Sqlite(conn))
             }
-            Target::Postgres(url) => Ok(DbConnection::Pg(PgConnection::establish(url)?)),
+            Target::Postgres(url) => Ok(DbConnection::Pg(connect_postgres(url)?)),
         }
     }
+}
+
+/// One PostgreSQL connection. Every connection the project opens to PostgreSQL, tests included,
+/// goes through here, because of what libpq does on its first TLS connection: it initialises the
+/// OpenSSL linked in with it, which registers an exit handler that frees OpenSSL's state when
+/// the process exits. Threads still running then (a pool replenishing or closing a TLS
+/// connection, a worker finishing a query) use freed memory and the process dies with SIGSEGV
+/// after its work is done: a worker stopped by SIGTERM exiting with 139, a test binary whose
+/// tests all passed failing. OpenSSL keeps the options of its first initialisation, so
+/// initialising it here first with `OPENSSL_INIT_NO_ATEXIT` (what `openssl_sys::init` asks for)
+/// means the handler is never registered; the memory is the kernel's to reclaim at exit.
+pub fn connect_postgres(url: &str) -> Result<PgConnection, diesel::ConnectionError> {
+    openssl_sys::init();
+    PgConnection::establish(url)
 }
 
 /// Builds the pool without connecting: the server starts even when the database is down, and answers

@@ -55,9 +55,8 @@ impl TestDb {
 
     pub fn postgres(admin_url: &str) -> TestDb {
         use diesel::connection::SimpleConnection;
-        use diesel::Connection;
         let name = format!("test_{}", uuid_like());
-        let mut admin = diesel::PgConnection::establish(admin_url)
+        let mut admin = users::db::connect_postgres(admin_url)
             .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} (set TEST_POSTGRES_URL): {e}"));
         admin
             .batch_execute(&format!("CREATE DATABASE \"{name}\""))
@@ -101,8 +100,7 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         if let TestDb::Postgres { admin_url, name } = self {
             use diesel::connection::SimpleConnection;
-            use diesel::Connection;
-            if let Ok(mut admin) = diesel::PgConnection::establish(admin_url) {
+            if let Ok(mut admin) = users::db::connect_postgres(admin_url) {
                 // FORCE: the app's pool may still hold connections.
                 let _ = admin
                     .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
