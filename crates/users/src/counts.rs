@@ -15,6 +15,7 @@ pub struct Counts {
     pub(crate) pings: AtomicU64,
     pub(crate) statements: AtomicU64,
     pub(crate) begins: AtomicU64,
+    pub(crate) outermost: AtomicU64,
     pub(crate) commits: AtomicU64,
     pub(crate) rollbacks: AtomicU64,
     pub(crate) wal_syncs: AtomicU64,
@@ -31,6 +32,9 @@ pub struct Tally {
     pub statements: u64,
     /// Transactions begun (`BEGIN`, `BEGIN IMMEDIATE`; a savepoint too).
     pub begins: u64,
+    /// Transactions begun outside any other (`BEGIN`, not a savepoint; in `begins` too): on
+    /// SQLite with a group commit, one per batch of write transactions ([`crate::batch`]).
+    pub outermost: u64,
     pub commits: u64,
     pub rollbacks: u64,
     /// Syncs of SQLite's write-ahead log by the group commit ([`crate::group`]): not statements.
@@ -45,6 +49,7 @@ impl Counts {
             pings: get(&self.pings),
             statements: get(&self.statements),
             begins: get(&self.begins),
+            outermost: get(&self.outermost),
             commits: get(&self.commits),
             rollbacks: get(&self.rollbacks),
             wal_syncs: get(&self.wal_syncs),
@@ -64,6 +69,7 @@ impl Tally {
             pings: self.pings.saturating_sub(earlier.pings),
             statements: self.statements.saturating_sub(earlier.statements),
             begins: self.begins.saturating_sub(earlier.begins),
+            outermost: self.outermost.saturating_sub(earlier.outermost),
             commits: self.commits.saturating_sub(earlier.commits),
             rollbacks: self.rollbacks.saturating_sub(earlier.rollbacks),
             wal_syncs: self.wal_syncs.saturating_sub(earlier.wal_syncs),
@@ -81,7 +87,12 @@ impl Tally {
 pub(crate) fn counting(counts: Arc<Counts>) -> impl Instrumentation {
     move |event: InstrumentationEvent<'_>| match event {
         InstrumentationEvent::StartQuery { .. } => Counts::add(&counts.statements),
-        InstrumentationEvent::BeginTransaction { .. } => Counts::add(&counts.begins),
+        InstrumentationEvent::BeginTransaction { depth, .. } => {
+            Counts::add(&counts.begins);
+            if depth.get() == 1 {
+                Counts::add(&counts.outermost);
+            }
+        }
         InstrumentationEvent::CommitTransaction { .. } => Counts::add(&counts.commits),
         InstrumentationEvent::RollbackTransaction { .. } => Counts::add(&counts.rollbacks),
         _ => {}

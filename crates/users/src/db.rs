@@ -699,6 +699,208 @@ mod tests {
         eprintln!("200 commits, {} syncs", spent.wal_syncs);
     }
 
+    /// Inside a write transaction on SQLite: returns once `n` other writers of this process
+    /// wait for a turn.
+    fn until_waiting(c: &mut DbConnection, n: usize) {
+        let DbConnection::Sqlite(sqlite) = c else {
+            panic!("SQLite only")
+        };
+        let queue = crate::writer::queue_for(sqlite).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while queue.waiters() < n {
+            assert!(Instant::now() < deadline, "{n} writers never queued");
+            std::thread::yield_now();
+        }
+    }
+
+    fn present(pool: &Pool, n: i32) -> bool {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = get(pool).unwrap();
+        diesel::sql_query(format!("SELECT count(*) AS n FROM t WHERE n = {n}"))
+            .get_result::<Row>(&mut **conn)
+            .unwrap()
+            .n
+            == 1
+    }
+
+    type Work = Box<dyn FnOnce(&mut DbConnection) -> diesel::QueryResult<()> + Send>;
+
+    /// A first writer inserts 0 and holds its transaction until one writer per entry of
+    /// `others` queues behind it; then they run. The results, in the order of `others` (the
+    /// first writer's first); a writer that panicked is `None`.
+    fn queued_behind_one(pool: &Pool, others: Vec<Work>) -> Vec<Option<diesel::QueryResult<()>>> {
+        let n = others.len();
+        std::thread::scope(|s| {
+            let (began, first_began) = std::sync::mpsc::channel();
+            let first = s.spawn(move || {
+                let mut conn = get(pool).unwrap();
+                conn.run(|c| {
+                    crate::tx::write(c, |c| {
+                        c.batch_execute("INSERT INTO t VALUES (0)")?;
+                        began.send(()).unwrap();
+                        until_waiting(c, n);
+                        Ok(())
+                    })
+                })
+            });
+            first_began.recv().unwrap();
+            let others: Vec<_> = others
+                .into_iter()
+                .map(|work| {
+                    s.spawn(move || {
+                        let mut conn = get(pool).unwrap();
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            conn.run(|c| crate::tx::write(c, work))
+                        }))
+                        .ok()
+                    })
+                })
+                .collect();
+            let mut results = vec![first.join().ok()];
+            results.extend(others.into_iter().map(|t| t.join().unwrap()));
+            results
+        })
+    }
+
+    fn inserting(n: i32) -> Work {
+        Box::new(move |c| c.batch_execute(&format!("INSERT INTO t VALUES ({n})")))
+    }
+
+    /// Writers that queue behind a transaction run in it, each in a savepoint, and commit with
+    /// it once; each returns only when its row is committed.
+    #[test]
+    fn writers_queued_behind_a_transaction_join_it_and_commit_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut databases = databases(&dir);
+        databases.pool_size = 8;
+        let pool = build_pool(&databases).unwrap();
+        create_table(&pool);
+        let counts = Arc::clone(get(&pool).unwrap().counts());
+        let before = counts.tally();
+        let results = queued_behind_one(&pool, (1..=4).map(inserting).collect());
+        let spent = counts.tally().since(&before);
+        for (n, result) in results.into_iter().enumerate() {
+            assert!(matches!(result, Some(Ok(()))), "writer {n}: {result:?}");
+            assert!(present(&pool, n as i32), "writer {n}'s row is committed");
+        }
+        assert_eq!(rows(&pool), 5);
+        assert_eq!(spent.outermost, 1, "one transaction: {spent:?}");
+        assert_eq!(
+            (spent.begins, spent.commits),
+            (5, 5),
+            "four savepoints in it: {spent:?}"
+        );
+        assert_eq!(spent.wal_syncs, 1, "{spent:?}");
+    }
+
+    /// A writer that fails inside a batch loses its own writes, and only those.
+    #[test]
+    fn a_failing_writer_in_a_batch_loses_only_its_own_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut databases = databases(&dir);
+        databases.pool_size = 8;
+        let pool = build_pool(&databases).unwrap();
+        create_table(&pool);
+        let counts = Arc::clone(get(&pool).unwrap().counts());
+        let before = counts.tally();
+        let failing: Work =
+            Box::new(|c| c.batch_execute("INSERT INTO t VALUES (2); INSERT INTO t VALUES (NULL)"));
+        let others = vec![inserting(1), failing, inserting(3), inserting(4)];
+        let results = queued_behind_one(&pool, others);
+        let spent = counts.tally().since(&before);
+        assert!(matches!(results[2], Some(Err(_))), "{:?}", results[2]);
+        for n in [0, 1, 3, 4] {
+            assert!(matches!(results[n], Some(Ok(()))), "{n}: {:?}", results[n]);
+            assert!(present(&pool, n as i32));
+        }
+        assert!(
+            !present(&pool, 2),
+            "the failed writer's first insert is gone"
+        );
+        assert_eq!(rows(&pool), 4);
+        assert_eq!(spent.outermost, 1, "one transaction: {spent:?}");
+    }
+
+    /// A writer that panics inside a batch takes the batch down with it (its connection is
+    /// closed, which rolls the transaction back): the members before it are told, nothing of
+    /// theirs is stored, the writers after it commit, and writes go on.
+    #[test]
+    fn a_writer_that_panics_in_a_batch_fails_the_batch_and_writes_go_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut databases = databases(&dir);
+        databases.pool_size = 8;
+        let pool = build_pool(&databases).unwrap();
+        create_table(&pool);
+        let panicking: Work = Box::new(|c| {
+            c.batch_execute("INSERT INTO t VALUES (2)")?;
+            panic!("a bug in a writer")
+        });
+        let others = vec![inserting(1), panicking, inserting(3), inserting(4)];
+        let results = queued_behind_one(&pool, others);
+        assert!(results[2].is_none(), "writer 2 panicked");
+        assert!(
+            matches!(results[0], Some(Err(_))),
+            "the first writer's batch was lost: {:?}",
+            results[0]
+        );
+        assert!(!present(&pool, 0) && !present(&pool, 2));
+        for n in [1, 3, 4] {
+            match &results[n] {
+                Some(Ok(())) => assert!(present(&pool, n as i32), "{n} answered Ok"),
+                Some(Err(_)) => assert!(!present(&pool, n as i32), "{n} answered Err"),
+                None => panic!("{n} panicked"),
+            }
+        }
+        let mut conn = get(&pool).unwrap();
+        insert(&mut conn, 9);
+        drop(conn);
+        assert!(present(&pool, 9), "writes go on after the panic");
+    }
+
+    /// A writer without the group commit (another pool, here with NORMAL) that finds a batch
+    /// open behind it commits the batch before asking SQLite for the lock, instead of waiting
+    /// for a lock nobody would release.
+    #[test]
+    fn a_writer_of_another_pool_commits_the_open_batch_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut databases = databases(&dir);
+        databases.pool_size = 4;
+        let pool = build_pool(&databases).unwrap();
+        create_table(&pool);
+        databases.sqlite_synchronous = settings::SqliteSynchronous::Normal;
+        let normal = build_pool(&databases).unwrap();
+        std::thread::scope(|s| {
+            let (began, first_began) = std::sync::mpsc::channel();
+            let pool = &pool;
+            let first = s.spawn(move || {
+                let mut conn = get(pool).unwrap();
+                conn.run(|c| {
+                    crate::tx::write(c, |c| {
+                        c.batch_execute("INSERT INTO t VALUES (0)")?;
+                        began.send(()).unwrap();
+                        until_waiting(c, 1);
+                        Ok::<(), diesel::result::Error>(())
+                    })
+                })
+            });
+            first_began.recv().unwrap();
+            let started = Instant::now();
+            let mut conn = get(&normal).unwrap();
+            insert(&mut conn, 1);
+            assert!(
+                started.elapsed() < crate::writer::BUSY_TIMEOUT,
+                "did not wait out the busy timeout"
+            );
+            first.join().unwrap().unwrap();
+        });
+        assert!(present(&pool, 0) && present(&pool, 1));
+    }
+
     #[test]
     fn sqlite_urls_follow_dj_database_url() {
         assert_eq!(

@@ -92,20 +92,52 @@ impl Group {
         Ok(DbConnection::Sqlite(conn))
     }
 
+    /// The group's write connection as a batch left it, inside the batch's transaction (see
+    /// [`crate::batch`]); unlike [`Group::connection`] it does not discard a connection that is
+    /// in a transaction. `None` inside: the connection was discarded (a writer panicked with it),
+    /// and the batch's transaction with it.
+    pub(crate) fn batch_connection(&self) -> Writer<'_> {
+        Writer {
+            slot: self.conn.lock().unwrap_or_else(|e| e.into_inner()),
+        }
+    }
+
     /// Returns once the write-ahead log has been synced by a sync that began after this call:
     /// call it after a commit, and answer only when it returns `Ok`.
     pub fn sync_after_commit(&self) -> io::Result<()> {
+        self.sync(self.syncs.ticket())
+    }
+
+    /// Returns once a sync numbered `ticket` or later ([`Syncs::ticket`], taken after the
+    /// commit) has ended with `Ok`.
+    pub(crate) fn sync(&self, ticket: u64) -> io::Result<()> {
         let wal = wal_file(&self.database);
-        self.syncs.after_commit(|| {
+        self.syncs.wait_for(ticket, || {
             Counts::add(&self.counts.wal_syncs);
             sync_file(&wal)
         })
+    }
+
+    /// The sync a commit made now needs ([`Syncs::ticket`]).
+    pub(crate) fn sync_ticket(&self) -> u64 {
+        self.syncs.ticket()
     }
 }
 
 /// The group's write connection, held for one transaction.
 pub struct Writer<'a> {
     slot: MutexGuard<'a, Option<DbConnection>>,
+}
+
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        // A writer that panicked with the connection may have left it mid-transaction, or
+        // mid-way through a batch of transactions: closing it rolls that back, and the next
+        // writer opens another.
+        if std::thread::panicking() {
+            *self.slot = None;
+        }
+    }
 }
 
 impl Writer<'_> {
@@ -175,9 +207,19 @@ struct SyncState {
 impl Syncs {
     /// Returns once a call of `sync` that began after this call ended with `Ok`.
     pub fn after_commit(&self, sync: impl Fn() -> io::Result<()>) -> io::Result<()> {
+        self.wait_for(self.ticket(), sync)
+    }
+
+    /// The number of the first sync to begin from now on (the running one began before a commit
+    /// made now): what a commit made now must wait for, in [`Syncs::wait_for`].
+    pub fn ticket(&self) -> u64 {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).begun + 1
+    }
+
+    /// Returns once the sync numbered `needed` (or a later one) ended with `Ok`, running one if
+    /// none is.
+    pub fn wait_for(&self, needed: u64, sync: impl Fn() -> io::Result<()>) -> io::Result<()> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        // The first sync to begin from now on: the running one began before our commit.
-        let needed = state.begun + 1;
         loop {
             if let Some(failed) = &state.failed {
                 return Err(io::Error::other(failed.clone()));

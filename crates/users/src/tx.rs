@@ -62,36 +62,35 @@ where
         },
         None => None,
     };
-    // With a turn in the queue and a group commit: on the group's connection, synced after the
-    // turn is passed on (`crate::group`).
-    let Some((_, group)) = turn.as_ref().zip(group) else {
-        begin_immediate(sqlite, deadline)?;
-        return finish(conn, f);
-    };
-    let mut writer = group.connection()?;
-    let done = match writer.conn() {
-        Some(conn) => match conn {
-            DbConnection::Sqlite(sqlite) => begin_immediate(sqlite, deadline),
-            DbConnection::Pg(_) => Err(missing()),
+    // With a turn in the queue and a group commit: on the group's connection, in a batch with
+    // the writers queued behind (`crate::batch`), synced after the turn is passed on
+    // (`crate::group`).
+    let done = match (queue.as_deref(), turn, group) {
+        (Some(queue), Some(turn), Some(group)) => {
+            crate::batch::run(queue, turn, &group, |conn| begin_on(conn, deadline), f)
         }
-        .map_err(E::from)
-        .and_then(|()| finish(conn, f)),
-        None => Err(missing().into()),
+        (_, turn, _) => {
+            // A batch left open by the writers of a group commit holds SQLite's lock: commit
+            // it before asking for the lock.
+            if let Some(turn) = &turn {
+                crate::batch::close_any(turn);
+            }
+            begin_immediate(sqlite, deadline)?;
+            finish(conn, f)
+        }
     };
-    if writer.conn().is_some_and(|conn| !crate::group::idle(conn)) {
-        // A failed ROLLBACK left a transaction open: not a connection to keep.
-        writer.discard();
-    }
-    drop(writer);
-    drop(turn);
-    let value = done?;
-    group.sync_after_commit().map_err(|e| {
-        Error::DatabaseError(
+    done
+}
+
+/// `BEGIN IMMEDIATE` on the group's connection.
+fn begin_on(conn: &mut DbConnection, deadline: Instant) -> QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(sqlite) => begin_immediate(sqlite, deadline),
+        DbConnection::Pg(_) => Err(Error::DatabaseError(
             diesel::result::DatabaseErrorKind::Unknown,
-            Box::new(e.to_string()),
-        )
-    })?;
-    Ok(value)
+            Box::new("a group commit on PostgreSQL".to_owned()),
+        )),
+    }
 }
 
 /// `BEGIN IMMEDIATE`, waiting for SQLite's lock what is left until `deadline`.
@@ -115,14 +114,6 @@ fn begin_immediate(sqlite: &mut SqliteConnection, deadline: Instant) -> QueryRes
         }
     }
     begun
-}
-
-/// The group's connection was discarded under us (cannot happen: it is opened by `connection`).
-fn missing() -> Error {
-    Error::DatabaseError(
-        diesel::result::DatabaseErrorKind::Unknown,
-        Box::new("no write connection".to_owned()),
-    )
 }
 
 /// A wait for a turn shorter than this leaves SQLite's busy timeout as it is (two statements

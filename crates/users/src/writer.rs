@@ -29,14 +29,16 @@ use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use diesel::sqlite::SqliteConnection;
 use diesel::RunQueryDsl;
-use parking_lot::{FairMutex, FairMutexGuard};
+use parking_lot::{FairMutex, FairMutexGuard, Mutex};
 use rustix::fs::{flock, FlockOperation};
 
+use crate::batch::{Batch, Open};
 use crate::group::Group;
 
 /// How long a writer waits for its turn and SQLite's lock together: the `busy_timeout` every
@@ -44,15 +46,28 @@ use crate::group::Group;
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One database file's queue in this process.
-#[derive(Debug)]
 pub struct Queue {
     line: FairMutex<()>,
+    /// Threads waiting in `line` for a turn (a batch stays open for them: [`crate::batch`]).
+    waiters: AtomicUsize,
+    /// The batch of write transactions left open by the last turn, if any: while there is one,
+    /// this process holds `writer`'s lock for it, and the next turn inherits it. Read and changed
+    /// only with the line held.
+    open: Mutex<Option<Open>>,
     writer: File,
     waiting: File,
 }
 
-/// A writer's turn: SQLite's lock is its to take (with `BEGIN IMMEDIATE`) until this drops.
-#[derive(Debug)]
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue")
+            .field("waiters", &self.waiters)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A writer's turn: SQLite's lock is its to take (with `BEGIN IMMEDIATE`) until this drops,
+/// unless an open batch holds it already ([`Turn::take_open`]).
 pub struct Turn<'a> {
     queue: &'a Queue,
     _line: FairMutexGuard<'a, ()>,
@@ -60,9 +75,31 @@ pub struct Turn<'a> {
 
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
+        // A batch left open keeps the lock for the next turn.
+        if self.queue.open.lock().is_some() {
+            return;
+        }
         // Errors: EINTR cannot happen on unlock; anything else leaves the lock to the kernel,
         // which drops it when the file closes.
         let _ = flock(&self.queue.writer, FlockOperation::Unlock);
+    }
+}
+
+impl Turn<'_> {
+    /// The batch the last turn left open, taken out of the queue: this turn must join it or
+    /// close it ([`crate::batch`]).
+    pub(crate) fn take_open(&self) -> Option<Open> {
+        self.queue.open.lock().take()
+    }
+
+    /// Leaves `open` for the next turn (which inherits this process's lock of the database).
+    pub(crate) fn leave_open(&self, open: Open) {
+        *self.queue.open.lock() = Some(open);
+    }
+
+    /// Whether other threads of this process wait for a turn.
+    pub(crate) fn others_waiting(&self) -> bool {
+        self.queue.waiters.load(Ordering::SeqCst) > 0
     }
 }
 
@@ -70,6 +107,8 @@ impl Queue {
     fn open(database: &Path) -> io::Result<Queue> {
         Ok(Queue {
             line: FairMutex::new(()),
+            waiters: AtomicUsize::new(0),
+            open: Mutex::new(None),
             writer: lock_file(database, "-writer")?,
             waiting: lock_file(database, "-writer-queue")?,
         })
@@ -77,9 +116,19 @@ impl Queue {
 
     /// Waits for this writer's turn until `deadline`: `None` when it passed first.
     pub fn turn(&self, deadline: Instant) -> io::Result<Option<Turn<'_>>> {
-        let Some(line) = self.line.try_lock_until(deadline) else {
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        let line = self.line.try_lock_until(deadline);
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
+        let Some(line) = line else {
             return Ok(None);
         };
+        if self.open.lock().is_some() {
+            // An open batch holds SQLite's lock for this process: the turn inherits it.
+            return Ok(Some(Turn {
+                queue: self,
+                _line: line,
+            }));
+        }
         // First in this process's line: wait for the process before us, behind the one writing.
         locked(&self.waiting)?;
         let writer = locked(&self.writer);
@@ -89,6 +138,27 @@ impl Queue {
             queue: self,
             _line: line,
         }))
+    }
+
+    #[cfg(test)]
+    pub(crate) fn waiters(&self) -> usize {
+        self.waiters.load(Ordering::SeqCst)
+    }
+
+    /// A turn, waited for as long as it takes, but only if the batch `mine` is still open then
+    /// (`None`: it was closed meanwhile, and nothing was locked). What a member of a batch whose
+    /// outcome is slow to come uses to close the batch itself ([`crate::batch`]).
+    pub(crate) fn turn_to_close(&self, mine: &Arc<Batch>) -> Option<Turn<'_>> {
+        let line = self.line.lock();
+        let open = self
+            .open
+            .lock()
+            .as_ref()
+            .is_some_and(|open| Arc::ptr_eq(&open.batch, mine));
+        open.then(|| Turn {
+            queue: self,
+            _line: line,
+        })
     }
 }
 
@@ -120,7 +190,8 @@ fn lock_file(database: &Path, suffix: &str) -> io::Result<File> {
 
 /// The queues of this process, by database file: one per file whatever the pool (the locks of
 /// two open files of one database would otherwise queue against each other), kept while in use.
-static QUEUES: Mutex<BTreeMap<PathBuf, Weak<Queue>>> = Mutex::new(BTreeMap::new());
+static QUEUES: std::sync::Mutex<BTreeMap<PathBuf, Weak<Queue>>> =
+    std::sync::Mutex::new(BTreeMap::new());
 
 /// The queue of the file `conn` has open, or `None` for an in-memory or temporary database, or
 /// when its lock files cannot be opened (then SQLite's busy handler alone decides, as before).
