@@ -23,9 +23,10 @@
 //!
 //! An open batch is never left without an owner: a member leaves it open only while other threads
 //! wait for a turn, and every member but the last waits for the outcome with a bound; past it,
-//! it takes a turn itself and commits the batch if it is still open. Any other turn that finds a
-//! batch open that it cannot join (a writer of another pool, or one with no group commit) commits
-//! it first. A writer that panics with the connection drops it (`group::Writer`), which rolls the
+//! it takes a turn itself and commits the batch if it is still open. Every other turn commits an
+//! open batch first (`Queue::turn`: the log keeper's checkpoint, a writer of another pool or
+//! without a group commit), and so does a member's turn that cannot join it (another group's
+//! batch, or a full one): whoever holds a turn finds SQLite's lock free or held by its own batch. A writer that panics with the connection drops it (`group::Writer`), which rolls the
 //! whole batch back; the next turn then reports the loss to the batch's members.
 
 use std::sync::{Arc, Condvar, Mutex};

@@ -901,6 +901,42 @@ mod tests {
         assert!(present(&pool, 0) && present(&pool, 1));
     }
 
+    /// The log's keeper takes a turn for its RESTART checkpoint; a batch left open for it is
+    /// committed first, so the checkpoint finds SQLite's lock free (it would otherwise wait for a
+    /// lock the batch's members cannot release while it holds their turn).
+    #[test]
+    fn a_checkpoint_commits_the_open_batch_before_it_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut databases = databases(&dir);
+        databases.pool_size = 4;
+        let pool = build_pool(&databases).unwrap();
+        create_table(&pool);
+        let path = dir.path().join("db.sqlite3");
+        let checkpointed = std::thread::scope(|s| {
+            let (began, first_began) = std::sync::mpsc::channel();
+            let pool = &pool;
+            let first = s.spawn(move || {
+                let mut conn = get(pool).unwrap();
+                conn.run(|c| {
+                    crate::tx::write(c, |c| {
+                        c.batch_execute("INSERT INTO t VALUES (0)")?;
+                        began.send(()).unwrap();
+                        until_waiting(c, 1);
+                        Ok::<(), diesel::result::Error>(())
+                    })
+                })
+            });
+            first_began.recv().unwrap();
+            let mut keeper = SqliteConnection::establish(&path.to_string_lossy()).unwrap();
+            let checkpointed = crate::wal::checkpoint(&mut keeper);
+            first.join().unwrap().unwrap();
+            checkpointed
+        });
+        let outcome = checkpointed.unwrap();
+        assert!(!outcome.busy, "the RESTART checkpoint found the lock free");
+        assert!(present(&pool, 0), "the batch was committed");
+    }
+
     #[test]
     fn sqlite_urls_follow_dj_database_url() {
         assert_eq!(

@@ -51,7 +51,13 @@ where
     let deadline = Instant::now() + writer::BUSY_TIMEOUT;
     let (queue, group) = writer::queue_of(this, sqlite);
     let turn = match &queue {
-        Some(queue) => match queue.turn(deadline) {
+        // A writer with a group commit may join the batch a turn finds open; any other turn
+        // commits it first (`Queue::turn`).
+        Some(queue) => match if group.is_some() {
+            queue.batch_turn(deadline)
+        } else {
+            queue.turn(deadline)
+        } {
             Ok(Some(turn)) => Some(turn),
             Ok(None) => return Err(busy().into()),
             // The lock files failed us (an NFS without locks?): SQLite's lock still holds.
@@ -69,12 +75,8 @@ where
         (Some(queue), Some(turn), Some(group)) => {
             crate::batch::run(queue, turn, &group, |conn| begin_on(conn, deadline), f)
         }
-        (_, turn, _) => {
-            // A batch left open by the writers of a group commit holds SQLite's lock: commit
-            // it before asking for the lock.
-            if let Some(turn) = &turn {
-                crate::batch::close_any(turn);
-            }
+        // The turn (if any) came from `Queue::turn`, which committed any open batch.
+        (_, _turn, _) => {
             begin_immediate(sqlite, deadline)?;
             finish(conn, f)
         }

@@ -114,8 +114,20 @@ impl Queue {
         })
     }
 
-    /// Waits for this writer's turn until `deadline`: `None` when it passed first.
+    /// Waits for this writer's turn until `deadline`: `None` when it passed first. A batch of
+    /// write transactions the last turn left open is committed first ([`crate::batch`]): the
+    /// turn's holder finds SQLite's lock free.
     pub fn turn(&self, deadline: Instant) -> io::Result<Option<Turn<'_>>> {
+        let turn = self.batch_turn(deadline)?;
+        if let Some(turn) = &turn {
+            crate::batch::close_any(turn);
+        }
+        Ok(turn)
+    }
+
+    /// Waits for a turn until `deadline` (`None`: it passed first), which may find a batch left
+    /// open ([`Turn::take_open`]): for [`crate::batch`], which joins or closes it.
+    pub(crate) fn batch_turn(&self, deadline: Instant) -> io::Result<Option<Turn<'_>>> {
         self.waiters.fetch_add(1, Ordering::SeqCst);
         let line = self.line.try_lock_until(deadline);
         self.waiters.fetch_sub(1, Ordering::SeqCst);
