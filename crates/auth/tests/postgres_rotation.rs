@@ -340,3 +340,76 @@ fn postgres_a_logout_everywhere_that_begins_while_the_rotation_holds_the_row_end
     assert_eq!(logout.join().expect("logout thread"), 1, "the successor");
     assert_eq!(written(&mut conn), (true, true, true));
 }
+
+/// Reuse detection against a rotation under way: the login's old token comes back (reuse, past
+/// the grace interval) while a rotation of the family's newest token has recorded its successor
+/// but not yet committed. The revocation must wait for that rotation (it takes the user's row
+/// `FOR UPDATE`, the rotation holds it `FOR SHARE`) and then blacklist the successor too;
+/// revoking from a snapshot taken before the rotation's commit would leave the successor alive,
+/// a thief's token outliving the revocation.
+#[test]
+fn postgres_reuse_detection_waits_for_a_rotation_under_way_and_revokes_its_successor() {
+    let db = Db::new();
+    let mut conn = db.connect();
+    let (user_id, token_id, version) = logged_in(&mut conn);
+    // The login's token was rotated (blacklisted; NEXT is the family's newest).
+    assert_eq!(
+        second(&mut conn, user_id, token_id, version),
+        Guarded::Rotated
+    );
+    // A rotation of NEXT under way: the user's row held FOR SHARE, NEXT's successor recorded.
+    let mut rotating = db.connect();
+    rotating.batch_execute("BEGIN").expect("begin");
+    users::tx::user_by_id(&mut rotating, user_id, users::tx::UserLock::Shared)
+        .expect("row")
+        .expect("user");
+    let now = Utc::now().timestamp();
+    let newest = Outstanding {
+        jti: "newest-jti",
+        raw: "the.newest.token",
+        user_id: Some(user_id),
+        created_at: now,
+        expires_at: now + 86_400,
+    };
+    blacklist::record_new(&mut rotating, &newest, FAMILY).expect("successor's row");
+    // The old token comes back past the grace interval: reuse detection, in its own transaction.
+    let jwt = settings::Settings::from_sources(
+        None,
+        &[
+            (
+                "SECRET_KEY".to_owned(),
+                "x7#k2!pQ9@vL4$mN8&wR1*zT6^yU3(bH5)cJ0-eF_gA+dS=qW-Z".to_owned(),
+            ),
+            // Reuse detection needs rotation that blacklists.
+            (
+                "SIMPLE_JWT__ROTATE_REFRESH_TOKENS".to_owned(),
+                "true".to_owned(),
+            ),
+            (
+                "SIMPLE_JWT__BLACKLIST_AFTER_ROTATION".to_owned(),
+                "true".to_owned(),
+            ),
+        ],
+    )
+    .expect("settings")
+    .simple_jwt;
+    let later = now + 3_600;
+    let mut revoking = db.connect();
+    let pid = backend_pid(&mut revoking);
+    let detection = std::thread::spawn(move || {
+        users::tx::write(&mut revoking, |conn| {
+            let standing = blacklist::standing(conn, PRESENTED)?;
+            auth::store::reuse::presented_again(conn, &jwt, standing.as_ref(), later)
+        })
+        .expect("reuse detection")
+    });
+    until_waiting_for_a_lock(&mut db.connect(), pid);
+    rotating.batch_execute("COMMIT").expect("commit");
+    let outcome = detection.join().expect("detection thread");
+    assert_eq!(
+        outcome,
+        auth::store::reuse::Outcome::Revoked(2),
+        "NEXT and the successor recorded while the revocation waited"
+    );
+    assert!(blacklist::is_blacklisted(&mut conn, "newest-jti").expect("blacklisted?"));
+}

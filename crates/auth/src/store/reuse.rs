@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use diesel::QueryResult;
 use settings::SimpleJwt;
+use users::tx::UserLock;
 use users::DbConnection;
 
 use crate::store::blacklist::{self, Standing};
@@ -32,6 +33,15 @@ pub enum Outcome {
 }
 
 /// Applies the policy to a blacklisted token that was presented for refresh at `now`.
+///
+/// Call it inside a write transaction of its own (`users::tx::write`) that holds no lock on the
+/// user's row: before revoking it takes that row `FOR UPDATE` (PostgreSQL), which waits for every
+/// rotation of the user's tokens under way (each holds the row `FOR SHARE` until it commits) and
+/// keeps new ones out until the revocation commits. The revocation's `INSERT ... SELECT` begins
+/// after the lock, so under READ COMMITTED it sees every successor those rotations recorded: a
+/// thief rotating the family's newest token at that moment cannot keep its successor alive. (A
+/// transaction already holding the row `FOR SHARE` would have to upgrade, and two of them doing
+/// so deadlock.)
 pub fn presented_again(
     conn: &mut DbConnection,
     settings: &SimpleJwt,
@@ -72,6 +82,9 @@ pub fn presented_again(
              rotation, within REFRESH_TOKEN_REUSE_INTERVAL: refused, family kept"
         );
         return Ok(Outcome::Tolerated);
+    }
+    if let Some(id) = user_id {
+        users::tx::user_by_id(conn, *id, UserLock::Exclusive)?;
     }
     let revoked = blacklist::blacklist_family(conn, family, now)?;
     // A security event: the token itself is never logged, only whose login it ended.

@@ -172,6 +172,9 @@ enum Decided<T> {
     Refused(ApiError),
     /// A blacklisted refresh token came back: reuse detection ran.
     Reused(reuse::Outcome),
+    /// A blacklisted refresh token came back (nothing written): reuse detection runs next, in a
+    /// transaction of its own (`reuse::presented_again` says why).
+    PresentedAgain,
 }
 
 /// The user id claim of a refresh or sliding token, when present and truthy: simplejwt checks the
@@ -287,12 +290,20 @@ async fn refresh_pair(state: &web::Data<AuthState>, raw: String) -> Result<Refre
             if let Some(refreshed) = rotate_unlocked(conn, &shared, &presented, at)? {
                 return Ok(Decided::Done(refreshed));
             }
-            users::tx::write(conn, |conn| rotate(conn, &shared, &presented, &raw, at))
+            match users::tx::write(conn, |conn| rotate(conn, &shared, &presented, &raw, at))? {
+                Decided::PresentedAgain => {
+                    let jti = presented.jti(shared.jwt()).unwrap_or_default();
+                    users::tx::write(conn, |conn| reused(conn, shared.jwt(), jti, at))
+                }
+                decided => Ok(decided),
+            }
         })
         .await?;
     match decided {
         Decided::Done(refreshed) => Ok(refreshed),
         Decided::Refused(e) => Err(e),
+        // Not left by the closure above; refused all the same.
+        Decided::PresentedAgain => Err(ApiError::token(&TokenError::Blacklisted)),
         Decided::Reused(outcome) => {
             match outcome {
                 reuse::Outcome::Revoked(_) => state.metrics.reuse_detected(true),
@@ -304,15 +315,20 @@ async fn refresh_pair(state: &web::Data<AuthState>, raw: String) -> Result<Refre
     }
 }
 
-/// A blacklisted refresh token came back: reuse detection decides (inside the transaction).
+/// A blacklisted refresh token came back: reuse detection decides, in a write transaction of its
+/// own (its standing read afresh there).
 fn reused<T>(
     conn: &mut users::DbConnection,
     jwt: &settings::SimpleJwt,
-    standing: Option<&blacklist::Standing>,
+    jti: &str,
     at: i64,
 ) -> Result<Decided<T>, ApiError> {
+    let standing = blacklist::standing(conn, jti)?;
     Ok(Decided::Reused(reuse::presented_again(
-        conn, jwt, standing, at,
+        conn,
+        jwt,
+        standing.as_ref(),
+        at,
     )?))
 }
 
@@ -425,7 +441,7 @@ fn rotate(
         .as_ref()
         .is_some_and(|s| s.blacklisted_at.is_some())
     {
-        return reused(conn, jwt, standing.as_ref(), at);
+        return Ok(Decided::PresentedAgain);
     }
     let user = match claim {
         None => None,
@@ -486,9 +502,9 @@ fn rotate(
         }
     };
     if !passed {
-        // Lost the race to a concurrent refresh of the same token (or to a revocation).
-        let standing = blacklist::standing(conn, &jti)?;
-        return reused(conn, jwt, standing.as_ref(), at);
+        // Lost the race to a concurrent refresh of the same token (or to a revocation); nothing
+        // was written.
+        return Ok(Decided::PresentedAgain);
     }
     Ok(Decided::Done(Refreshed {
         access,
@@ -583,7 +599,9 @@ async fn slide(state: &web::Data<AuthState>, raw: String) -> Result<Slid, ApiErr
     match decided {
         Decided::Done(slid) => Ok(slid),
         Decided::Refused(e) => Err(e),
-        Decided::Reused(_) => Err(ApiError::token(&TokenError::Blacklisted)),
+        Decided::Reused(_) | Decided::PresentedAgain => {
+            Err(ApiError::token(&TokenError::Blacklisted))
+        }
     }
 }
 
