@@ -30,7 +30,7 @@
 //! whole batch back; the next turn then reports the loss to the batch's members.
 
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::TransactionManager;
 use diesel::result::Error;
@@ -276,7 +276,7 @@ fn wait<E: From<Error>>(queue: &Queue, group: &Group, batch: &Arc<Batch>) -> Res
         if let Some(outcome) = batch.outcome_within(PATIENCE) {
             break outcome;
         }
-        if let Some(turn) = queue.turn_to_close(batch) {
+        if let Some(turn) = queue.turn_to_close(batch, Instant::now() + PATIENCE) {
             close_any(&turn);
         }
     };

@@ -99,8 +99,9 @@ pub struct ConnectionManager {
     synchronous: settings::SqliteSynchronous,
     /// What the connections of this manager did (see [`Counts`]).
     counts: Arc<Counts>,
-    /// Set for a pool on a SQLite file with `synchronous = FULL`: its write transactions commit
-    /// on one connection and share the log's syncs (see [`crate::group`]).
+    /// Set for a pool on a SQLite file: its write transactions run on one connection, in
+    /// batches ([`crate::batch`]), and with `synchronous = FULL` share the log's syncs (see
+    /// [`crate::group`]).
     group: Option<Arc<Group>>,
 }
 
@@ -121,7 +122,7 @@ impl ConnectionManager {
     pub fn synchronous(self, synchronous: settings::SqliteSynchronous) -> Self {
         let group = match synchronous {
             settings::SqliteSynchronous::Full => self.group,
-            _ => None,
+            _ => self.group.map(|group| Arc::new(group.without_syncs())),
         };
         ConnectionManager {
             synchronous,
@@ -228,7 +229,8 @@ pub struct ManagedConnection {
     slot: Option<Arc<Slot>>,
     /// SQLite: its database's writer queue, found once when it was opened (see [`Self::run`]).
     queue: Option<Arc<writer::Queue>>,
-    /// SQLite with FULL: its pool's group commit (see [`crate::group`]).
+    /// SQLite on a file: its pool's write connection, batches and (with FULL) group commit (see
+    /// [`crate::group`]).
     group: Option<Arc<Group>>,
     /// What the pool's connections did.
     counts: Arc<Counts>,
@@ -651,6 +653,28 @@ mod tests {
         );
     }
 
+    /// With NORMAL the write transactions queued together still share one SQLite transaction;
+    /// nothing is synced.
+    #[test]
+    fn with_normal_queued_writers_share_a_transaction_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut databases = databases(&dir);
+        databases.pool_size = 8;
+        databases.sqlite_synchronous = settings::SqliteSynchronous::Normal;
+        let pool = build_pool(&databases).unwrap();
+        create_table(&pool);
+        let counts = Arc::clone(get(&pool).unwrap().counts());
+        let before = counts.tally();
+        let results = queued_behind_one(&pool, (1..=3).map(inserting).collect());
+        let spent = counts.tally().since(&before);
+        for (n, result) in results.into_iter().enumerate() {
+            assert!(matches!(result, Some(Ok(()))), "writer {n}: {result:?}");
+            assert!(present(&pool, n as i32), "writer {n}'s row is committed");
+        }
+        assert_eq!(spent.outermost, 1, "one transaction: {spent:?}");
+        assert_eq!(spent.wal_syncs, 0, "{spent:?}");
+    }
+
     #[test]
     fn with_normal_commits_are_not_synced() {
         let dir = tempfile::tempdir().unwrap();
@@ -862,9 +886,8 @@ mod tests {
         assert!(present(&pool, 9), "writes go on after the panic");
     }
 
-    /// A writer without the group commit (another pool, here with NORMAL) that finds a batch
-    /// open behind it commits the batch before asking SQLite for the lock, instead of waiting
-    /// for a lock nobody would release.
+    /// A writer of another pool (here with NORMAL) that finds a batch open behind it commits
+    /// the batch before it begins its own, instead of waiting for a lock nobody would release.
     #[test]
     fn a_writer_of_another_pool_commits_the_open_batch_first() {
         let dir = tempfile::tempdir().unwrap();

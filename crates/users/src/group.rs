@@ -43,6 +43,9 @@ pub struct Group {
     /// ([`crate::writer`]), so this lock is never contended.
     conn: Mutex<Option<DbConnection>>,
     syncs: Syncs,
+    /// Whether commits wait for a sync of the log (`synchronous = FULL`); with NORMAL the group
+    /// still runs the write transactions on one connection, in batches ([`crate::batch`]).
+    syncing: bool,
 }
 
 impl std::fmt::Debug for Group {
@@ -63,6 +66,21 @@ impl Group {
             counts,
             conn: Mutex::new(None),
             syncs: Syncs::default(),
+            syncing: true,
+        }
+    }
+
+    /// The same group for a pool with `synchronous = NORMAL`: its commits are not synced (the
+    /// log is synced at checkpoints, as NORMAL does), but its write transactions still run on
+    /// one connection, in batches.
+    pub fn without_syncs(&self) -> Group {
+        Group {
+            syncing: false,
+            ..Group::new(
+                self.database.clone(),
+                self.pragmas.clone(),
+                Arc::clone(&self.counts),
+            )
         }
     }
 
@@ -111,6 +129,9 @@ impl Group {
     /// Returns once a sync numbered `ticket` or later ([`Syncs::ticket`], taken after the
     /// commit) has ended with `Ok`.
     pub(crate) fn sync(&self, ticket: u64) -> io::Result<()> {
+        if !self.syncing {
+            return Ok(());
+        }
         let wal = wal_file(&self.database);
         self.syncs.wait_for(ticket, || {
             Counts::add(&self.counts.wal_syncs);

@@ -157,11 +157,12 @@ impl Queue {
         self.waiters.load(Ordering::SeqCst)
     }
 
-    /// A turn, waited for as long as it takes, but only if the batch `mine` is still open then
-    /// (`None`: it was closed meanwhile, and nothing was locked). What a member of a batch whose
-    /// outcome is slow to come uses to close the batch itself ([`crate::batch`]).
-    pub(crate) fn turn_to_close(&self, mine: &Arc<Batch>) -> Option<Turn<'_>> {
-        let line = self.line.lock();
+    /// A turn, waited for until `deadline`, but only if the batch `mine` is still open then
+    /// (`None`: it was closed meanwhile, or the line was not free in time, and nothing was
+    /// locked). What a member of a batch whose outcome is slow to come uses to close the batch
+    /// itself ([`crate::batch`]); bounded, so that it looks at its outcome again meanwhile.
+    pub(crate) fn turn_to_close(&self, mine: &Arc<Batch>, deadline: Instant) -> Option<Turn<'_>> {
+        let line = self.line.try_lock_until(deadline)?;
         let open = self
             .open
             .lock()
