@@ -228,16 +228,7 @@ where
     E: From<Error>,
 {
     <DbConnection as Connection>::TransactionManager::begin_transaction(conn)?;
-    match f(conn) {
-        Ok(value) => {
-            <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
-            Ok(value)
-        }
-        Err(e) => {
-            <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)?;
-            Err(e)
-        }
-    }
+    crate::tx::finish(conn, f)
 }
 
 /// Whether the connection is no longer exactly inside the batch's own transaction (a savepoint

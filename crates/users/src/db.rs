@@ -754,11 +754,14 @@ mod tests {
 
     type Work = Box<dyn FnOnce(&mut DbConnection) -> diesel::QueryResult<()> + Send>;
 
-    /// A first writer inserts 0 and holds its transaction until one writer per entry of
-    /// `others` queues behind it; then they run. The results, in the order of `others` (the
-    /// first writer's first); a writer that panicked is `None`.
-    fn queued_behind_one(pool: &Pool, others: Vec<Work>) -> Vec<Option<diesel::QueryResult<()>>> {
-        let n = others.len();
+    /// A first writer inserts 0 and holds its transaction until `n` other writers queue behind
+    /// it; `others`, run once the first writer holds its turn, starts them (and returns what they
+    /// answer). Returns the first writer's result (`None`: it panicked) and `others`'.
+    fn behind_a_first_writer<R>(
+        pool: &Pool,
+        n: usize,
+        others: impl FnOnce() -> R,
+    ) -> (Option<diesel::QueryResult<()>>, R) {
         std::thread::scope(|s| {
             let (began, first_began) = std::sync::mpsc::channel();
             let first = s.spawn(move || {
@@ -773,22 +776,38 @@ mod tests {
                 })
             });
             first_began.recv().unwrap();
-            let others: Vec<_> = others
-                .into_iter()
-                .map(|work| {
-                    s.spawn(move || {
-                        let mut conn = get(pool).unwrap();
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            conn.run(|c| crate::tx::write(c, work))
-                        }))
-                        .ok()
-                    })
-                })
-                .collect();
-            let mut results = vec![first.join().ok()];
-            results.extend(others.into_iter().map(|t| t.join().unwrap()));
-            results
+            let theirs = others();
+            (first.join().ok(), theirs)
         })
+    }
+
+    /// [`behind_a_first_writer`] with one writer of `pool` per entry of `others`. The results,
+    /// in the order of `others` (the first writer's first); a writer that panicked is `None`.
+    fn queued_behind_one(pool: &Pool, others: Vec<Work>) -> Vec<Option<diesel::QueryResult<()>>> {
+        let n = others.len();
+        let (first, theirs) = behind_a_first_writer(pool, n, || {
+            std::thread::scope(|s| {
+                let others: Vec<_> = others
+                    .into_iter()
+                    .map(|work| {
+                        s.spawn(move || {
+                            let mut conn = get(pool).unwrap();
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                conn.run(|c| crate::tx::write(c, work))
+                            }))
+                            .ok()
+                        })
+                    })
+                    .collect();
+                others
+                    .into_iter()
+                    .map(|t| t.join().unwrap())
+                    .collect::<Vec<_>>()
+            })
+        });
+        let mut results = vec![first];
+        results.extend(theirs);
+        results
     }
 
     fn inserting(n: i32) -> Work {
@@ -897,21 +916,7 @@ mod tests {
         create_table(&pool);
         databases.sqlite_synchronous = settings::SqliteSynchronous::Normal;
         let normal = build_pool(&databases).unwrap();
-        std::thread::scope(|s| {
-            let (began, first_began) = std::sync::mpsc::channel();
-            let pool = &pool;
-            let first = s.spawn(move || {
-                let mut conn = get(pool).unwrap();
-                conn.run(|c| {
-                    crate::tx::write(c, |c| {
-                        c.batch_execute("INSERT INTO t VALUES (0)")?;
-                        began.send(()).unwrap();
-                        until_waiting(c, 1);
-                        Ok::<(), diesel::result::Error>(())
-                    })
-                })
-            });
-            first_began.recv().unwrap();
+        let (first, ()) = behind_a_first_writer(&pool, 1, || {
             let started = Instant::now();
             let mut conn = get(&normal).unwrap();
             insert(&mut conn, 1);
@@ -919,8 +924,8 @@ mod tests {
                 started.elapsed() < crate::writer::BUSY_TIMEOUT,
                 "did not wait out the busy timeout"
             );
-            first.join().unwrap().unwrap();
         });
+        assert!(matches!(first, Some(Ok(()))), "{first:?}");
         assert!(present(&pool, 0) && present(&pool, 1));
     }
 
@@ -935,26 +940,11 @@ mod tests {
         let pool = build_pool(&databases).unwrap();
         create_table(&pool);
         let path = dir.path().join("db.sqlite3");
-        let checkpointed = std::thread::scope(|s| {
-            let (began, first_began) = std::sync::mpsc::channel();
-            let pool = &pool;
-            let first = s.spawn(move || {
-                let mut conn = get(pool).unwrap();
-                conn.run(|c| {
-                    crate::tx::write(c, |c| {
-                        c.batch_execute("INSERT INTO t VALUES (0)")?;
-                        began.send(()).unwrap();
-                        until_waiting(c, 1);
-                        Ok::<(), diesel::result::Error>(())
-                    })
-                })
-            });
-            first_began.recv().unwrap();
+        let (first, checkpointed) = behind_a_first_writer(&pool, 1, || {
             let mut keeper = SqliteConnection::establish(&path.to_string_lossy()).unwrap();
-            let checkpointed = crate::wal::checkpoint(&mut keeper);
-            first.join().unwrap().unwrap();
-            checkpointed
+            crate::wal::checkpoint(&mut keeper)
         });
+        assert!(matches!(first, Some(Ok(()))), "{first:?}");
         let outcome = checkpointed.unwrap();
         assert!(!outcome.busy, "the RESTART checkpoint found the lock free");
         assert!(present(&pool, 0), "the batch was committed");

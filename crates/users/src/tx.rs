@@ -131,8 +131,9 @@ fn busy() -> Error {
     )
 }
 
-/// Runs `f` in the transaction just begun: commits on `Ok`, rolls back on `Err`.
-fn finish<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+/// Runs `f` in the transaction (or savepoint) just begun: commits (releases) it on `Ok`, rolls
+/// it back on `Err`.
+pub(crate) fn finish<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<Error>,
