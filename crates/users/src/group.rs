@@ -10,7 +10,9 @@
 //! ([`Syncs::after_commit`]) before the transaction's caller goes on. Writers that commit while a
 //! sync runs share the next one. A write is answered only after a sync that began after its
 //! commit: the promise of FULL (an answered write survives a power loss) holds, because the log
-//! is written in order and a sync covers everything written before it.
+//! is written in order and a sync covers everything written before it. A pool whose settings say
+//! NORMAL gets the group without its syncs ([`Group::without_syncs`]): the same one connection,
+//! for the batches of [`crate::batch`], and no sync but SQLite's own at checkpoints.
 //!
 //! What NORMAL would otherwise differ in, SQLite keeps for both modes: the log is synced before a
 //! checkpoint copies it and the database after, and the log's header when it starts over. Reads
