@@ -562,6 +562,15 @@ mod tests {
         }
     }
 
+    /// A pool of 8 connections (FULL) on a new database in `dir` with the table `t`.
+    fn eight_with_a_table(dir: &tempfile::TempDir) -> Pool {
+        let mut databases = databases(dir);
+        databases.pool_size = 8;
+        let pool = build_pool(&databases).unwrap();
+        create_table(&pool);
+        pool
+    }
+
     fn create_table(pool: &Pool) {
         get(pool)
             .unwrap()
@@ -693,10 +702,7 @@ mod tests {
     #[test]
     fn concurrent_write_transactions_all_commit_and_share_syncs() {
         let dir = tempfile::tempdir().unwrap();
-        let mut databases = databases(&dir);
-        databases.pool_size = 8;
-        let pool = build_pool(&databases).unwrap();
-        create_table(&pool);
+        let pool = eight_with_a_table(&dir);
         let counts = Arc::clone(get(&pool).unwrap().counts());
         let before = counts.tally();
         let threads: Vec<_> = (0..8)
@@ -819,10 +825,7 @@ mod tests {
     #[test]
     fn writers_queued_behind_a_transaction_join_it_and_commit_once() {
         let dir = tempfile::tempdir().unwrap();
-        let mut databases = databases(&dir);
-        databases.pool_size = 8;
-        let pool = build_pool(&databases).unwrap();
-        create_table(&pool);
+        let pool = eight_with_a_table(&dir);
         let counts = Arc::clone(get(&pool).unwrap().counts());
         let before = counts.tally();
         let results = queued_behind_one(&pool, (1..=4).map(inserting).collect());
@@ -845,10 +848,7 @@ mod tests {
     #[test]
     fn a_failing_writer_in_a_batch_loses_only_its_own_writes() {
         let dir = tempfile::tempdir().unwrap();
-        let mut databases = databases(&dir);
-        databases.pool_size = 8;
-        let pool = build_pool(&databases).unwrap();
-        create_table(&pool);
+        let pool = eight_with_a_table(&dir);
         let counts = Arc::clone(get(&pool).unwrap().counts());
         let before = counts.tally();
         let failing: Work =
@@ -875,10 +875,7 @@ mod tests {
     #[test]
     fn a_writer_that_panics_in_a_batch_fails_the_batch_and_writes_go_on() {
         let dir = tempfile::tempdir().unwrap();
-        let mut databases = databases(&dir);
-        databases.pool_size = 8;
-        let pool = build_pool(&databases).unwrap();
-        create_table(&pool);
+        let pool = eight_with_a_table(&dir);
         let panicking: Work = Box::new(|c| {
             c.batch_execute("INSERT INTO t VALUES (2)")?;
             panic!("a bug in a writer")

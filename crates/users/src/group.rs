@@ -7,7 +7,7 @@
 //! settings say FULL runs its write transactions ([`crate::tx::write`]) on one connection per
 //! process and database that commits with `synchronous = NORMAL` (the commit reaches the log
 //! file, not yet the disk), lets the next writer in, and only then syncs the log file
-//! ([`Syncs::after_commit`]) before the transaction's caller goes on. Writers that commit while a
+//! ([`Syncs::wait_for`]) before the transaction's caller goes on. Writers that commit while a
 //! sync runs share the next one. A write is answered only after a sync that began after its
 //! commit: the promise of FULL (an answered write survives a power loss) holds, because the log
 //! is written in order and a sync covers everything written before it. A pool whose settings say
@@ -122,12 +122,6 @@ impl Group {
         }
     }
 
-    /// Returns once the write-ahead log has been synced by a sync that began after this call:
-    /// call it after a commit, and answer only when it returns `Ok`.
-    pub fn sync_after_commit(&self) -> io::Result<()> {
-        self.sync(self.syncs.ticket())
-    }
-
     /// Returns once a sync numbered `ticket` or later ([`Syncs::ticket`], taken after the
     /// commit) has ended with `Ok`.
     pub(crate) fn sync(&self, ticket: u64) -> io::Result<()> {
@@ -229,6 +223,7 @@ struct SyncState {
 
 impl Syncs {
     /// Returns once a call of `sync` that began after this call ended with `Ok`.
+    #[cfg(test)]
     pub fn after_commit(&self, sync: impl Fn() -> io::Result<()>) -> io::Result<()> {
         self.wait_for(self.ticket(), sync)
     }

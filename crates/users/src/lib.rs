@@ -1,6 +1,6 @@
 //! Users and their database: connections (SQLite or PostgreSQL), migrations, models, queries, passwords.
 
-pub(crate) mod batch;
+pub mod batch;
 pub mod connection;
 pub mod counts;
 pub mod db;

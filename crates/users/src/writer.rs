@@ -67,7 +67,7 @@ impl std::fmt::Debug for Queue {
 }
 
 /// A writer's turn: SQLite's lock is its to take (with `BEGIN IMMEDIATE`) until this drops,
-/// unless an open batch holds it already ([`Turn::take_open`]).
+/// unless an open batch holds it already (`Turn::take_open`).
 pub struct Turn<'a> {
     queue: &'a Queue,
     _line: FairMutexGuard<'a, ()>,
